@@ -1,0 +1,266 @@
+"""The matching graph: models, profiled datasets, fine-tuning scores and dataset similarities.
+
+The graph is four tables and a small JSON header (DESIGN.md, "Graph on disk"):
+
+- ``models``: one row per model, id column ``model``, ``source`` and any feature columns;
+- ``datasets``: one row per profiled dataset, id column ``dataset`` and any feature columns
+  (scalars, or list-valued vectors such as embedding means);
+- ``scores``: one row per (model, dataset, metric, recipe_hash) — the model–data edges;
+- ``similarity`` (optional): given data–data edges (``dataset_a``, ``dataset_b``, ``measure``,
+  ``value``, ``is_distance``).
+
+On disk, scores are append-only shards (``scores/<uuid>.parquet``) so concurrent writers never
+lose each other's rows; readers merge shards and drop exact duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ValidationError
+
+SCHEMA_VERSION = 1
+
+MODEL_ID = "model"
+DATASET_ID = "dataset"
+SCORE_COLUMNS = ["model", "dataset", "metric", "value", "higher_is_better", "count", "recipe",
+                 "recipe_hash", "created_at", "author"]
+SIMILARITY_COLUMNS = ["dataset_a", "dataset_b", "measure", "value", "is_distance"]
+#: columns of ``models`` / ``datasets`` that are bookkeeping, not features for a predictor
+RESERVED_MODEL_COLUMNS = {MODEL_ID, "source"}
+RESERVED_DATASET_COLUMNS = {DATASET_ID, "fingerprint", "featurizer", "featurizer_version"}
+
+
+def empty_scores() -> pd.DataFrame:
+    return pd.DataFrame({
+        "model": pd.Series(dtype="string"), "dataset": pd.Series(dtype="string"),
+        "metric": pd.Series(dtype="string"), "value": pd.Series(dtype="float64"),
+        "higher_is_better": pd.Series(dtype="bool"), "count": pd.Series(dtype="int64"),
+        "recipe": pd.Series(dtype="string"), "recipe_hash": pd.Series(dtype="string"),
+        "created_at": pd.Series(dtype="string"), "author": pd.Series(dtype="string"),
+    })
+
+
+def empty_similarity() -> pd.DataFrame:
+    return pd.DataFrame({
+        "dataset_a": pd.Series(dtype="string"), "dataset_b": pd.Series(dtype="string"),
+        "measure": pd.Series(dtype="string"), "value": pd.Series(dtype="float64"),
+        "is_distance": pd.Series(dtype="bool"),
+    })
+
+
+@dataclass
+class MatchingGraph:
+    """Models, datasets and the measured edges between them. Tables are pandas DataFrames."""
+
+    models: pd.DataFrame
+    datasets: pd.DataFrame
+    scores: pd.DataFrame = field(default_factory=empty_scores)
+    similarity: pd.DataFrame = field(default_factory=empty_similarity)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.meta = {"schema_version": SCHEMA_VERSION, "featurizer": None, "metrics": {},
+                     "primary_metric": None, **self.meta}
+        self.scores = _complete_scores(self.scores)
+        self.similarity = _complete_similarity(self.similarity)
+        for metric, group in self.scores.groupby("metric", sort=False):
+            self.meta["metrics"].setdefault(
+                str(metric), {"higher_is_better": bool(group["higher_is_better"].iloc[0])})
+        if self.meta["primary_metric"] is None and self.meta["metrics"]:
+            self.meta["primary_metric"] = next(iter(self.meta["metrics"]))
+        self.validate()
+
+    # ------------------------------------------------------------------ ids and shapes
+    @property
+    def model_ids(self) -> list[str]:
+        return [str(m) for m in self.models[MODEL_ID]]
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        return [str(d) for d in self.datasets[DATASET_ID]]
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.meta["metrics"])
+
+    @property
+    def primary_metric(self) -> str | None:
+        return self.meta["primary_metric"]
+
+    def higher_is_better(self, metric: str | None = None) -> bool:
+        metric = self._metric(metric)
+        return bool(self.meta["metrics"][metric]["higher_is_better"])
+
+    def _metric(self, metric: str | None) -> str:
+        metric = metric or self.primary_metric
+        if metric is None:
+            raise ValidationError("the graph has no scores, so it has no metric")
+        if metric not in self.meta["metrics"]:
+            raise ValidationError(f"unknown metric {metric!r}; the graph has {self.metrics}")
+        return metric
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Check ids are unique and every edge points at a known node."""
+        for name, table, key in (("models", self.models, MODEL_ID),
+                                 ("datasets", self.datasets, DATASET_ID)):
+            if key not in table.columns:
+                raise ValidationError(f"the {name} table has no {key!r} column", file=name)
+            ids = table[key].astype(str)
+            duplicated = ids[ids.duplicated()].unique().tolist()
+            if duplicated:
+                raise ValidationError(f"duplicate ids {duplicated[:5]}", file=name, column=key)
+        models, datasets = set(self.model_ids), set(self.dataset_ids)
+        for column, known, name in (("model", models, "models"), ("dataset", datasets, "datasets")):
+            unknown = sorted(set(self.scores[column].astype(str)) - known)
+            if unknown:
+                raise ValidationError(f"ids missing from the {name} table: {unknown[:5]}",
+                                      file="scores", column=column)
+        for column in ("dataset_a", "dataset_b"):
+            unknown = sorted(set(self.similarity[column].astype(str)) - datasets)
+            if unknown:
+                raise ValidationError(f"ids missing from the datasets table: {unknown[:5]}",
+                                      file="similarity", column=column)
+        for metric, spec in self.meta["metrics"].items():
+            directions = self.scores.loc[self.scores["metric"] == metric, "higher_is_better"]
+            if directions.nunique() > 1 or (len(directions) and
+                                            bool(directions.iloc[0]) != spec["higher_is_better"]):
+                raise ValidationError(f"metric {metric!r} has conflicting directions",
+                                      file="scores", column="higher_is_better")
+
+    # ------------------------------------------------------------------ views for learners
+    def score_matrix(self, metric: str | None = None) -> pd.DataFrame:
+        """Models × datasets matrix of the metric (NaN where a pair was not profiled).
+
+        Several rows for one pair (different recipes) are averaged, weighted by their counts.
+        """
+        metric = self._metric(metric)
+        rows = self.scores[self.scores["metric"] == metric]
+        weighted = rows.assign(w=rows["value"] * rows["count"])
+        sums = weighted.groupby(["model", "dataset"], observed=True)[["w", "count"]].sum()
+        mean = (sums["w"] / sums["count"]).unstack("dataset")
+        return mean.reindex(index=self.model_ids, columns=self.dataset_ids).astype(float)
+
+    def given_similarity(self) -> pd.DataFrame | None:
+        """Datasets × datasets similarity from the ``similarity`` table, or None if it is empty.
+
+        Distances are turned into similarities by ``1 / (1 + d)``; missing pairs are NaN and the
+        diagonal is 1. The first measure in the table is used when it holds several.
+        """
+        if self.similarity.empty:
+            return None
+        measure = self.similarity["measure"].iloc[0]
+        rows = self.similarity[self.similarity["measure"] == measure]
+        values = rows["value"].to_numpy(dtype=float)
+        values = np.where(rows["is_distance"].to_numpy(dtype=bool), 1.0 / (1.0 + values), values)
+        ids = self.dataset_ids
+        index = {d: i for i, d in enumerate(ids)}
+        matrix = np.full((len(ids), len(ids)), np.nan)
+        a = rows["dataset_a"].astype(str).map(index).to_numpy()
+        b = rows["dataset_b"].astype(str).map(index).to_numpy()
+        matrix[a, b] = values
+        matrix[b, a] = np.where(np.isnan(matrix[b, a]), values, matrix[b, a])
+        np.fill_diagonal(matrix, 1.0)
+        return pd.DataFrame(matrix, index=ids, columns=ids)
+
+    def model_features(self) -> pd.DataFrame:
+        """Model feature columns (everything but the id and bookkeeping), indexed by model id."""
+        columns = [c for c in self.models.columns if c not in RESERVED_MODEL_COLUMNS]
+        return self.models.set_index(MODEL_ID)[columns]
+
+    def dataset_features(self) -> pd.DataFrame:
+        """Dataset feature columns, indexed by dataset id; list-valued vectors are kept as lists."""
+        columns = [c for c in self.datasets.columns if c not in RESERVED_DATASET_COLUMNS]
+        return self.datasets.set_index(DATASET_ID)[columns]
+
+    # ------------------------------------------------------------------ editing
+    def without_scores_of(self, dataset: str) -> MatchingGraph:
+        """A copy with every model–data edge of ``dataset`` removed (its data–data edges stay).
+
+        This is the leave-one-dataset-out cut: the target keeps its features and similarities.
+        """
+        return MatchingGraph(self.models, self.datasets,
+                             self.scores[self.scores["dataset"] != dataset].reset_index(drop=True),
+                             self.similarity, dict(self.meta))
+
+    def add_scores(self, rows: pd.DataFrame) -> MatchingGraph:
+        """A copy with the score rows appended (the rows' models and datasets must exist)."""
+        scores = pd.concat([self.scores, _complete_scores(rows)], ignore_index=True)
+        return MatchingGraph(self.models, self.datasets, scores, self.similarity, dict(self.meta))
+
+    def summary(self) -> dict:
+        """Counts, coverage of the model × dataset matrix and metrics, for ``mandc graph show``."""
+        pairs = self.scores.drop_duplicates(["model", "dataset"]).shape[0]
+        total = len(self.models) * len(self.datasets)
+        return {
+            "models": len(self.models),
+            "datasets": len(self.datasets),
+            "scores": len(self.scores),
+            "pairs": pairs,
+            "coverage": pairs / total if total else 0.0,
+            "metrics": {m: {**spec, "rows": int((self.scores["metric"] == m).sum())}
+                        for m, spec in self.meta["metrics"].items()},
+            "primary_metric": self.primary_metric,
+            "similarity_rows": len(self.similarity),
+            "featurizer": self.meta.get("featurizer"),
+        }
+
+    # ------------------------------------------------------------------ disk
+    def save(self, directory: str | Path) -> Path:
+        """Write the graph to a directory (parquet tables, one score shard, graph.json, README)."""
+        from .store import save_graph  # local import: store depends on this module
+
+        return save_graph(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> MatchingGraph:
+        from .store import load_graph
+
+        return load_graph(directory)
+
+
+def _complete_scores(rows: pd.DataFrame) -> pd.DataFrame:
+    """Fill the optional score columns with their defaults and fix dtypes."""
+    rows = rows.copy()
+    missing = {"model", "dataset", "value"} - set(rows.columns)
+    if missing:
+        raise ValidationError(f"missing columns {sorted(missing)}", file="scores")
+    defaults = {"metric": "score", "higher_is_better": True, "count": 1, "recipe": "{}",
+                "recipe_hash": "", "created_at": "", "author": ""}
+    for column, default in defaults.items():
+        if column not in rows.columns:
+            rows[column] = default
+    rows = rows[SCORE_COLUMNS]
+    return rows.astype({"model": "string", "dataset": "string", "metric": "string",
+                        "value": "float64", "higher_is_better": "bool", "count": "int64",
+                        "recipe": "string", "recipe_hash": "string", "created_at": "string",
+                        "author": "string"}).reset_index(drop=True)
+
+
+def _complete_similarity(rows: pd.DataFrame) -> pd.DataFrame:
+    rows = rows.copy()
+    if "measure" not in rows.columns:
+        rows["measure"] = "given"
+    if "is_distance" not in rows.columns:
+        rows["is_distance"] = False
+    missing = set(SIMILARITY_COLUMNS) - set(rows.columns)
+    if missing:
+        raise ValidationError(f"missing columns {sorted(missing)}", file="similarity")
+    return rows[SIMILARITY_COLUMNS].astype({
+        "dataset_a": "string", "dataset_b": "string", "measure": "string", "value": "float64",
+        "is_distance": "bool"}).reset_index(drop=True)
+
+
+def new_shard_name() -> str:
+    return f"{uuid.uuid4().hex}.parquet"
+
+
+def read_meta(path: Path) -> dict:
+    return json.loads(path.read_text())

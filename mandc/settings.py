@@ -1,0 +1,54 @@
+"""Every environment variable and default M&C reads, in one place.
+
+Read lazily through :func:`get_settings` so tests can change the environment and call
+``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    """MANDC_HOME: where graphs, caches and runs live by default (~/.cache/mandc)."""
+    cache_dir: Path
+    """MANDC_CACHE: feature cache (MANDC_HOME/cache)."""
+    hub_offline: bool
+    """HF_HUB_OFFLINE: never touch the network."""
+    default_featurizer: str
+    """MANDC_FEATURIZER: featurizer used when none is named."""
+    device: str
+    """MANDC_DEVICE: torch device for encoders and fine-tunes ('cpu', 'cuda'...)."""
+    graph_repo: str | None
+    """MANDC_GRAPH_REPO: Hub dataset repo id of the shared graph, if any."""
+
+    @property
+    def default_graph_dir(self) -> Path:
+        return self.home / "graph"
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    home = _env_path("MANDC_HOME", Path.home() / ".cache" / "mandc")
+    return Settings(
+        home=home,
+        cache_dir=_env_path("MANDC_CACHE", home / "cache"),
+        hub_offline=_truthy(os.environ.get("HF_HUB_OFFLINE")),
+        default_featurizer=os.environ.get("MANDC_FEATURIZER", "effnet-minilm"),
+        device=os.environ.get("MANDC_DEVICE", "cpu"),
+        graph_repo=os.environ.get("MANDC_GRAPH_REPO") or None,
+    )

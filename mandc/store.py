@@ -1,0 +1,104 @@
+"""Where a matching graph lives: a local directory laid out exactly as the Hub dataset repo.
+
+Layout (DESIGN.md): ``models.parquet``, ``datasets.parquet``, ``scores/<uuid>.parquet`` (append-only
+shards), ``similarity.parquet`` (optional), ``graph.json`` and a ``README.md`` dataset card whose
+``configs`` name each table so the Hub's viewer shows them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ValidationError
+from .graph import SCHEMA_VERSION, MatchingGraph, empty_scores, empty_similarity, new_shard_name
+from .settings import get_settings
+
+CARD_TEMPLATE = """---
+configs:
+- config_name: scores
+  data_files: scores/*.parquet
+  default: true
+- config_name: models
+  data_files: models.parquet
+- config_name: datasets
+  data_files: datasets.parquet
+{similarity}tags:
+- mandc
+- model-selection
+---
+
+# M&C matching graph
+
+A matching graph for [M&C](https://arxiv.org/abs/2508.10993): {models} models, {datasets} profiled
+datasets and {scores} fine-tuning scores (primary metric: `{metric}`).
+Tables: `models`, `datasets`, `scores` (append-only shards under `scores/`){sim_text}.
+"""
+
+
+def default_graph_dir() -> Path:
+    """The graph used when none is named: ``$MANDC_HOME/graph``."""
+    return get_settings().default_graph_dir
+
+
+def save_graph(graph: MatchingGraph, directory: str | Path) -> Path:
+    """Write ``graph`` to ``directory``; existing score shards are replaced by one new shard."""
+    directory = Path(directory)
+    (directory / "scores").mkdir(parents=True, exist_ok=True)
+    for old in (directory / "scores").glob("*.parquet"):
+        old.unlink()
+    graph.models.to_parquet(directory / "models.parquet", index=False)
+    graph.datasets.to_parquet(directory / "datasets.parquet", index=False)
+    if len(graph.scores):
+        graph.scores.to_parquet(directory / "scores" / new_shard_name(), index=False)
+    similarity_path = directory / "similarity.parquet"
+    if len(graph.similarity):
+        graph.similarity.to_parquet(similarity_path, index=False)
+    elif similarity_path.exists():
+        similarity_path.unlink()
+    (directory / "graph.json").write_text(json.dumps(graph.meta, indent=2, sort_keys=True) + "\n")
+    (directory / "README.md").write_text(_card(graph))
+    return directory
+
+
+def append_scores(directory: str | Path, rows: pd.DataFrame) -> Path:
+    """Add score rows as a new shard without touching any other file (safe for concurrent writers)."""
+    graph = load_graph(directory)
+    graph.add_scores(rows)  # validates ids and metric directions against the stored graph
+    from .graph import _complete_scores
+
+    path = Path(directory) / "scores" / new_shard_name()
+    _complete_scores(rows).to_parquet(path, index=False)
+    return path
+
+
+def load_graph(directory: str | Path) -> MatchingGraph:
+    """Read a graph directory, merging score shards and dropping exact duplicate rows."""
+    directory = Path(directory)
+    meta_path = directory / "graph.json"
+    if not meta_path.is_file():
+        raise ValidationError("not a matching graph directory (no graph.json)", file=str(directory))
+    meta = json.loads(meta_path.read_text())
+    if meta.get("schema_version", 0) > SCHEMA_VERSION:
+        raise ValidationError(f"graph schema {meta['schema_version']} is newer than this M&C "
+                              f"understands ({SCHEMA_VERSION}); upgrade mandc", file=str(meta_path))
+    shards = sorted((directory / "scores").glob("*.parquet"))
+    scores = (pd.concat([pd.read_parquet(s) for s in shards], ignore_index=True)
+              .drop_duplicates(ignore_index=True) if shards else empty_scores())
+    similarity_path = directory / "similarity.parquet"
+    similarity = pd.read_parquet(similarity_path) if similarity_path.exists() else empty_similarity()
+    return MatchingGraph(
+        models=pd.read_parquet(directory / "models.parquet"),
+        datasets=pd.read_parquet(directory / "datasets.parquet"),
+        scores=scores, similarity=similarity, meta=meta)
+
+
+def _card(graph: MatchingGraph) -> str:
+    has_similarity = len(graph.similarity) > 0
+    return CARD_TEMPLATE.format(
+        similarity=("- config_name: similarity\n  data_files: similarity.parquet\n"
+                    if has_similarity else ""),
+        models=len(graph.models), datasets=len(graph.datasets), scores=len(graph.scores),
+        metric=graph.primary_metric, sim_text=", `similarity`" if has_similarity else "")
