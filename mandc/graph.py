@@ -181,14 +181,33 @@ class MatchingGraph:
         return self.datasets.set_index(DATASET_ID)[columns]
 
     # ------------------------------------------------------------------ editing
+    def normalized_score_matrix(self, metric: str | None = None) -> pd.DataFrame:
+        """``score_matrix`` z-scored within each dataset and signed so that higher is better.
+
+        Scores of different datasets live on different scales (an FID of 30 is good on one set and
+        bad on another); learners compare models within a dataset, so each column is standardised.
+        A column with one score or no spread becomes 0 where measured.
+        """
+        metric = self._metric(metric)
+        matrix = self.score_matrix(metric)
+        if not self.higher_is_better(metric):
+            matrix = -matrix
+        std = matrix.std(axis=0, ddof=0)
+        centred = matrix - matrix.mean(axis=0)
+        return (centred / std.where(std > 0, 1.0)).where(matrix.notna())
+
     def without_scores_of(self, dataset: str) -> MatchingGraph:
         """A copy with every model–data edge of ``dataset`` removed (its data–data edges stay).
 
         This is the leave-one-dataset-out cut: the target keeps its features and similarities.
+        Removing rows cannot break validity, so the copy skips re-validation (it is on the hot
+        path of leave-one-dataset-out evaluation).
         """
-        return MatchingGraph(self.models, self.datasets,
-                             self.scores[self.scores["dataset"] != dataset].reset_index(drop=True),
-                             self.similarity, dict(self.meta))
+        copy = object.__new__(MatchingGraph)
+        copy.models, copy.datasets, copy.similarity = self.models, self.datasets, self.similarity
+        copy.scores = self.scores[self.scores["dataset"] != dataset].reset_index(drop=True)
+        copy.meta = dict(self.meta)
+        return copy
 
     def add_scores(self, rows: pd.DataFrame) -> MatchingGraph:
         """A copy with the score rows appended (the rows' models and datasets must exist)."""
