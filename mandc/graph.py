@@ -68,7 +68,7 @@ class MatchingGraph:
     def __post_init__(self) -> None:
         self.meta = {"schema_version": SCHEMA_VERSION, "featurizer": None, "metrics": {},
                      "primary_metric": None, **self.meta}
-        self.scores = _complete_scores(self.scores)
+        self.scores = complete_scores(self.scores)
         self.similarity = _complete_similarity(self.similarity)
         for metric, group in self.scores.groupby("metric", sort=False):
             self.meta["metrics"].setdefault(
@@ -211,7 +211,7 @@ class MatchingGraph:
 
     def add_scores(self, rows: pd.DataFrame) -> MatchingGraph:
         """A copy with the score rows appended (the rows' models and datasets must exist)."""
-        scores = pd.concat([self.scores, _complete_scores(rows)], ignore_index=True)
+        scores = pd.concat([self.scores, complete_scores(rows)], ignore_index=True)
         return MatchingGraph(self.models, self.datasets, scores, self.similarity, dict(self.meta))
 
     def summary(self) -> dict:
@@ -245,7 +245,7 @@ class MatchingGraph:
         return load_graph(directory)
 
 
-def _complete_scores(rows: pd.DataFrame) -> pd.DataFrame:
+def complete_scores(rows: pd.DataFrame) -> pd.DataFrame:
     """Fill the optional score columns with their defaults and fix dtypes."""
     rows = rows.copy()
     missing = {"model", "dataset", "value"} - set(rows.columns)

@@ -36,7 +36,7 @@ class RankingMethod:
         return self
 
     def predict(self, dataset: str) -> pd.Series:
-        """Predicted normalised quality of every model of the graph on ``dataset`` (higher=better)."""
+        """Predicted normalised quality of every model on ``dataset`` (higher is better)."""
         if not hasattr(self, "graph_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(graph) first")
         if dataset not in set(self.graph_.dataset_ids):

@@ -13,7 +13,14 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ValidationError
-from .graph import SCHEMA_VERSION, MatchingGraph, empty_scores, empty_similarity, new_shard_name
+from .graph import (
+    SCHEMA_VERSION,
+    MatchingGraph,
+    complete_scores,
+    empty_scores,
+    empty_similarity,
+    new_shard_name,
+)
 from .settings import get_settings
 
 CARD_TEMPLATE = """---
@@ -64,13 +71,10 @@ def save_graph(graph: MatchingGraph, directory: str | Path) -> Path:
 
 
 def append_scores(directory: str | Path, rows: pd.DataFrame) -> Path:
-    """Add score rows as a new shard without touching any other file (safe for concurrent writers)."""
-    graph = load_graph(directory)
-    graph.add_scores(rows)  # validates ids and metric directions against the stored graph
-    from .graph import _complete_scores
-
+    """Add score rows as a new shard and touch no other file, so concurrent writers are safe."""
+    load_graph(directory).add_scores(rows)  # validates ids and metric directions first
     path = Path(directory) / "scores" / new_shard_name()
-    _complete_scores(rows).to_parquet(path, index=False)
+    complete_scores(rows).to_parquet(path, index=False)
     return path
 
 
@@ -88,7 +92,8 @@ def load_graph(directory: str | Path) -> MatchingGraph:
     scores = (pd.concat([pd.read_parquet(s) for s in shards], ignore_index=True)
               .drop_duplicates(ignore_index=True) if shards else empty_scores())
     similarity_path = directory / "similarity.parquet"
-    similarity = pd.read_parquet(similarity_path) if similarity_path.exists() else empty_similarity()
+    similarity = (pd.read_parquet(similarity_path) if similarity_path.exists()
+                  else empty_similarity())
     return MatchingGraph(
         models=pd.read_parquet(directory / "models.parquet"),
         datasets=pd.read_parquet(directory / "datasets.parquet"),

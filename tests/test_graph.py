@@ -1,0 +1,106 @@
+"""MatchingGraph tables, validation, views for learners and the on-disk layout."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mandc.errors import ValidationError
+from mandc.graph import MatchingGraph
+from mandc.store import append_scores, load_graph
+
+
+def small_graph(**meta) -> MatchingGraph:
+    return MatchingGraph(
+        models=pd.DataFrame({"model": ["a", "b", "c"], "params": [1.0, 2.0, 3.0]}),
+        datasets=pd.DataFrame({"dataset": ["x", "y", "z"], "size": [10, 20, 30]}),
+        scores=pd.DataFrame({"model": ["a", "b", "c", "a", "a"],
+                             "dataset": ["x", "x", "x", "y", "y"],
+                             "value": [1.0, 2.0, 6.0, 3.0, 5.0],
+                             "count": [1, 1, 1, 1, 3]}),
+        similarity=pd.DataFrame({"dataset_a": ["x"], "dataset_b": ["z"], "value": [3.0],
+                                 "is_distance": [True]}),
+        meta=meta,
+    )
+
+
+def test_score_matrix_averages_rows_weighted_by_count():
+    matrix = small_graph().score_matrix()
+    assert matrix.loc["a", "y"] == pytest.approx((3.0 * 1 + 5.0 * 3) / 4)
+    assert np.isnan(matrix.loc["b", "y"])
+    assert list(matrix.index) == ["a", "b", "c"] and list(matrix.columns) == ["x", "y", "z"]
+
+
+def test_normalised_matrix_is_zscored_per_dataset_and_signed():
+    graph = small_graph()
+    z = graph.normalized_score_matrix()
+    assert z["x"].mean() == pytest.approx(0.0)
+    assert z["x"].std(ddof=0) == pytest.approx(1.0)
+    assert z.loc["a", "y"] == 0.0  # one measured score: no spread, centred to 0
+    lower = MatchingGraph(graph.models, graph.datasets,
+                          graph.scores.assign(higher_is_better=False))
+    assert lower.normalized_score_matrix()["x"].idxmax() == "a"  # lowest raw value is best
+
+
+def test_given_similarity_turns_distances_into_similarities_symmetrically():
+    sim = small_graph().given_similarity()
+    assert sim.loc["x", "z"] == pytest.approx(1 / (1 + 3.0))
+    assert sim.loc["z", "x"] == pytest.approx(1 / (1 + 3.0))
+    assert sim.loc["y", "y"] == 1.0 and np.isnan(sim.loc["x", "y"])
+
+
+def test_unknown_ids_and_duplicates_are_refused_with_the_table_named():
+    graph = small_graph()
+    with pytest.raises(ValidationError, match="scores.*column 'model'.*'q'"):
+        MatchingGraph(graph.models, graph.datasets,
+                      pd.DataFrame({"model": ["q"], "dataset": ["x"], "value": [1.0]}))
+    with pytest.raises(ValidationError, match="models.*duplicate ids.*'a'"):
+        MatchingGraph(pd.DataFrame({"model": ["a", "a"]}), graph.datasets)
+    with pytest.raises(ValidationError, match="similarity.*'nope'"):
+        MatchingGraph(graph.models, graph.datasets, similarity=pd.DataFrame(
+            {"dataset_a": ["x"], "dataset_b": ["nope"], "value": [1.0]}))
+
+
+def test_without_scores_of_keeps_features_and_similarity_but_drops_edges():
+    graph = small_graph()
+    cut = graph.without_scores_of("x")
+    assert "x" not in set(cut.scores["dataset"])
+    assert cut.dataset_ids == graph.dataset_ids
+    assert len(cut.similarity) == 1
+    assert len(graph.scores) == 5  # the original is untouched
+
+
+def test_save_load_round_trip_and_dataset_card(tmp_path):
+    graph = small_graph()
+    graph.save(tmp_path / "g")
+    loaded = load_graph(tmp_path / "g")
+    assert loaded.summary() == graph.summary()
+    pd.testing.assert_frame_equal(loaded.score_matrix(), graph.score_matrix())
+    card = (tmp_path / "g" / "README.md").read_text()
+    assert "config_name: scores" in card and "config_name: similarity" in card
+    assert json.loads((tmp_path / "g" / "graph.json").read_text())["schema_version"] == 1
+
+
+def test_appended_shards_merge_and_exact_duplicates_drop(tmp_path):
+    small_graph().save(tmp_path / "g")
+    extra = pd.DataFrame({"model": ["b"], "dataset": ["y"], "value": [4.0]})
+    append_scores(tmp_path / "g", extra)
+    append_scores(tmp_path / "g", extra)  # the same row pushed twice
+    assert len(list((tmp_path / "g" / "scores").glob("*.parquet"))) == 3
+    loaded = load_graph(tmp_path / "g")
+    assert len(loaded.scores) == 6
+    assert loaded.score_matrix().loc["b", "y"] == 4.0
+
+
+def test_append_refuses_rows_for_unknown_models(tmp_path):
+    small_graph().save(tmp_path / "g")
+    with pytest.raises(ValidationError, match="'zz'"):
+        append_scores(tmp_path / "g", pd.DataFrame({"model": ["zz"], "dataset": ["x"],
+                                                    "value": [1.0]}))
+    assert len(list((tmp_path / "g" / "scores").glob("*.parquet"))) == 1
+
+
+def test_loading_a_directory_that_is_not_a_graph_says_so(tmp_path):
+    with pytest.raises(ValidationError, match="no graph.json"):
+        load_graph(tmp_path)
