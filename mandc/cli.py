@@ -1,0 +1,298 @@
+"""The ``mandc`` command: parse arguments, call the library, format the result.
+
+Every error M&C raises on purpose (:class:`~mandc.errors.MandcError`) is printed as one line,
+``error: ...``, on stderr with exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from . import __version__, report
+from .errors import ConfigError, MandcError
+
+EPILOG = """\
+examples:
+  mandc graph show                                # the default graph (example until you import one)
+  mandc graph import --scores scores.csv --models models.csv --datasets datasets.csv \\
+      --similarity similarity.csv --lower-is-better --out my-graph
+  mandc recommend --graph my-graph --dataset pokemon-blip --top 5
+  mandc evaluate --graph my-graph --methods mandc,best_average,random --json results.json
+  mandc graph synth --models 40 --datasets 30 --seed 0 --out synth-graph
+  mandc describe ./my-images --samples 128 --json
+
+The default graph is $MANDC_HOME/graph when one was saved there, else the example graph that
+ships with M&C (illustrative numbers, not measured). Import errors count the header as row 1.
+"""
+
+
+# ---------------------------------------------------------------------------------- commands
+def _graph_import(args) -> int:
+    from .importer import import_csv, write_graph
+
+    lower = args.lower_is_better
+    if isinstance(lower, str):
+        lower = [name.strip() for name in lower.split(",") if name.strip()]
+    graph = import_csv(args.scores, models=args.models, datasets=args.datasets,
+                       similarity=args.similarity, lower_is_better=lower,
+                       similarity_is_distance=args.similarity_is_distance, metric=args.metric)
+    out = write_graph(graph, args.out, overwrite=args.overwrite)
+    return _show(graph, str(out), as_json=args.json, prefix=f"imported into {out}\n")
+
+
+def _graph_show(args) -> int:
+    from .defaults import default_graph_source, resolve_graph
+
+    graph = resolve_graph(args.dir)
+    return _show(graph, str(args.dir) if args.dir else default_graph_source(), as_json=args.json)
+
+
+def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
+    summary = {**graph.summary(), "profiled_datasets": int(graph.scores["dataset"].nunique()),
+               "graph": source}
+    print(report.to_json(summary) if as_json else prefix + report.graph_summary_text(summary,
+                                                                                     source))
+    return 0
+
+
+def _graph_synth(args) -> int:
+    from .importer import write_graph
+    from .synth import synthetic_graph
+
+    graph = synthetic_graph(args.models, args.datasets, seed=args.seed, density=args.density)
+    out = write_graph(graph, args.out, overwrite=args.overwrite)
+    return _show(graph, str(out), as_json=args.json, prefix=f"synthetic graph written to {out}\n")
+
+
+def _evaluate(args) -> int:
+    from .defaults import resolve_graph
+    from .evaluate import leave_one_dataset_out
+
+    graph = resolve_graph(args.graph)
+    methods = _split(args.methods) if args.methods else available_methods()
+    result = leave_one_dataset_out(graph, methods, metric=args.metric, seed=args.seed,
+                                   progress=not args.no_progress)
+    payload = report.to_json(result.to_dict())
+    if args.json == "-":
+        print(payload)
+        return 0
+    print(result)
+    if args.json:
+        Path(args.json).write_text(payload + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _recommend(args) -> int:
+    from .defaults import default_graph_source, resolve_graph, resolve_target
+    from .methods import make_method
+    from .views import score_matrix, without_scores_of
+
+    available_methods()  # registers every method before one is looked up by name
+    if args.top < 1:
+        raise ConfigError(f"--top must be at least 1, got {args.top}")
+    graph, target = resolve_target(resolve_graph(args.graph), args.dataset)
+    metric = graph._metric(args.metric)
+    measured = score_matrix(graph, metric)[target]
+    fit_on = without_scores_of(graph, target) if args.hold_out else graph
+    method = make_method(args.method, metric=metric, seed=args.seed).fit(fit_on)
+    ranking = method.rank(target)
+    result = {
+        "target": target, "method": args.method, "metric": metric,
+        "higher_is_better": graph.higher_is_better(metric), "held_out": args.hold_out,
+        "graph": str(args.graph) if args.graph else default_graph_source(),
+        "candidates": len(ranking),
+        "ranking": report.ranking_rows(ranking.head(args.top),
+                                       None if measured.isna().all() else measured),
+        "neighbours": similar_profiled_datasets(method, fit_on, target, args.neighbours),
+    }
+    print(report.to_json(result) if args.json else report.ranking_text(result))
+    return 0
+
+
+def similar_profiled_datasets(method, graph, target: str, n: int) -> list[dict]:
+    """The profiled datasets most similar to ``target``: the method's own if it explains itself
+    (``neighbours(dataset, n)``), else the graph's dataset similarity."""
+    if hasattr(method, "neighbours"):
+        near = method.neighbours(target, n)
+    else:
+        from .similarity import dataset_similarity
+
+        profiled = set(graph.scores["dataset"].astype(str)) - {target}
+        row = dataset_similarity(graph).loc[target]
+        near = row[row.index.isin(profiled)].dropna().sort_values(ascending=False,
+                                                                   kind="stable").head(n)
+    return [{"dataset": str(d), "similarity": float(s)} for d, s in near.items()]
+
+
+def _describe(args) -> int:
+    from .data import load_target
+    from .features import describe
+
+    target = load_target(args.dataset, samples=args.samples, seed=args.seed,
+                         image_column=args.image_column, caption_column=args.caption_column)
+    descriptor = describe(target, featurizer=args.featurizer)
+    payload = descriptor.to_dict() if hasattr(descriptor, "to_dict") else dict(descriptor)
+    print(report.to_json(payload) if args.json else report.descriptor_text(payload))
+    return 0
+
+
+# ---------------------------------------------------------------------------------- helpers
+def available_methods() -> list[str]:
+    """Every registered ranking method (imports the modules that register them)."""
+    from .methods import METHODS
+
+    for module in ("mandc.baselines", "mandc.recommend"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name != module:
+                raise
+    return METHODS.names()
+
+
+def _split(names: str) -> list[str]:
+    return [name.strip() for name in names.split(",") if name.strip()]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _density(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
+    return value
+
+
+# ---------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="mandc", formatter_class=formatter, epilog=EPILOG,
+        description="M&C (Match & Choose): which pretrained text-to-image model should you "
+                    "fine-tune on your images? Learns from a matching graph of models, datasets "
+                    "and measured fine-tuning scores.")
+    parser.add_argument("--version", action="version", version=f"mandc {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    graph = commands.add_parser("graph", help="import, inspect or synthesise a matching graph",
+                                formatter_class=formatter, epilog=EPILOG)
+    graph_commands = graph.add_subparsers(dest="graph_command", required=True, metavar="ACTION")
+
+    imp = graph_commands.add_parser(
+        "import", help="build a graph from CSV files", formatter_class=formatter,
+        description="Build a matching graph from CSV files. Nothing is written unless every file "
+                    "is valid; errors name the file, the row (header = row 1) and the column.",
+        epilog="example:\n  mandc graph import --scores scores.csv --lower-is-better --out g\n")
+    imp.add_argument("--scores", required=True, metavar="CSV",
+                     help="columns model, dataset, score [, metric]; repeated pairs are averaged")
+    imp.add_argument("--models", metavar="CSV", help="column model + feature columns")
+    imp.add_argument("--datasets", metavar="CSV", help="column dataset + feature columns")
+    imp.add_argument("--similarity", metavar="CSV",
+                     help="long form (dataset_a, dataset_b, value) or a square matrix")
+    imp.add_argument("--similarity-is-distance", action="store_true",
+                     help="the similarity file holds distances (smaller = more alike)")
+    imp.add_argument("--lower-is-better", nargs="?", const=True, default=False,
+                     metavar="METRICS", help="lower scores are better (FID, KID); alone: every "
+                     "metric, or a comma-separated list of metric names")
+    imp.add_argument("--metric", help="metric name when the scores have no metric column "
+                     "(default 'score'), else the primary metric")
+    imp.add_argument("--out", required=True, metavar="DIR", help="new graph directory")
+    imp.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    imp.set_defaults(handler=_graph_import)
+
+    show = graph_commands.add_parser("show", help="summarise a graph")
+    show.add_argument("dir", nargs="?", metavar="DIR",
+                      help="graph directory (default: $MANDC_HOME/graph, else the example)")
+    show.add_argument("--json", action="store_true", help="print the summary as JSON")
+    show.set_defaults(handler=_graph_show)
+
+    synth = graph_commands.add_parser("synth", help="write a synthetic graph (tests, benchmarks)")
+    synth.add_argument("--models", type=_positive_int, default=40, help="number of models")
+    synth.add_argument("--datasets", type=_positive_int, default=30, help="number of datasets")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--density", type=_density, default=1.0,
+                       help="share of model–dataset pairs with a score (default 1)")
+    synth.add_argument("--out", required=True, metavar="DIR")
+    synth.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    synth.add_argument("--json", action="store_true", help="print the summary as JSON")
+    synth.set_defaults(handler=_graph_synth)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="leave-one-dataset-out evaluation of ranking methods",
+        description="For each dataset: hide its scores, fit, rank the models, compare with what "
+                    "was measured. Reports top-1, top-3, mean regret, Pearson, Spearman, NDCG@3.")
+    evaluate.add_argument("--graph", metavar="DIR", help="graph directory (default graph if "
+                          "omitted)")
+    evaluate.add_argument("--methods", metavar="A,B,...",
+                          help="comma-separated method names (default: all registered)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--metric", help="metric to evaluate on (default: the primary one)")
+    evaluate.add_argument("--json", metavar="OUT", help="write the results as JSON ('-' = stdout)")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    evaluate.set_defaults(handler=_evaluate)
+
+    recommend = commands.add_parser(
+        "recommend", help="rank candidate models for a target dataset",
+        description="Rank every candidate model of the graph for a target dataset, with the "
+                    "predicted quality and the profiled datasets that drove the prediction.")
+    recommend.add_argument("--graph", metavar="DIR", help="graph directory (default graph if "
+                           "omitted)")
+    recommend.add_argument("--dataset", required=True, metavar="ID", help="target dataset id")
+    recommend.add_argument("--method", default="mandc", help="ranking method (default: mandc)")
+    recommend.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
+    recommend.add_argument("--neighbours", type=_positive_int, default=3,
+                           help="similar profiled datasets to list (default 3)")
+    recommend.add_argument("--metric", help="metric to rank by (default: the primary one)")
+    recommend.add_argument("--hold-out", action="store_true",
+                           help="ignore the target's own scores, as if it were new")
+    recommend.add_argument("--seed", type=int, default=0)
+    recommend.add_argument("--json", action="store_true", help="print JSON")
+    recommend.set_defaults(handler=_recommend)
+
+    describe = commands.add_parser(
+        "describe", help="describe an image–caption dataset with a featurizer",
+        description="Load a dataset (Hub id, image folder, zip), sample it and print its "
+                    "descriptor: embedding statistics, caption and image statistics, fingerprint.")
+    describe.add_argument("dataset", metavar="DATASET", help="Hub dataset id, folder or zip")
+    describe.add_argument("--featurizer", help="featurizer name (default: $MANDC_FEATURIZER or "
+                          "effnet-minilm)")
+    describe.add_argument("--samples", type=_positive_int, default=256,
+                          help="images to describe at most (default 256)")
+    describe.add_argument("--seed", type=int, default=0, help="sampling seed")
+    describe.add_argument("--image-column", metavar="C")
+    describe.add_argument("--caption-column", metavar="C")
+    describe.add_argument("--json", action="store_true", help="print JSON")
+    describe.set_defaults(handler=_describe)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``mandc`` command; returns the exit status (2 for a usage or input error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error argparse already printed
+        return int(stop.code or 0)
+    try:
+        return args.handler(args)
+    except MandcError as error:
+        message = " ".join(str(error).splitlines())
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Text and JSON renderings of M&C results for the command line (and anything else that prints).
+
+Functions here only format: they take plain results (dicts, DataFrames) and return strings, so the
+CLI stays a thin layer of parse → call → format.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def to_json(obj, indent: int | None = 2) -> str:
+    """JSON with NaN/inf as ``null`` and numpy/pandas scalars as plain numbers."""
+    return json.dumps(jsonable(obj), indent=indent, allow_nan=False)
+
+
+def jsonable(obj):
+    """A copy of ``obj`` made of dicts, lists, strings, finite floats, ints, bools and None."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, pd.DataFrame):
+        return [jsonable(row) for row in obj.to_dict(orient="records")]
+    if isinstance(obj, (pd.Series, np.ndarray)):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (list, tuple, set)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if obj is None or obj is pd.NA or obj is pd.NaT:
+        return None
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    return obj if isinstance(obj, str) else str(obj)
+
+
+def table(rows: Sequence[Mapping], columns: Sequence[str], *, floats: str = "{:.3f}") -> str:
+    """A plain aligned text table (numbers right-aligned, missing values as ``-``)."""
+    def cell(value) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "-"
+        if isinstance(value, (float, np.floating)):
+            return floats.format(value)
+        return str(value)
+
+    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    numeric = [all(_is_number(row.get(c)) for row in rows) for c in columns]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+
+    def line(values) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def _is_number(value) -> bool:
+    return value is None or (isinstance(value, (int, float, np.integer, np.floating))
+                             and not isinstance(value, bool))
+
+
+# ---------------------------------------------------------------------------------- graph show
+def graph_summary_text(summary: Mapping, source: str) -> str:
+    """``mandc graph show``: counts, coverage, metrics, similarity and featurizer."""
+    metrics = []
+    for name, spec in summary["metrics"].items():
+        direction = "higher" if spec["higher_is_better"] else "lower"
+        primary = ", primary" if name == summary["primary_metric"] else ""
+        metrics.append(f"{name} ({direction} is better, {spec['rows']} rows{primary})")
+    shape = f"{summary['models']} × {summary['datasets']}"
+    lines = [
+        f"graph       {source}",
+        f"models      {summary['models']}",
+        f"datasets    {summary['datasets']} ({summary.get('profiled_datasets', '?')} with scores)",
+        f"scores      {summary['scores']} rows over {summary['pairs']} model–dataset pairs",
+        f"coverage    {summary['coverage']:.1%} of the {shape} matrix",
+        f"metrics     {'; '.join(metrics) or 'none'}",
+        f"similarity  {summary['similarity_rows']} data–data edges"
+        + (" given" if summary["similarity_rows"] else " (computed from dataset features)"),
+        f"featurizer  {summary['featurizer'] or 'none (features imported as they are)'}",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- recommend
+def ranking_text(result: Mapping) -> str:
+    """``mandc recommend``: the ranking table, the datasets that drove it, and how to read it."""
+    direction = "higher" if result["higher_is_better"] else "lower"
+    held = " (its own scores held out)" if result["held_out"] else ""
+    head = (f"target {result['target']!r}{held} · method {result['method']} · "
+            f"graph {result['graph']} · metric {result['metric']} ({direction} is better)")
+    columns = ["rank", "model", "predicted"]
+    if any(row.get("measured") is not None for row in result["ranking"]):
+        columns.append("measured")
+    parts = [head, "", table(result["ranking"], columns)]
+    shown, total = len(result["ranking"]), result["candidates"]
+    if shown < total:
+        parts.append(f"({shown} of {total} candidate models shown; --top to see more)")
+    if result["neighbours"]:
+        near = ", ".join(f"{n['dataset']} ({n['similarity']:.2f})" for n in result["neighbours"])
+        parts += ["", f"most similar profiled datasets: {near}"]
+    parts += ["", "predicted: expected quality after fine-tuning, in standard deviations above "
+              "the average candidate on this dataset (higher is better)."]
+    return "\n".join(parts)
+
+
+def ranking_rows(ranking: pd.DataFrame, measured: pd.Series | None) -> list[dict]:
+    """Rows of a ranking (``model``, ``predicted``, ``rank``) with the measured score if any."""
+    rows = []
+    for record in ranking.to_dict(orient="records"):
+        row = {"rank": int(record["rank"]), "model": str(record["model"]),
+               "predicted": _finite(record["predicted"])}
+        if measured is not None:
+            row["measured"] = _finite(measured.get(record["model"]))
+        rows.append(row)
+    return rows
+
+
+def _finite(value) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------------- describe
+def descriptor_text(descriptor: Mapping) -> str:
+    """``mandc describe``: scalar fields as ``key value`` lines; vectors shown by their length."""
+    width = max((len(str(k)) for k in descriptor), default=0)
+    lines = []
+    for key, value in descriptor.items():
+        lines.append(f"{str(key).ljust(width)}  {_short(value)}")
+    return "\n".join(lines)
+
+
+def _short(value) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_short(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, np.ndarray)):
+        array = np.asarray(value)
+        if array.dtype.kind in "fiu" and array.size > 6:
+            return f"<vector of {array.size} numbers>"
+        return ", ".join(_short(v) for v in value)
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)
