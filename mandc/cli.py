@@ -132,8 +132,9 @@ def _describe(args) -> int:
     from .data import load_target
     from .features import describe
 
-    target = load_target(args.dataset, samples=args.samples, seed=args.seed,
-                         image_column=args.image_column, caption_column=args.caption_column)
+    target = load_target(args.dataset, split=args.split, max_samples=args.samples,
+                         seed=args.seed, image_column=args.image_column,
+                         caption_column=args.caption_column)
     descriptor = describe(target, featurizer=args.featurizer)
     payload = descriptor.to_dict() if hasattr(descriptor, "to_dict") else dict(descriptor)
     print(report.to_json(payload) if args.json else report.descriptor_text(payload))
@@ -269,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--samples", type=_positive_int, default=256,
                           help="images to describe at most (default 256)")
     describe.add_argument("--seed", type=int, default=0, help="sampling seed")
+    describe.add_argument("--split", default="train", help="split of a Hub dataset or of a "
+                          "folder with split subfolders (default train)")
     describe.add_argument("--image-column", metavar="C")
     describe.add_argument("--caption-column", metavar="C")
     describe.add_argument("--json", action="store_true", help="print JSON")
