@@ -1,0 +1,242 @@
+"""Procedural image–caption domains: the miniature stand-in for the datasets of the M&C paper.
+
+Domains come in families (shapes, patterns, glyphs, gradients, scenes, grids). Within a family
+they differ in graded ways (palette, object, count, size, background), so each domain has close
+relatives; across families they look clearly different. That structure is what the mini zoo and
+the matching graph need: a model pretrained on one family should transfer best to that family.
+
+Every example is a pure function of (domain, seed, split, index): the train and test splits are
+separate seeded streams, and ``sample(n)`` is a prefix of ``sample(n + k)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from ..errors import ConfigError
+from ..registry import Registry
+from . import fields, objects, scenes
+
+SPLITS = ("train", "test")
+MIN_SIZE, MAX_SIZE = 16, 256
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One procedural domain. ``keywords``: every caption contains at least one of these words."""
+
+    name: str
+    family: str
+    description: str
+    keywords: tuple[str, ...]
+    painter: Callable[[random.Random, int], tuple[Image.Image, str]] = field(
+        repr=False, compare=False
+    )
+
+    def example(self, index: int, *, seed: int = 0, size: int = 32, split: str = "train"):
+        """The ``index``-th (image, caption) of a split; depends on nothing else."""
+        rng = random.Random(f"mandc-minizoo|{self.name}|{split}|{seed}|{index}")
+        return self.painter(rng, size)
+
+
+DOMAINS: Registry[Domain] = Registry("domain")
+
+
+def _add(name, family, description, painter, keywords, **params) -> None:
+    domain = Domain(
+        name, family, description, tuple(keywords), functools.partial(painter, **params)
+    )
+    DOMAINS.register(name)(domain)
+
+
+BRIGHT = ("red", "orange", "yellow", "green", "teal", "blue", "purple", "pink")
+WITH_BW = BRIGHT + ("black", "white")
+SHAPES = ("circle", "square", "triangle", "star", "diamond")
+
+# fmt: off
+def _register_catalogue() -> None:
+    """Register every domain; within a family, domains differ in one or two graded ways."""
+    # -- shapes: one to three objects on a plain background ------------------------------------
+    for colour, shape, ground in [
+        ("red", "circle", "white"), ("blue", "circle", "white"), ("orange", "ring", "white"),
+        ("blue", "square", "white"), ("green", "triangle", "white"),
+        ("yellow", "star", "navy blue"), ("purple", "diamond", "light grey"),
+    ]:
+        _add(f"shapes-{colour}-{shape}s", "shapes", f"{colour} {shape}s on {ground}",
+             objects.paint_objects, [colour], shapes=(shape,), colours=(colour,),
+             background=ground)
+    primary = ("red", "blue", "yellow")
+    _add("shapes-mixed-primary", "shapes", "rows of different red, blue and yellow shapes on white",
+         objects.paint_mixed_objects, primary, shapes=("circle", "square", "triangle"),
+         colours=primary, background="white")
+
+    # -- patterns and textures: full-frame, two colours ------------------------------------------
+    for orientation in ("horizontal", "vertical", "diagonal"):
+        _add(f"patterns-stripes-{orientation}", "patterns", f"{orientation} two-colour stripes",
+             fields.paint_stripes, WITH_BW, orientation=orientation, colours=WITH_BW)
+    for short, painter, description in [
+        ("checkers", fields.paint_checkers, "two-colour checkerboards"),
+        ("polka-dots", fields.paint_polka_dots, "polka dots on a plain background"),
+        ("noise", fields.paint_noise, "smooth two-colour noise textures"),
+        ("waves", fields.paint_waves, "wavy two-colour bands"),
+    ]:
+        _add(f"patterns-{short}", "patterns", description, painter, WITH_BW, colours=WITH_BW)
+    _add("patterns-bricks", "patterns", "brick walls", fields.paint_bricks, ["bricks"],
+         brick_colours=("red", "brown", "orange", "grey"),
+         mortar_colours=("light grey", "white", "black"))
+
+    # -- glyphs: digits, letters and symbols -----------------------------------------------------
+    coloured = ("red", "green", "blue", "purple")
+    for short, alphabet, kind, inks, ground in [
+        ("digits-black", objects.DIGITS, "digit", ("black",), "white"),
+        ("digits-white", objects.DIGITS, "digit", ("white",), "black"),
+        ("digits-colour", objects.DIGITS, "digit", coloured, "white"),
+        ("letters-black", objects.LETTERS, "letter", ("black",), "white"),
+        ("letters-colour", objects.LETTERS, "letter", coloured, "pale yellow"),
+    ]:
+        ink = "coloured" if len(inks) > 1 else inks[0]
+        _add(f"glyphs-{short}", "glyphs", f"{ink} {kind}s on {ground}",
+             objects.paint_glyph, [kind], alphabet=alphabet, kind=kind, colours=inks,
+             background=ground)
+    _add("glyphs-two-digits", "glyphs", "two-digit numbers on white", objects.paint_number,
+         ["number"], colours=("black", "blue"), background="white")
+    _add("glyphs-segment-digits", "glyphs", "seven-segment digits on black",
+         objects.paint_segment_digit, ["seven-segment"], colours=("green", "red", "orange"),
+         background="black")
+    _add("glyphs-arrows", "glyphs", "arrows pointing left, right, up or down", objects.paint_arrow,
+         ["arrow"], colours=("black", "blue", "red"), background="white")
+
+    # -- gradients and colour fields -------------------------------------------------------------
+    for orientation in ("horizontal", "vertical", "diagonal"):
+        _add(f"gradients-{orientation}", "gradients", f"{orientation} two-colour gradients",
+             fields.paint_linear_gradient, WITH_BW, orientation=orientation, colours=WITH_BW)
+    _add("gradients-grey", "gradients", "black-to-white gradients", fields.paint_linear_gradient,
+         ["black", "white"], orientation="horizontal", colours=("black", "white"))
+    _add("gradients-solid", "gradients", "flat colour fields", fields.paint_solid, WITH_BW,
+         colours=WITH_BW + ("brown", "grey"))
+    for short, painter, description in [
+        ("radial", fields.paint_radial_gradient, "radial two-colour gradients"),
+        ("halves", fields.paint_halves, "two flat colour halves"),
+        ("quadrants", fields.paint_quadrants, "four flat colour blocks"),
+    ]:
+        _add(f"gradients-{short}", "gradients", description, painter, WITH_BW, colours=WITH_BW)
+
+    # -- scenes: sky, horizon and things on it ---------------------------------------------------
+    for short, painter, keyword, description in [
+        ("day", scenes.paint_day, "sun", "a sun in a blue sky over grass"),
+        ("night", scenes.paint_night, "moon", "moon and stars over dark hills"),
+        ("sunset", scenes.paint_sunset, "sunset", "a sun on the horizon under an orange sky"),
+        ("trees", scenes.paint_trees, "tree", "round trees on grass"),
+        ("winter", scenes.paint_winter, "pine", "pine trees on snow"),
+        ("houses", scenes.paint_houses, "house", "houses on grass"),
+        ("mountains", scenes.paint_mountains, "mountain", "snowy mountains"),
+        ("sea", scenes.paint_sea, "boat", "a sailing boat at sea"),
+    ]:
+        _add(f"scenes-{short}", "scenes", description, painter, [keyword])
+
+    # -- grids and arrangements of several objects ---------------------------------------------
+    on_white = {"colours": BRIGHT, "background": "white"}
+    _add("grids-circles", "grids", "square grids of circles", objects.paint_grid, BRIGHT,
+         shapes=("circle",), **on_white)
+    _add("grids-squares", "grids", "square grids of squares", objects.paint_grid, BRIGHT,
+         shapes=("square",), **on_white)
+    _add("grids-alternating", "grids", "grids of circles in two alternating colours",
+         objects.paint_grid, BRIGHT, shapes=("circle",), alternate=True, **on_white)
+    _add("grids-mixed", "grids", "grids of mixed shapes in one colour", objects.paint_mixed_grid,
+         BRIGHT, shapes=SHAPES, **on_white)
+    _add("grids-rows", "grids", "a row of two to five objects", objects.paint_line, BRIGHT,
+         shapes=SHAPES, **on_white)
+    _add("grids-columns", "grids", "a column of two to five objects", objects.paint_line, BRIGHT,
+         shapes=SHAPES, vertical=True, **on_white)
+    _add("grids-dice", "grids", "a die face with one to six pips", objects.paint_die, ["pip"],
+         backgrounds=("green", "red", "blue"))
+    _add("grids-counting", "grids", "one to nine scattered dots to count", objects.paint_counting,
+         ["dot"], colours=("black", "red", "blue"), background="white")
+# fmt: on
+
+
+_register_catalogue()
+
+FAMILIES: tuple[str, ...] = ("shapes", "patterns", "glyphs", "gradients", "scenes", "grids")
+
+# The profiled graph: 32 domains, five or six per family.
+PROFILED_DOMAINS: tuple[str, ...] = (
+    "shapes-red-circles", "shapes-blue-squares", "shapes-green-triangles", "shapes-yellow-stars",
+    "shapes-purple-diamonds", "shapes-mixed-primary",
+    "patterns-stripes-horizontal", "patterns-stripes-diagonal", "patterns-checkers",
+    "patterns-polka-dots", "patterns-noise",
+    "glyphs-digits-black", "glyphs-digits-white", "glyphs-letters-black", "glyphs-segment-digits",
+    "glyphs-arrows",
+    "gradients-horizontal", "gradients-vertical", "gradients-radial", "gradients-solid",
+    "gradients-quadrants",
+    "scenes-day", "scenes-night", "scenes-sunset", "scenes-trees", "scenes-houses",
+    "scenes-mountains",
+    "grids-circles", "grids-squares", "grids-rows", "grids-dice", "grids-alternating",
+)  # fmt: skip
+# Never in the graph; each has a sibling in PROFILED that differs in one graded way.
+HELD_OUT_DOMAINS: tuple[str, ...] = (
+    "shapes-blue-circles",  # red circles -> blue circles
+    "shapes-orange-rings",  # circles -> rings
+    "patterns-stripes-vertical",  # horizontal -> vertical stripes
+    "glyphs-digits-colour",  # black digits -> coloured digits
+    "gradients-diagonal",  # horizontal/vertical -> diagonal gradients
+    "gradients-halves",  # quadrants -> halves
+    "scenes-winter",  # round trees on grass -> pine trees on snow
+    "grids-columns",  # rows -> columns
+)
+# Neither profiled nor held out: material for the zoo's pretraining mixtures.
+EXTRA_DOMAINS: tuple[str, ...] = tuple(
+    name for name in DOMAINS.names() if name not in PROFILED_DOMAINS + HELD_OUT_DOMAINS
+)
+
+
+def list_domains(family: str | None = None) -> list[Domain]:
+    """All domains (sorted by name), or those of one family."""
+    if family is not None and family not in FAMILIES:
+        raise ConfigError(
+            f"unknown domain family {family!r}; valid families: {', '.join(FAMILIES)}"
+        )
+    return [
+        DOMAINS.get(n) for n in DOMAINS.names() if family is None or DOMAINS.get(n).family == family
+    ]
+
+
+def family_of(name: str) -> str:
+    return DOMAINS.get(name).family
+
+
+def _check(n: int, seed: int, size: int, split: str) -> None:
+    if not isinstance(n, int) or n < 0:
+        raise ConfigError(f"n must be a non-negative integer, got {n!r}")
+    if not isinstance(seed, int):
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    if not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise ConfigError(
+            f"size must be an integer in [{MIN_SIZE}, {MAX_SIZE}] pixels, got {size!r}"
+        )
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
+
+
+def sample(
+    name: str, n: int, *, seed: int = 0, size: int = 32, split: str = "train"
+) -> tuple[list[Image.Image], list[str]]:
+    """n RGB images of ``size`` x ``size`` pixels and their captions, deterministic in all args."""
+    domain = DOMAINS.get(name)
+    _check(n, seed, size, split)
+    pairs = [domain.example(i, seed=seed, size=size, split=split) for i in range(n)]
+    return [image for image, _ in pairs], [caption for _, caption in pairs]
+
+
+# re-exported so callers need one import; defined in export.py to keep this module to one job
+from .export import contact_sheet, write_all, write_imagefolder  # noqa: E402
+
+__all__ = [
+    "DOMAINS", "EXTRA_DOMAINS", "FAMILIES", "HELD_OUT_DOMAINS", "PROFILED_DOMAINS", "Domain",
+    "contact_sheet", "family_of", "list_domains", "sample", "write_all", "write_imagefolder",
+]  # fmt: skip
