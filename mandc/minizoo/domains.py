@@ -117,8 +117,9 @@ def _register_catalogue() -> None:
              fields.paint_linear_gradient, WITH_BW, orientation=orientation, colours=WITH_BW)
     _add("gradients-grey", "gradients", "black-to-white gradients", fields.paint_linear_gradient,
          ["black", "white"], orientation="horizontal", colours=("black", "white"))
-    _add("gradients-solid", "gradients", "flat colour fields", fields.paint_solid, WITH_BW,
-         colours=WITH_BW + ("brown", "grey"))
+    flat = WITH_BW + ("brown", "grey")
+    _add("gradients-solid", "gradients", "flat colour fields", fields.paint_solid, flat,
+         colours=flat)
     for short, painter, description in [
         ("radial", fields.paint_radial_gradient, "radial two-colour gradients"),
         ("halves", fields.paint_halves, "two flat colour halves"),
