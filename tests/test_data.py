@@ -93,6 +93,14 @@ def test_caption_files_beside_images_nested(tmp_path):
     assert_pairs_intact(dataset)  # the trailing newline of each .txt is not part of the caption
 
 
+def test_dot_caption_files(tmp_path):
+    root = tmp_path / "set"
+    root.mkdir()
+    solid(5).save(root / "a.jpg.png")
+    (root / "a.jpg.caption").write_text(caption(5))
+    assert load_target(root).captions == [caption(5)]
+
+
 @pytest.mark.parametrize("wrap", [None, "my_set"])
 def test_zip_of_imagefolder(tmp_path, wrap):
     archive = zip_folder(write_imagefolder(tmp_path / "set", 6), tmp_path / "set.zip", wrap=wrap)

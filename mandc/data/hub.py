@@ -121,6 +121,7 @@ class _hub_errors:
         if error is None or isinstance(error, (ValidationError, DatasetLoadError)):
             return False
         from datasets.exceptions import DatasetNotFoundError
+        from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
         repo = self.repo_id
         if isinstance(error, ConnectionError):
@@ -130,8 +131,8 @@ class _hub_errors:
                 f"cannot reach the Hugging Face Hub for dataset {repo!r} ({why}) and it is not in "
                 "the local datasets cache; load it once online, or pass a local folder or zip"
             ) from error
-        if isinstance(error, DatasetNotFoundError):
-            if "gated" in str(error).lower():
+        if isinstance(error, (DatasetNotFoundError, RepositoryNotFoundError)):
+            if isinstance(error, GatedRepoError) or "gated" in str(error).lower():
                 raise DatasetLoadError(
                     f"{repo!r} is a gated dataset: accept its terms at "
                     f"https://huggingface.co/datasets/{repo} and log in (hf auth login)"

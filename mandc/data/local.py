@@ -5,7 +5,8 @@ Layouts (the same for a folder, a zip or uploaded files):
 - ``imagefolder`` (as in Hugging Face ``datasets``): a ``metadata.jsonl``, ``metadata.csv`` or
   ``metadata.parquet`` whose ``file_name`` column names each image relative to it, and a caption
   column (``text``, ``caption``...).
-- captions beside images: ``cat.png`` with ``cat.txt`` holding its caption, in any subfolder.
+- captions beside images: ``cat.png`` with ``cat.txt`` (or ``cat.caption``, as kohya-style
+  trainers write) holding its caption, in any subfolder.
 - either one inside ``train/``, ``test/``... split folders; ``split`` picks the folder.
 
 Files are listed first and only the sampled ones are opened, so the cost does not grow with the
@@ -33,6 +34,9 @@ SPLIT_NAMES = frozenset({"train", "test", "validation", "valid", "val", "dev", "
 """Top-level folder names read as splits, as the ``imagefolder`` builder does."""
 
 METADATA_NAMES = ("metadata.jsonl", "metadata.csv", "metadata.parquet")
+
+CAPTION_EXTENSIONS = (".txt", ".caption")
+"""Caption files beside an image, tried in this order."""
 
 
 def load_tree(tree: FileTree, options: SampleOptions, *, name: str, source: str) -> ImageCaptionSet:
@@ -158,12 +162,13 @@ def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], options:
         raise ValidationError(
             f"no images: {len(inside)} files ({found}) but none with an image extension "
             f"({', '.join(sorted(IMAGE_EXTENSIONS))})", file=label)
-    texts = {p for p in inside if p.lower().endswith(".txt")}
-    missing = [p for p in images if _caption_file(p) not in texts]
+    names = set(inside)
+    caption_files = {p: _caption_file(p, names) for p in images}
+    missing = [p for p, found in caption_files.items() if found is None]
     if len(missing) == len(images):
         raise ValidationError(
             f"no captions: none of the {len(images)} images has a .txt caption beside it "
-            f"(e.g. {_caption_file(images[0])}), and there is no "
+            f"(e.g. {os.path.splitext(images[0])[0]}.txt), and there is no "
             f"{', '.join(METADATA_NAMES)}", file=label)
     if missing:
         raise ValidationError(
@@ -172,7 +177,7 @@ def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], options:
             file=label)
     for index in sample_indices(len(images), options.max_samples, options.seed):
         image = prefix + images[index]
-        caption_path = prefix + _caption_file(images[index])
+        caption_path = prefix + caption_files[images[index]]
         try:
             caption = tree.read_bytes(caption_path).decode("utf-8-sig").strip()
         except UnicodeDecodeError as error:
@@ -184,8 +189,9 @@ def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], options:
     return collector.finish(len(images), caption_where=label)
 
 
-def _caption_file(image: str) -> str:
-    return os.path.splitext(image)[0] + ".txt"
+def _caption_file(image: str, names: set[str]) -> str | None:
+    stem = os.path.splitext(image)[0]
+    return next((stem + ext for ext in CAPTION_EXTENSIONS if stem + ext in names), None)
 
 
 def _add_file(tree: FileTree, relative: str, caption: str, collector: SampleCollector) -> None:
