@@ -80,11 +80,11 @@ class MatchingGraph:
     # ------------------------------------------------------------------ ids and shapes
     @property
     def model_ids(self) -> list[str]:
-        return [str(m) for m in self.models[MODEL_ID]]
+        return self.models[MODEL_ID].astype(str).tolist()  # fast: on the LODO hot path
 
     @property
     def dataset_ids(self) -> list[str]:
-        return [str(d) for d in self.datasets[DATASET_ID]]
+        return self.datasets[DATASET_ID].astype(str).tolist()
 
     @property
     def metrics(self) -> list[str]:

@@ -62,4 +62,17 @@ class RankingMethod:
 
 def make_method(name: str, **params) -> RankingMethod:
     """Build a registered method by name (an unknown name lists the valid ones)."""
+    load_builtin_methods()
     return METHODS.get(name)(**params)
+
+
+def load_builtin_methods() -> None:
+    """Import the modules that register M&C's methods, so every built-in name is known."""
+    import importlib
+
+    importlib.import_module("mandc.baselines")
+    try:
+        importlib.import_module("mandc.recommend")
+    except ModuleNotFoundError as error:  # not written yet in this checkout
+        if error.name != "mandc.recommend":
+            raise

@@ -1,0 +1,225 @@
+"""Leave-one-dataset-out evaluation: metric values on hand-made cases, ties, and no leakage."""
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mandc import views
+from mandc.errors import ConfigError, UnknownNameError, ValidationError
+from mandc.evaluate import METRICS, EvaluationReport, leave_one_dataset_out, ranking_metrics
+from mandc.methods import RankingMethod
+from mandc.synth import synthetic_graph
+
+
+# ----------------------------------------------------------------------------- one ranking
+def test_perfect_ranking():
+    result = ranking_metrics([3.0, 2.0, 1.0, 0.0], [40.0, 30.0, 20.0, 10.0])
+    assert result == pytest.approx({"top1": 1, "top3": 1, "regret": 0, "regret_norm": 0,
+                                    "pearson": 1, "spearman": 1, "ndcg3": 1})
+
+
+def test_reversed_ranking():
+    result = ranking_metrics([0.0, 1.0, 2.0, 3.0], [40.0, 30.0, 20.0, 10.0])
+    assert result["top1"] == 0 and result["top3"] == 0
+    assert result["spearman"] == pytest.approx(-1) and result["pearson"] == pytest.approx(-1)
+    assert result["regret"] == pytest.approx((40 - 10) / 40)
+    assert result["regret_norm"] == pytest.approx(1)
+    # gains (min-max): 1, 2/3, 1/3, 0; shown order gives 0, 1/3, 2/3
+    dcg = 0 + (1 / 3) / np.log2(3) + (2 / 3) / np.log2(4)
+    ideal = 1 + (2 / 3) / np.log2(3) + (1 / 3) / np.log2(4)
+    assert result["ndcg3"] == pytest.approx(dcg / ideal)
+
+
+def test_lower_is_better_regret_is_relative_to_the_best():
+    fid = [50.0, 40.0, 80.0]  # model 1 is best
+    result = ranking_metrics([1.0, 0.5, 0.0], fid, higher_is_better=False)  # picks model 0
+    assert result["top1"] == 0 and result["top3"] == 1
+    assert result["regret"] == pytest.approx((50 - 40) / 40)
+    perfect = ranking_metrics([-f for f in fid], fid, higher_is_better=False)
+    assert perfect["top1"] == 1 and perfect["regret"] == 0 and perfect["spearman"] == 1
+
+
+def test_all_tied_scores_the_expectation_of_a_random_pick():
+    measured = [40.0, 30.0, 20.0, 10.0]
+    result = ranking_metrics([0.0] * 4, measured)
+    assert result["top1"] == pytest.approx(1 / 4)
+    assert result["top3"] == pytest.approx(3 / 4)
+    assert result["regret"] == pytest.approx(np.mean([0, 10, 20, 30]) / 40)
+    assert result["spearman"] == 0 and result["pearson"] == 0
+
+
+def _brute_force(predicted, measured):
+    """Average the metrics over every strict order consistent with ``predicted``."""
+    n = len(predicted)
+    runs = []
+    for order in itertools.permutations(range(n)):
+        if any(predicted[order[i]] < predicted[order[i + 1]] for i in range(n - 1)):
+            continue
+        strict = np.empty(n)
+        strict[list(order)] = np.arange(n, 0, -1)
+        result = ranking_metrics(strict, measured)
+        result["spearman"] = stats.spearmanr(strict, measured).statistic
+        runs.append(result)
+    return {key: np.mean([r[key] for r in runs]) for key in runs[0]}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_partial_ties_equal_the_average_over_tie_breaks(seed):
+    rng = np.random.default_rng(seed)
+    predicted = rng.integers(0, 3, 6).astype(float)
+    measured = rng.integers(1, 5, 6).astype(float)  # ties among the true scores too
+    if np.ptp(measured) == 0:
+        measured[0] += 1
+    expected = _brute_force(predicted, measured)
+    result = ranking_metrics(predicted, measured)
+    for key in ("top1", "top3", "regret", "regret_norm", "ndcg3", "spearman"):
+        assert result[key] == pytest.approx(expected[key]), key
+
+
+def test_hit_probability_inside_a_tie_straddling_position_three():
+    # one clear winner, then three tied models holding the true best: 2 of 3 get a top-3 slot
+    result = ranking_metrics([2.0, 1.0, 1.0, 1.0], [10.0, 5.0, 5.0, 20.0])
+    assert result["top1"] == 0 and result["top3"] == pytest.approx(2 / 3)
+
+
+def test_nan_predictions_rank_last():
+    result = ranking_metrics([np.nan, 1.0, 0.5], [30.0, 20.0, 10.0])
+    assert result["top1"] == 0 and result["top3"] == 1
+    assert result["spearman"] == pytest.approx(stats.spearmanr([0, 2, 1], [30, 20, 10]).statistic)
+
+
+def test_undefined_cases():
+    flat = ranking_metrics([1.0, 2.0], [5.0, 5.0])
+    assert flat["top1"] == 1 and flat["regret"] == 0
+    assert math.isnan(flat["pearson"]) and math.isnan(flat["spearman"])
+    assert math.isnan(flat["ndcg3"])
+    assert math.isnan(ranking_metrics([1.0, 2.0], [0.0, -1.0])["regret"])  # best == 0
+    with pytest.raises(ValidationError):
+        ranking_metrics([1.0, 2.0], [1.0])
+    with pytest.raises(ValidationError):
+        ranking_metrics([1.0, 2.0], [1.0, np.nan])
+
+
+# ----------------------------------------------------------------------------- the protocol
+class SpyMethod(RankingMethod):
+    """Records what every fit could see, and predicts the truth it was (wrongly) given."""
+
+    seen: list = []
+
+    def _fit(self, graph):
+        self.fitted_on_ = graph
+
+    def _predict(self, dataset):
+        graph = self.fitted_on_
+        SpyMethod.seen.append({
+            "target": dataset,
+            "normalized": views.normalized_score_matrix(graph, self.metric_)[dataset].copy(),
+            "raw": graph.score_matrix(self.metric_)[dataset].copy(),
+            "rows": int((graph.scores["dataset"] == dataset).sum()),
+            "similarity_rows": int(((graph.similarity["dataset_a"] == dataset)
+                                    | (graph.similarity["dataset_b"] == dataset)).sum()),
+        })
+        return views.normalized_score_matrix(graph, self.metric_)[dataset].fillna(0.0)
+
+
+def test_folds_never_see_the_target_scores():
+    graph = synthetic_graph(10, 6, density=0.8)
+    SpyMethod.seen.clear()
+    report = leave_one_dataset_out(graph, {"spy": SpyMethod()})
+    assert [s["target"] for s in SpyMethod.seen] == graph.dataset_ids
+    for seen in SpyMethod.seen:
+        assert seen["normalized"].isna().all() and seen["raw"].isna().all()
+        assert seen["rows"] == 0
+        assert seen["similarity_rows"] == 5  # its data–data edges stay
+    # with no information the spy's constant guess is scored as a random pick
+    assert report.summary.loc["spy", "spearman"] == 0
+
+
+def test_report_shape_and_json():
+    graph = synthetic_graph(12, 7, density=0.7, seed=1)
+    report = leave_one_dataset_out(graph, ["random", "best_average", "nearest_dataset"])
+    assert isinstance(report, EvaluationReport)
+    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert set(data) == {"methods", "datasets", "models"}
+    assert list(data["methods"]) == ["random", "best_average", "nearest_dataset"]
+    for figures in data["methods"].values():
+        assert set(figures) == set(METRICS)
+    assert data["datasets"] == 7 and data["models"] == 12
+    table = report.to_table()
+    assert list(table.columns) == list(METRICS) and list(table.index) == list(data["methods"])
+    assert len(report.per_dataset) == 3 * 7
+    assert {"pick", "best", "regret_norm", "n_tied"} <= set(report.per_dataset.columns)
+    assert "nearest_dataset" in str(report)
+
+
+def test_random_top1_is_one_over_the_number_of_models():
+    graph = synthetic_graph(8, 5)
+    report = leave_one_dataset_out(graph, ["random"])
+    assert report.to_dict()["methods"]["random"]["top1"] == pytest.approx(1 / 8)
+    assert report.to_dict()["methods"]["random"]["top3"] == pytest.approx(3 / 8)
+
+
+def test_only_measured_models_count_and_thin_targets_are_skipped():
+    graph = synthetic_graph(6, 4)
+    keep = ~((graph.scores["dataset"] == "d0") & (graph.scores["model"] != "m0")) \
+        & ~((graph.scores["dataset"] == "d1") & ~graph.scores["model"].isin(["m0", "m1", "m2"]))
+    thin = type(graph)(graph.models, graph.datasets, graph.scores[keep], graph.similarity)
+    report = leave_one_dataset_out(thin, ["random"])
+    assert report.datasets == 3 and "d0" not in set(report.per_dataset["dataset"])
+    row = report.per_dataset.set_index("dataset").loc["d1"]
+    assert row["n_models"] == 3 and row["top1"] == pytest.approx(1 / 3)
+    with pytest.raises(ValidationError, match="fewer than two"):
+        leave_one_dataset_out(thin, ["random"], datasets=["d0"])
+
+
+def test_bad_requests_get_clear_errors():
+    graph = synthetic_graph(6, 4)
+    with pytest.raises(UnknownNameError, match="best_average"):
+        leave_one_dataset_out(graph, ["no_such_method"])
+    with pytest.raises(ValidationError, match="unknown target"):
+        leave_one_dataset_out(graph, ["random"], datasets=["nope"])
+    with pytest.raises(ValidationError, match="unknown metric"):
+        leave_one_dataset_out(graph, ["random"], metric="fid")
+    with pytest.raises(ConfigError):
+        leave_one_dataset_out(graph, [])
+    with pytest.raises(ConfigError, match="twice"):
+        leave_one_dataset_out(graph, ["random", "random"])
+    with pytest.raises(ConfigError, match="metric"):
+        leave_one_dataset_out(graph, {"spy": SpyMethod(metric="other")})
+
+
+def test_explicit_targets_are_the_only_ones_evaluated():
+    graph = synthetic_graph(6, 5)
+    report = leave_one_dataset_out(graph, ["best_average"], datasets=["d3", "d1"])
+    assert report.datasets == 2 and list(report.per_dataset["dataset"]) == ["d3", "d1"]
+
+
+# ----------------------------------------------------------------------------- cached views
+def test_cut_views_equal_a_fresh_cut():
+    graph = synthetic_graph(9, 6, density=0.6, seed=3)
+    views.score_matrix(graph)
+    views.normalized_score_matrix(graph)
+    fast = views.without_scores_of(graph, "d2")
+    fresh = graph.without_scores_of("d2")
+    pd.testing.assert_frame_equal(views.score_matrix(fast), fresh.score_matrix())
+    pd.testing.assert_frame_equal(views.normalized_score_matrix(fast),
+                                  fresh.normalized_score_matrix())
+    # the parent is untouched
+    assert views.score_matrix(graph)["d2"].notna().any()
+
+
+def test_views_follow_table_replacement_and_are_shared_by_folds():
+    from mandc.similarity import dataset_similarity
+
+    graph = synthetic_graph(6, 4)
+    first = views.score_matrix(graph)
+    assert views.score_matrix(graph) is first
+    fold_a, fold_b = views.without_scores_of(graph, "d0"), views.without_scores_of(graph, "d1")
+    assert dataset_similarity(fold_a) is dataset_similarity(fold_b) is dataset_similarity(graph)
+    graph.scores = graph.scores[graph.scores["model"] != "m0"].reset_index(drop=True)
+    assert views.score_matrix(graph).loc["m0"].isna().all()
