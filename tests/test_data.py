@@ -59,6 +59,7 @@ def test_split_folders_pick_the_split(tmp_path):
     rows = [{"file_name": f"t{i}.png", "text": caption(i)} for i in (100, 101, 102)]
     write_metadata(test_dir, rows)
     assert load_target(tmp_path / "zoo").total == 10
+    assert load_target(tmp_path / "zoo", split="TRAIN").total == 10  # as on case-blind disks
     test = load_target(tmp_path / "zoo", split="test")
     assert test.captions == [caption(i) for i in (100, 101, 102)]
     assert_pairs_intact(test)
@@ -305,6 +306,7 @@ def test_large_images_are_downscaled_and_size_recorded(tmp_path):
     (root / "wide.txt").write_text("a wide image")
     dataset = load_target(root)
     assert dataset.images[0].size == (1024, 205) and dataset.original_sizes == [(2000, 400)]
+    assert "downscaled 1 image(s)" in dataset.notes[0]
 
 
 # ---------------------------------------------------------------- unreadable files and bombs
@@ -425,6 +427,9 @@ def test_missing_path_single_file_and_bad_zip(tmp_path):
     solid(0).save(tmp_path / "one.png")
     with pytest.raises(DatasetLoadError, match="a single file is not a dataset"):
         load_target(tmp_path / "one.png")
+    (tmp_path / "broken.zip").write_bytes(b"PK not really")
+    with pytest.raises(DatasetLoadError, match="broken.zip: not a readable zip archive"):
+        load_target(tmp_path / "broken.zip")
 
 
 @pytest.mark.parametrize("entry", ["../evil.png", "/etc/evil.png", "a/../../evil.png",
@@ -529,3 +534,22 @@ def test_fingerprint_is_content_sensitive(tmp_path):
     assert load_target(root).fingerprint() != base.fingerprint()
     swapped = ImageCaptionSet("s", "s", base.images, base.captions[::-1], 4, 0)
     assert swapped.fingerprint() != base.fingerprint()
+
+
+def test_hub_stream_without_declared_features(monkeypatch):
+    import datasets
+
+    def rows(kind):
+        for i in range(5):
+            yield {"jpg": png_bytes(solid(i)) if kind == "bytes" else f"http://x/{i}.png",
+                   "txt": caption(i)}
+
+    def fake_load(repo_id, *, split, streaming):
+        return datasets.IterableDataset.from_generator(rows, gen_kwargs={"kind": repo_id[2:]})
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    dataset = load_target("o/bytes")
+    assert sorted(dataset.captions) == [caption(i) for i in range(5)]  # in seeded shuffle order
+    assert_pairs_intact(dataset)
+    with pytest.raises(ValidationError, match="column 'jpg': holds str values, not images"):
+        load_target("o/urls")

@@ -56,7 +56,7 @@ def load_target(source: str | os.PathLike | list, *, split: str = "train",
     if path.is_dir():
         return load_tree(FolderTree(path), options, name=path.resolve().name, source=text)
     if path.is_file():
-        if zipfile.is_zipfile(path):
+        if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
             return _load_zip(path, options, source=text)
         raise DatasetLoadError(
             f"{text}: a single file is not a dataset; pass a folder, a .zip, or a Hub dataset id")

@@ -56,6 +56,9 @@ def _sample(dataset, repo_id: str, options: SampleOptions, *, streaming: bool) -
                                candidates=IMAGE_COLUMN_NAMES, where=where, preferred=typed_images)
     caption_column = pick_column(columns, kind="caption", given=options.caption_column,
                                  candidates=CAPTION_COLUMN_NAMES, where=where)
+    if image_column == caption_column:
+        raise ValidationError(f"column {image_column!r} cannot be both the image and the caption",
+                              file=where)
     if image_column in typed_images:  # decode ourselves: a corrupt file is counted, not fatal
         dataset = dataset.cast_column(image_column, datasets.Image(decode=False))
     dataset = dataset.select_columns([image_column, caption_column])

@@ -13,7 +13,10 @@ FINGERPRINT_VERSION = "1"
 
 @dataclass
 class ImageCaptionSet:
-    """A seeded sample of a target dataset: RGB images and their captions, in dataset order.
+    """A seeded sample of a target dataset: RGB images and their captions.
+
+    Local sets and non-streamed Hub sets keep dataset order; a streamed Hub sample keeps the
+    (seeded) order of the shuffled stream.
 
     ``total`` is the number of examples before sampling when the source says so (``None`` for a
     Hub stream of unknown length); ``skipped`` counts sampled files that could not be decoded.
@@ -37,6 +40,9 @@ class ImageCaptionSet:
             )
         if not self.original_sizes:
             self.original_sizes = [image.size for image in self.images]
+        if len(self.original_sizes) != len(self.images):
+            raise ValueError(f"{len(self.original_sizes)} original sizes for "
+                             f"{len(self.images)} images in {self.name!r}")
 
     def __len__(self) -> int:
         return len(self.images)

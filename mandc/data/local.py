@@ -71,10 +71,11 @@ def _split_prefix(paths: list[str], split: str, label: str) -> tuple[str, list[s
                 f"no split folders (train/, test/...), so its only split is 'train'; "
                 f"split={split!r} does not exist", file=label)
         return "", []
-    if split not in splits:
+    matching = [t for t in splits if t.lower() == split.lower()]
+    if not matching:
         raise ValidationError(
             f"no split {split!r}; split folders are: {', '.join(splits)}", file=label)
-    return split + "/", splits
+    return matching[0] + "/", splits
 
 
 def _load_metadata(tree: FileTree, metadata_path: str, base: str, row_prefix: str,
@@ -117,7 +118,7 @@ def _load_metadata(tree: FileTree, metadata_path: str, base: str, row_prefix: st
 
 
 def _read_table(tree: FileTree, path: str, where: str) -> tuple[list[str], list[dict]]:
-    data = tree.read_bytes(path)
+    data = _read_small_file(tree, path)
     if path.endswith(".jsonl"):
         return _read_jsonl(data, where)
     try:
@@ -179,12 +180,10 @@ def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], options:
         image = prefix + images[index]
         caption_path = prefix + caption_files[images[index]]
         try:
-            caption = tree.read_bytes(caption_path).decode("utf-8-sig").strip()
+            caption = _read_small_file(tree, caption_path).decode("utf-8-sig").strip()
         except UnicodeDecodeError as error:
             raise ValidationError(f"caption is not UTF-8 text ({error})",
                                   file=tree.display(caption_path)) from None
-        except UnreadableImageError as error:
-            raise DatasetLoadError(str(error)) from None
         _add_file(tree, image, caption, collector)
     return collector.finish(len(images), caption_where=label)
 
@@ -192,6 +191,14 @@ def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], options:
 def _caption_file(image: str, names: set[str]) -> str | None:
     stem = os.path.splitext(image)[0]
     return next((stem + ext for ext in CAPTION_EXTENSIONS if stem + ext in names), None)
+
+
+def _read_small_file(tree: FileTree, relative: str) -> bytes:
+    """A metadata or caption file; unlike an image, one that cannot be read stops the load."""
+    try:
+        return tree.read_bytes(relative)
+    except (UnreadableImageError, OSError) as error:
+        raise DatasetLoadError(f"cannot read {tree.display(relative)}: {error}") from None
 
 
 def _add_file(tree: FileTree, relative: str, caption: str, collector: SampleCollector) -> None:

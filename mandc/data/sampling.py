@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ConfigError, DatasetLoadError, ValidationError
-from .images import UnreadableImageError, decode_image, prepare_image
+from .images import MAX_SIDE, UnreadableImageError, decode_image, prepare_image
 from .imageset import ImageCaptionSet
 
 
@@ -101,6 +101,11 @@ class SampleCollector:
                 file=caption_where)
         if self.unreadable:
             self.notes.append(f"skipped {len(self.unreadable)} unreadable image(s); first: {first}")
+        downscaled = sum(image.size != size for image, size in zip(self.images, self.sizes))
+        if downscaled:
+            self.notes.append(
+                f"downscaled {downscaled} image(s) to at most {MAX_SIDE} px on the longer side; "
+                "their sizes on disk are in original_sizes")
         return ImageCaptionSet(
             name=self.name, source=self.source, images=self.images, captions=self.captions,
             total=total, skipped=len(self.unreadable), original_sizes=self.sizes,
