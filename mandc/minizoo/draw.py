@@ -74,6 +74,29 @@ def count_phrase(count: int) -> str:
     return "a" if count == 1 else NUMBER_WORDS[count]
 
 
+def scatter(rng: random.Random, count: int, lo: float, hi: float, spacing: float, *,
+            top: float | None = None, avoid: tuple[float, float, float] | None = None):
+    """count points in [lo, hi] x [lo, top or hi], pairwise further apart than ``spacing``.
+
+    Rejection sampling that starts over after a run of misses, so it cannot get stuck in a
+    packing with no room left; ``avoid`` = (x, y, radius) keeps points clear of one disc.
+    """
+    bottom = hi if top is None else top
+    points: list[tuple[float, float]] = []
+    misses = 0
+    while len(points) < count:
+        x, y = rng.uniform(lo, hi), rng.uniform(lo, bottom)
+        clear = avoid is None or (x - avoid[0]) ** 2 + (y - avoid[1]) ** 2 > avoid[2] ** 2
+        if clear and all((x - a) ** 2 + (y - b) ** 2 > spacing**2 for a, b in points):
+            points.append((x, y))
+            misses = 0
+        else:
+            misses += 1
+            if misses > 200:
+                points, misses = [], 0
+    return points
+
+
 class Canvas:
     """An RGB image at SUPERSAMPLE x the output size, with fraction-based drawing helpers."""
 

@@ -84,32 +84,29 @@ def write_all(root: str | Path, names=None, **kw) -> list[Path]:
     return [write_imagefolder(name, root, **kw) for name in names]
 
 
-def contact_sheet(
-    names,
-    per_domain: int = 8,
-    size: int = 32,
-    *,
-    seed: int = 0,
-    scale: int = 1,
-    labels: bool = True,
-) -> Image.Image:
-    """One row per domain: its name, then ``per_domain`` training images (``scale`` x enlarged)."""
+def contact_sheet(names, per_domain: int = 8, size: int = 32, *, seed: int = 0, scale: int = 1,
+                  labels: bool | dict[str, str] = True) -> Image.Image:
+    """One row per domain: a label, then ``per_domain`` training images (``scale`` x enlarged).
+
+    ``labels``: True writes the domain names, a dict maps names to the label text, False omits
+    the label column.
+    """
     names = list(names)
     if not names or per_domain < 1 or scale < 1:
         raise ConfigError("contact_sheet needs at least one name, per_domain >= 1 and scale >= 1")
-    cell = size * scale
-    pad = 2
-    label_width = 150 if labels else 0
+    cell, pad = size * scale, 2
+    label_width = 200 if labels else 0
     width = label_width + per_domain * (cell + pad) + pad
     height = len(names) * (cell + pad) + pad
     sheet = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default(size=11)
+    font = ImageFont.load_default(size=12)
     for row, name in enumerate(names):
         images, _ = sample(name, per_domain, seed=seed, size=size)
         top = pad + row * (cell + pad)
         if labels:
-            draw.text((4, top + cell // 2), name, fill=(0, 0, 0), font=font, anchor="lm")
+            text = labels.get(name, name) if isinstance(labels, dict) else name
+            draw.text((4, top + cell // 2), text, fill=(0, 0, 0), font=font, anchor="lm")
         for col, image in enumerate(images):
             if scale > 1:
                 image = image.resize((cell, cell), Image.Resampling.NEAREST)

@@ -10,16 +10,19 @@ import math
 
 import numpy as np
 
-from .draw import Canvas, shade, value_noise
+from .draw import COLOURS, Canvas, shade, value_noise
 
 # -- patterns ---------------------------------------------------------------------------------
 
 STRIPE_PERIOD = {"thin": (4.0, 5.0), "wide": (9.0, 12.0)}  # output pixels per stripe pair
 
 
-def _two(rng, colours):
-    first, second = rng.sample(colours, 2)
-    return first, second
+def _two(rng, colours, *, contrast: float = 110.0):
+    """Two different colours that are far enough apart to tell apart at 32 px."""
+    while True:
+        first, second = rng.sample(colours, 2)
+        if math.dist(COLOURS[first], COLOURS[second]) >= contrast:
+            return first, second
 
 
 def paint_stripes(rng, size, *, orientation, colours):

@@ -14,6 +14,7 @@ from .draw import (
     Canvas,
     count_phrase,
     plural,
+    scatter,
     shade,
 )
 
@@ -39,13 +40,7 @@ def _place_many(rng: random.Random, count: int, r: float) -> tuple[list[tuple[fl
         return (
             [(a, b) for a, b in pairs] if layout == "in a row" else [(b, a) for a, b in pairs]
         ), layout
-    centres: list[tuple[float, float]] = []
-    lo, hi = r + MARGIN, 1 - r - MARGIN
-    while len(centres) < count:  # rejection sampling; the sizes used always leave room
-        c = (rng.uniform(lo, hi), rng.uniform(lo, hi))
-        if all((c[0] - x) ** 2 + (c[1] - y) ** 2 > (2.2 * r) ** 2 for x, y in centres):
-            centres.append(c)
-    return centres, "scattered"
+    return scatter(rng, count, r + MARGIN, 1 - r - MARGIN, 2.2 * r), "scattered"
 
 
 def paint_objects(rng, size, *, shapes, colours, background, counts=(1, 2, 3)):
@@ -169,12 +164,7 @@ def paint_counting(rng, size, *, colours, background, counts=range(1, 10)):
     """N scattered small dots of one colour, to count."""
     n, hue = rng.choice(list(counts)), rng.choice(colours)
     canvas = Canvas(size, shade(background, rng, 4))
-    centres: list[tuple[float, float]] = []
-    while len(centres) < n:
-        c = (rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9))
-        if all((c[0] - x) ** 2 + (c[1] - y) ** 2 > 0.2**2 for x, y in centres):
-            centres.append(c)
-    for cx, cy in centres:
+    for cx, cy in scatter(rng, n, 0.1, 0.9, 0.2):
         canvas.circle(cx, cy, 0.06, shade(hue, rng, 10))
     noun = plural("dot", n)
     return canvas.finish(), f"{count_phrase(n)} {hue} {noun} scattered on a {background} background"

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .draw import NUMBER_WORDS, Canvas, count_phrase, mix, plural, shade
+from .draw import NUMBER_WORDS, Canvas, count_phrase, mix, plural, scatter, shade
 
 SIDE_WORDS = {0: "on the left", 1: "in the middle", 2: "on the right"}
 
@@ -41,18 +41,14 @@ def paint_day(rng, size):
     horizon = rng.uniform(0.62, 0.74)
     canvas = Canvas(size)
     _sky(canvas, rng, "blue", "sky blue", horizon)
+    columns = (0.2, 0.5, 0.8)
     col = rng.randrange(3)
-    canvas.circle(
-        (0.2, 0.5, 0.8)[col] + rng.uniform(-0.04, 0.04),
-        rng.uniform(0.16, 0.24),
-        rng.uniform(0.09, 0.12),
-        shade("yellow", rng, 8),
-    )
+    sun_x, sun_y = columns[col] + rng.uniform(-0.04, 0.04), rng.uniform(0.16, 0.24)
+    canvas.circle(sun_x, sun_y, rng.uniform(0.09, 0.12), shade("yellow", rng, 8))
     clouds = rng.choice((0, 1, 2))
-    for x in rng.sample([0.2, 0.5, 0.8], 3)[:clouds]:
-        if abs(x - (0.2, 0.5, 0.8)[col]) < 0.1:  # never hide the sun behind a cloud
-            x = 1.0 - x if x != 0.5 else 0.2
-        canvas.ellipse(x, rng.uniform(0.36, 0.44), 0.12, 0.05, shade("white", rng, 5))
+    free = [x for k, x in enumerate(columns) if k != col]  # never hide the sun behind a cloud
+    for x in rng.sample(free, clouds):
+        canvas.ellipse(x, rng.uniform(0.3, 0.42), 0.12, 0.05, shade("white", rng, 5))
     _ground(canvas, rng, horizon, shade("green", rng))
     where = {0: "at the top left", 1: "at the top", 2: "at the top right"}[col]
     caption = f"a sunny day with a yellow sun {where} of a blue sky above green grass"
@@ -65,24 +61,20 @@ def paint_night(rng, size):
     horizon = rng.uniform(0.66, 0.76)
     canvas = Canvas(size)
     _sky(canvas, rng, "black", "navy blue", horizon)
-    stars = rng.randint(3, 7)
-    for _ in range(stars):
-        canvas.circle(
-            rng.uniform(0.05, 0.95),
-            rng.uniform(0.05, horizon - 0.12),
-            0.022,
-            shade("white", rng, 5),
-        )
     side = rng.choice(("left", "right"))
     mx, my = (0.25 if side == "left" else 0.75) + rng.uniform(-0.05, 0.05), rng.uniform(0.2, 0.3)
+    sky_at_moon = canvas.image.getpixel((int(canvas.px(mx)), int(canvas.px(my))))
+    count = rng.randint(3, 7)  # stars keep clear of the moon and of each other, so all count
+    stars = scatter(rng, count, 0.05, 0.95, 0.1, top=horizon - 0.12, avoid=(mx, my, 0.2))
+    for x, y in stars:
+        canvas.circle(x, y, 0.022, shade("white", rng, 5))
     phase = rng.choice(("full", "crescent"))
     canvas.circle(mx, my, 0.12, shade("pale yellow", rng, 6))
     if phase == "crescent":
-        sky_at_moon = canvas.image.getpixel((int(canvas.px(mx + 0.2)), int(canvas.px(my))))
         canvas.circle(mx + 0.06, my - 0.03, 0.11, sky_at_moon)
     _ground(canvas, rng, horizon, shade("black", rng, 8), hills=True)
     caption = (
-        f"a night sky with a {phase} moon at the top {side}, {NUMBER_WORDS[stars]} stars "
+        f"a night sky with a {phase} moon at the top {side}, {NUMBER_WORDS[count]} stars "
         f"and dark hills"
     )
     return canvas.finish(), caption
