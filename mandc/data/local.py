@@ -66,7 +66,7 @@ def _split_prefix(paths: list[str], split: str, label: str) -> tuple[str, list[s
     tops = sorted({p.split("/", 1)[0] for p in paths if "/" in p})
     splits = [t for t in tops if t.lower() in SPLIT_NAMES]
     if not splits:
-        if split != "train":
+        if split.lower() != "train":
             raise ValidationError(
                 f"no split folders (train/, test/...), so its only split is 'train'; "
                 f"split={split!r} does not exist", file=label)
