@@ -114,8 +114,12 @@ def _recommend(args) -> int:
 
 
 def similar_profiled_datasets(method, graph, target: str, n: int) -> list[dict]:
-    """The profiled datasets most similar to ``target``: the method's own if it explains itself
-    (``neighbours(dataset, n)``), else the graph's dataset similarity."""
+    """The profiled datasets most similar to ``target``, with the weight they had in the prediction
+    when the method explains itself (``explain(dataset)``), else the graph's dataset similarity."""
+    if hasattr(method, "explain"):
+        table = method.explain(target).head(n)
+        return [{"dataset": str(row["dataset"]), "similarity": float(row["similarity"]),
+                 "weight": float(row["weight"])} for row in table.to_dict(orient="records")]
     if hasattr(method, "neighbours"):
         near = method.neighbours(target, n)
     else:

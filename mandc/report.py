@@ -42,16 +42,18 @@ def jsonable(obj):
     return obj if isinstance(obj, str) else str(obj)
 
 
-def table(rows: Sequence[Mapping], columns: Sequence[str], *, floats: str = "{:.3f}") -> str:
-    """A plain aligned text table (numbers right-aligned, missing values as ``-``)."""
-    def cell(value) -> str:
+def table(rows: Sequence[Mapping], columns: Sequence[str], *, floats: str = "{:.3f}",
+          formats: Mapping[str, str] | None = None) -> str:
+    """A plain aligned text table (numbers right-aligned, missing values as ``-``); ``formats``
+    overrides the float format per column."""
+    def cell(value, column) -> str:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "-"
         if isinstance(value, (float, np.floating)):
-            return floats.format(value)
+            return (formats or {}).get(column, floats).format(value)
         return str(value)
 
-    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[cell(row.get(c), c) for c in columns] for row in rows]
     numeric = [all(_is_number(row.get(c)) for row in rows) for c in columns]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
 
@@ -100,13 +102,15 @@ def ranking_text(result: Mapping) -> str:
     columns = ["rank", "model", "predicted"]
     if any(row.get("measured") is not None for row in result["ranking"]):
         columns.append("measured")
-    parts = [head, "", table(result["ranking"], columns)]
+    parts = [head, "", table(result["ranking"], columns, formats={"measured": "{:#.4g}"})]
     shown, total = len(result["ranking"]), result["candidates"]
     if shown < total:
         parts.append(f"({shown} of {total} candidate models shown; --top to see more)")
     if result["neighbours"]:
-        near = ", ".join(f"{n['dataset']} ({n['similarity']:.2f})" for n in result["neighbours"])
-        parts += ["", f"most similar profiled datasets: {near}"]
+        near = ", ".join(f"{n['dataset']} ({n['similarity']:.2f}"
+                         + (f", weight {n['weight']:.2f})" if "weight" in n else ")")
+                         for n in result["neighbours"])
+        parts += ["", f"most similar profiled datasets (similarity): {near}"]
     parts += ["", "predicted: expected quality after fine-tuning, in standard deviations above "
               "the average candidate on this dataset (higher is better)."]
     return "\n".join(parts)

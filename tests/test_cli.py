@@ -126,7 +126,7 @@ def test_recommend_text_shows_measured_and_drivers(capsys):
                        "nearest_dataset", "--hold-out")
     assert code == 0
     assert "its own scores held out" in out and "measured" in out
-    assert "most similar profiled datasets: oxford-pets (0.58)" in out
+    assert "most similar profiled datasets (similarity): oxford-pets (0.58)," in out
 
 
 def test_recommend_with_mandc_on_the_example_graph(capsys):
@@ -136,7 +136,9 @@ def test_recommend_with_mandc_on_the_example_graph(capsys):
     result = json.loads(out)
     assert result["method"] == "mandc" and len(result["ranking"]) == 6
     assert {row["model"] for row in result["ranking"]} == set(resolve_graph(None).model_ids)
-    assert len(result["neighbours"]) == 3
+    near = result["neighbours"]
+    assert len(near) == 3 and near[0]["weight"] >= near[1]["weight"] >= near[2]["weight"] > 0
+    assert near[0]["dataset"] != "wikiart-impressionism"  # a target never explains itself
 
 
 @pytest.mark.parametrize("argv, match", [
