@@ -1,7 +1,8 @@
 """The ``mandc`` command: parse arguments, call the library, format the result.
 
 Every error M&C raises on purpose (:class:`~mandc.errors.MandcError`) is printed as one line,
-``error: ...``, on stderr with exit code 2; anything else is a bug and keeps its traceback.
+``error: ...``, on stderr with exit code 2 (an operating-system error such as an unwritable output
+gets exit code 1); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -296,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(error).splitlines())
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except OSError as error:  # the environment, not the input: unwritable --out, full disk...
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

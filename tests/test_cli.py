@@ -167,3 +167,9 @@ def test_import_error_names_file_row_and_column(capsys, tmp_path):
 def test_usage_error_exit_code(capsys):
     code, _, err = run(capsys, "graph", "synth", "--density", "2", "--out", "x")
     assert code == 2 and "must be in (0, 1]" in err
+
+
+def test_unwritable_output_is_a_one_line_error(capsys, tmp_path):
+    code, _, err = run(capsys, "evaluate", "--methods", "random", "--no-progress", "--json",
+                       tmp_path / "missing-dir" / "result.json")
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
