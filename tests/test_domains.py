@@ -16,6 +16,8 @@ from mandc.minizoo.domains import (
     contact_sheet,
     family_of,
     list_domains,
+    overview_sheet,
+    role_of,
     sample,
     write_all,
     write_imagefolder,
@@ -36,6 +38,9 @@ def test_catalogue_size_and_split_into_profiled_and_held_out():
     assert not set(EXTRA_DOMAINS) & (set(PROFILED_DOMAINS) | set(HELD_OUT_DOMAINS))
     assert {family_of(n) for n in PROFILED_DOMAINS} == set(FAMILIES)
     assert {family_of(n) for n in HELD_OUT_DOMAINS} == set(FAMILIES)
+    assert {role_of(n) for n in HELD_OUT_DOMAINS} == {"held_out"}
+    assert {role_of(n) for n in PROFILED_DOMAINS} == {"profiled"}
+    assert {role_of(n) for n in EXTRA_DOMAINS} <= {"extra"}
 
 
 def test_every_held_out_domain_has_a_profiled_sibling():
@@ -79,7 +84,7 @@ def test_train_and_test_streams_share_no_image():
         assert len(set(_bytes(train))) == 48, f"{name}: duplicate images within a split"
 
 
-@pytest.mark.parametrize("size", [32, 48, 64])
+@pytest.mark.parametrize("size", [16, 32, 48, 64])
 def test_images_are_rgb_squares_of_the_requested_size(size):
     for name in DOMAINS.names():
         images, captions = sample(name, 2, size=size)
@@ -205,3 +210,12 @@ def test_contact_sheet_has_one_row_per_domain():
     assert sheet.size == (3 * 34 + 2, 2 * 34 + 2)
     first, _ = sample("scenes-day", 1)
     assert sheet.crop((2, 36, 34, 68)).tobytes() == first[0].tobytes()
+
+
+def test_overview_sheet_shows_every_domain_once():
+    sheet = overview_sheet(per_domain=2, size=16, scale=1)
+    rows = [sum(len(list_domains(f)) for f in part) for part in (FAMILIES[:3], FAMILIES[3:])]
+    assert sum(rows) == len(DOMAINS.names())
+    assert sheet.height == max(rows) * (16 + 2) + 2
+    panel_width = 200 + 2 * (16 + 2) + 2
+    assert sheet.width == 2 * panel_width + 16

@@ -211,6 +211,14 @@ def family_of(name: str) -> str:
     return DOMAINS.get(name).family
 
 
+def role_of(name: str) -> str:
+    """'profiled', 'held_out' or 'extra': where the domain sits relative to the shipped graph."""
+    DOMAINS.get(name)
+    if name in PROFILED_DOMAINS:
+        return "profiled"
+    return "held_out" if name in HELD_OUT_DOMAINS else "extra"
+
+
 def _check(n: int, seed: int, size: int, split: str) -> None:
     if not isinstance(n, int) or n < 0:
         raise ConfigError(f"n must be a non-negative integer, got {n!r}")
@@ -235,9 +243,10 @@ def sample(
 
 
 # re-exported so callers need one import; defined in export.py to keep this module to one job
-from .export import contact_sheet, write_all, write_imagefolder  # noqa: E402
+from .export import contact_sheet, overview_sheet, write_all, write_imagefolder  # noqa: E402
 
 __all__ = [
     "DOMAINS", "EXTRA_DOMAINS", "FAMILIES", "HELD_OUT_DOMAINS", "PROFILED_DOMAINS", "Domain",
-    "contact_sheet", "family_of", "list_domains", "sample", "write_all", "write_imagefolder",
+    "contact_sheet", "family_of", "list_domains", "overview_sheet", "role_of", "sample",
+    "write_all", "write_imagefolder",
 ]  # fmt: skip

@@ -112,3 +112,26 @@ def contact_sheet(names, per_domain: int = 8, size: int = 32, *, seed: int = 0, 
                 image = image.resize((cell, cell), Image.Resampling.NEAREST)
             sheet.paste(image, (label_width + pad + col * (cell + pad), top))
     return sheet
+
+
+def overview_sheet(per_domain: int = 8, size: int = 32, *, scale: int = 2, seed: int = 0
+                   ) -> Image.Image:
+    """Every domain, grouped by family in two panels, labelled with its role in the graph.
+
+    This is ``docs/domains.png``: ``overview_sheet().save("docs/domains.png", optimize=True)``.
+    """
+    from .domains import FAMILIES, list_domains, role_of
+
+    half = (len(FAMILIES) + 1) // 2
+    panels = []
+    for families in (FAMILIES[:half], FAMILIES[half:]):
+        names = [d.name for family in families for d in list_domains(family)]
+        labels = {n: n if role_of(n) == "profiled" else f"{n} ({role_of(n).replace('_', ' ')})"
+                  for n in names}
+        panels.append(contact_sheet(names, per_domain, size, seed=seed, scale=scale, labels=labels))
+    gap = 16
+    sheet = Image.new("RGB", (panels[0].width + gap + panels[1].width,
+                              max(p.height for p in panels)), (255, 255, 255))
+    sheet.paste(panels[0], (0, 0))
+    sheet.paste(panels[1], (panels[0].width + gap, 0))
+    return sheet
