@@ -11,6 +11,7 @@ from mandc.minizoo.domains import (
     EXTRA_DOMAINS,
     FAMILIES,
     HELD_OUT_DOMAINS,
+    MAX_CAPTION_BYTES,
     PROFILED_DOMAINS,
     Domain,
     contact_sheet,
@@ -103,13 +104,20 @@ def test_captions_say_what_is_drawn():
         assert len(set(captions)) > 3, f"{domain.name}: captions barely vary"
 
 
+def test_captions_fit_a_64_token_byte_tokenizer():
+    for name in DOMAINS.names():
+        _, captions = sample(name, 200, size=16)
+        longest = max(captions, key=lambda c: len(c.encode()))
+        assert len(longest.encode()) <= MAX_CAPTION_BYTES, (name, longest)
+
+
 def test_colour_words_in_captions_match_the_pixels():
     """A 'red circles' image is mostly white with some red: the caption is about these pixels."""
     images, captions = sample("shapes-red-circles", 16)
     for image, caption in zip(images, captions):
         pixels = np.asarray(image).reshape(-1, 3).astype(int)
         reddish = (pixels[:, 0] > 150) & (pixels[:, 1] < 90) & (pixels[:, 2] < 90)
-        assert "red" in caption and "white background" in caption
+        assert "red" in caption and caption.endswith("on white")
         assert reddish.mean() > 0.01 and (pixels.min(axis=1) > 230).mean() > 0.4
     images, captions = sample("gradients-solid", 8)
     for image, caption in zip(images, captions):

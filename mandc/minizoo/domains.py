@@ -23,6 +23,8 @@ from ..registry import Registry
 from . import fields, objects, scenes
 
 SPLITS = ("train", "test")
+MAX_CAPTION_BYTES = 62
+"""Every caption fits a 64-token byte-level tokenizer (the mini zoo's) with its two end tokens."""
 MIN_SIZE, MAX_SIZE = 16, 256
 
 
@@ -246,7 +248,8 @@ def sample(
 from .export import contact_sheet, overview_sheet, write_all, write_imagefolder  # noqa: E402
 
 __all__ = [
-    "DOMAINS", "EXTRA_DOMAINS", "FAMILIES", "HELD_OUT_DOMAINS", "PROFILED_DOMAINS", "Domain",
+    "DOMAINS", "EXTRA_DOMAINS", "FAMILIES", "HELD_OUT_DOMAINS", "MAX_CAPTION_BYTES",
+    "PROFILED_DOMAINS", "Domain",
     "contact_sheet", "family_of", "list_domains", "overview_sheet", "role_of", "sample",
     "write_all", "write_imagefolder",
 ]  # fmt: skip

@@ -139,8 +139,7 @@ def paint_linear_gradient(rng, size, *, orientation, colours):
         start, end = end, start
     canvas = Canvas(size)
     canvas.blend(RAMPS[start](*canvas.grid()), shade(first, rng), shade(second, rng))
-    at = "on the" if orientation == "horizontal" else "at the"
-    caption = f"a {orientation} gradient from {first} {at} {start} to {second} {at} {end}"
+    caption = f"{orientation} gradient from {first} {start} to {second} {end}"
     return canvas.finish(), caption
 
 
@@ -151,7 +150,7 @@ def paint_radial_gradient(rng, size, *, colours):
     cx, cy = 0.5 + rng.uniform(-0.08, 0.08), 0.5 + rng.uniform(-0.08, 0.08)
     t = np.clip(np.hypot(x - cx, y - cy) / 0.62, 0, 1)
     canvas.blend(t, shade(inner, rng), shade(outer, rng))
-    return canvas.finish(), f"a radial gradient from {inner} in the centre to {outer} at the edges"
+    return canvas.finish(), f"radial gradient from {inner} centre to {outer} edges"
 
 
 def paint_solid(rng, size, *, colours):
@@ -172,10 +171,10 @@ def paint_halves(rng, size, *, colours):
     canvas = Canvas(size, shade(second, rng))
     if split == "left":
         canvas.rect(0, 0, at, 1, shade(first, rng))
-        caption = f"a colour field split in two: {first} on the left and {second} on the right"
+        caption = f"two colour halves: {first} left, {second} right"
     else:
         canvas.rect(0, 0, 1, at, shade(first, rng))
-        caption = f"a colour field split in two: {first} at the top and {second} at the bottom"
+        caption = f"two colour halves: {first} top, {second} bottom"
     return canvas.finish(), caption
 
 
@@ -187,8 +186,5 @@ def paint_quadrants(rng, size, *, colours):
     for hue, box in zip(hues, boxes):
         canvas.rect(*box, shade(hue, rng))
     a, b, c, d = hues
-    caption = (
-        f"four colour blocks: {a} at the top left, {b} at the top right, "
-        f"{c} at the bottom left and {d} at the bottom right"
-    )
+    caption = f"four colour blocks: {a} and {b} over {c} and {d}"
     return canvas.finish(), caption

@@ -57,9 +57,7 @@ def paint_objects(rng, size, *, shapes, colours, background, counts=(1, 2, 3)):
         for cx, cy in centres:
             canvas.shape(kind, cx, cy, r, shade(colour, rng))
     noun = plural(kind, count)
-    caption = (
-        f"{count_phrase(count)} {size_word} {colour} {noun} {where} on a {background} background"
-    )
+    caption = f"{count_phrase(count)} {size_word} {colour} {noun} {where} on {background}"
     return canvas.finish(), caption
 
 
@@ -75,7 +73,7 @@ def paint_mixed_objects(rng, size, *, shapes, colours, background):
         canvas.shape(kind, (k + 0.5) / count, cy, r, shade(hue, rng))
     parts = [f"a {hue} {kind}" for kind, hue in zip(kinds, hues)]
     listed = " and ".join(parts) if count == 2 else f"{parts[0]}, {parts[1]} and {parts[2]}"
-    return canvas.finish(), f"{listed} in a row on a {background} background"
+    return canvas.finish(), f"{listed} in a row"
 
 
 # -- grids and arrangements -----------------------------------------------------------------
@@ -93,11 +91,9 @@ def paint_grid(rng, size, *, shapes, colours, background, dims=(2, 3, 4), altern
             canvas.shape(kind, (j + 0.5) / n, (i + 0.5) / n, r, shade(hue, rng, 10))
     dim = f"{NUMBER_WORDS[n]} by {NUMBER_WORDS[n]}"
     if alternate:
-        caption = (
-            f"a {dim} grid of {kind}s alternating {first} and {second} on a {background} background"
-        )
+        caption = f"a {dim} grid of {kind}s alternating {first} and {second}"
     else:
-        caption = f"a {dim} grid of {first} {kind}s on a {background} background"
+        caption = f"a {dim} grid of {first} {kind}s on {background}"
     return canvas.finish(), caption
 
 
@@ -111,7 +107,7 @@ def paint_mixed_grid(rng, size, *, shapes, colours, background, dims=(2, 3)):
                 rng.choice(shapes), (j + 0.5) / n, (i + 0.5) / n, 0.36 / n, shade(hue, rng, 10)
             )
     dim = f"{NUMBER_WORDS[n]} by {NUMBER_WORDS[n]}"
-    return canvas.finish(), f"a {dim} grid of mixed {hue} shapes on a {background} background"
+    return canvas.finish(), f"a {dim} grid of mixed {hue} shapes on {background}"
 
 
 def paint_line(rng, size, *, shapes, colours, background, vertical=False, counts=(2, 3, 4, 5)):
@@ -125,7 +121,7 @@ def paint_line(rng, size, *, shapes, colours, background, vertical=False, counts
         cx, cy = (across, along) if vertical else (along, across)
         canvas.shape(kind, cx, cy, r, shade(hue, rng, 10))
     line = "column" if vertical else "row"
-    caption = f"a {line} of {NUMBER_WORDS[n]} {hue} {kind}s on a {background} background"
+    caption = f"a {line} of {NUMBER_WORDS[n]} {hue} {kind}s on {background}"
     return canvas.finish(), caption
 
 
@@ -156,7 +152,7 @@ def paint_die(rng, size, *, backgrounds):
             cx + (col - 1) * step, cy + (row - 1) * step, half * 0.16, shade("black", rng, 6)
         )
     pips = f"{NUMBER_WORDS[value]} black {plural('pip', value)}"
-    caption = f"a white die showing {pips} on a {table} background"
+    caption = f"a white die showing {pips} on {table}"
     return canvas.finish(), caption
 
 
@@ -167,7 +163,7 @@ def paint_counting(rng, size, *, colours, background, counts=range(1, 10)):
     for cx, cy in scatter(rng, n, 0.1, 0.9, 0.2):
         canvas.circle(cx, cy, 0.06, shade(hue, rng, 10))
     noun = plural("dot", n)
-    return canvas.finish(), f"{count_phrase(n)} {hue} {noun} scattered on a {background} background"
+    return canvas.finish(), f"{count_phrase(n)} {hue} {noun} scattered on {background}"
 
 
 # -- glyphs -----------------------------------------------------------------------------------
@@ -191,7 +187,7 @@ def paint_glyph(rng, size, *, alphabet, kind, colours, background):
     else:
         cx, cy, where = _place_single(rng, 0.2)
     canvas.text(cx, cy, height, char, shade(hue, rng, 10))
-    caption = f"a {size_word} {hue} {kind} {char} {where} on a {background} background"
+    caption = f"a {size_word} {hue} {kind} {char} {where} on {background}"
     return canvas.finish(), caption
 
 
@@ -206,7 +202,7 @@ def paint_number(rng, size, *, colours, background):
         str(value),
         shade(hue, rng, 10),
     )
-    return canvas.finish(), f"the number {value} in {hue} on a {background} background"
+    return canvas.finish(), f"the number {value} in {hue} on {background}"
 
 
 # segments a..g of a seven-segment display, as (x0, y0, x1, y1) in a unit cell 0..1 x 0..2
@@ -246,7 +242,7 @@ def paint_segment_digit(rng, size, *, colours, background):
         canvas.rect(x0 + a * unit, y0 + b * unit, x0 + c * unit, y0 + d * unit, fill)
     return (
         canvas.finish(),
-        f"the digit {digit} in {hue} seven-segment style on a {background} background",
+        f"the digit {digit} in {hue} seven-segment style on {background}",
     )
 
 
@@ -265,5 +261,5 @@ def paint_arrow(rng, size, *, colours, background):
     )
     return (
         canvas.finish(),
-        f"a {size_word} {hue} arrow pointing {direction} on a {background} background",
+        f"a {size_word} {hue} arrow pointing {direction} on {background}",
     )

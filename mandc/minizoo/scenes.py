@@ -50,10 +50,9 @@ def paint_day(rng, size):
     for x in rng.sample(free, clouds):
         canvas.ellipse(x, rng.uniform(0.3, 0.42), 0.12, 0.05, shade("white", rng, 5))
     _ground(canvas, rng, horizon, shade("green", rng))
-    where = {0: "at the top left", 1: "at the top", 2: "at the top right"}[col]
-    caption = f"a sunny day with a yellow sun {where} of a blue sky above green grass"
-    if clouds:
-        caption += f" and {NUMBER_WORDS[clouds]} white {plural('cloud', clouds)}"
+    where = ("top left", "top centre", "top right")[col]
+    cloud_words = f", {NUMBER_WORDS[clouds]} {plural('cloud', clouds)}" if clouds else ""
+    caption = f"sunny day: yellow sun {where}{cloud_words}, green grass"
     return canvas.finish(), caption
 
 
@@ -73,10 +72,7 @@ def paint_night(rng, size):
     if phase == "crescent":
         canvas.circle(mx + 0.06, my - 0.03, 0.11, sky_at_moon)
     _ground(canvas, rng, horizon, shade("black", rng, 8), hills=True)
-    caption = (
-        f"a night sky with a {phase} moon at the top {side}, {NUMBER_WORDS[count]} stars "
-        f"and dark hills"
-    )
+    caption = f"night: {phase} moon top {side}, {NUMBER_WORDS[count]} stars, dark hills"
     return canvas.finish(), caption
 
 
@@ -92,9 +88,7 @@ def paint_sunset(rng, size):
     ground = rng.choice(("black", "navy blue"))
     _ground(canvas, rng, horizon, shade(ground, rng, 6))
     below = "dark water" if ground == "navy blue" else "dark ground"
-    caption = (
-        f"a sunset with a big {sun} sun on the horizon under a {top} and orange sky over {below}"
-    )
+    caption = f"sunset: {sun} sun on the horizon, {top} sky, {below}"
     return canvas.finish(), caption
 
 
@@ -184,7 +178,7 @@ def paint_houses(rng, size):
         rng, size, sky=("blue", "sky blue"), ground="green", draw_object=house, counts=(1, 2, 3)
     )
     houses = f"{count_phrase(n)} {wall} {plural('house', n)} with {roof} {plural('roof', n)}"
-    return canvas.finish(), f"{houses} on grass under a blue sky"
+    return canvas.finish(), f"{houses} on green grass"
 
 
 def paint_mountains(rng, size):
