@@ -227,3 +227,14 @@ def test_overview_sheet_shows_every_domain_once():
     assert sheet.height == max(rows) * (16 + 2) + 2
     panel_width = 200 + 2 * (16 + 2) + 2
     assert sheet.width == 2 * panel_width + 16
+
+
+@pytest.mark.slow
+def test_written_folder_loads_with_the_datasets_imagefolder_builder(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    target = write_imagefolder("scenes-day", tmp_path / "data", n_train=10, n_test=4)
+    loaded = datasets.load_dataset("imagefolder", data_dir=str(target),
+                                   cache_dir=str(tmp_path / "cache"))
+    assert loaded["train"].num_rows == 10 and loaded["test"].num_rows == 4
+    _, captions = sample("scenes-day", 4, split="test")
+    assert sorted(loaded["test"]["text"]) == sorted(captions)
