@@ -64,8 +64,11 @@ class CsvTable:
                               file=self.name, row=1, column=name)
 
 
-def read_csv_table(path: str | Path) -> CsvTable:
-    """Read a CSV file as strings; blank lines are skipped but still counted in row numbers."""
+def read_csv_table(path: str | Path, *, ragged_hint: str = "") -> CsvTable:
+    """Read a CSV file as strings; blank lines are skipped but still counted in row numbers.
+
+    ``ragged_hint`` is added to the error for a row with more fields than the header.
+    """
     path = Path(path)
     name = str(path)
     if not path.is_file():
@@ -101,8 +104,9 @@ def read_csv_table(path: str | Path) -> CsvTable:
         raise ValidationError("empty file: a header but no rows", file=name)
     for row_number, record in records[1:]:
         if len(record) != len(header):
-            raise ValidationError(f"{len(record)} fields where the header has {len(header)}",
-                                  file=name, row=row_number)
+            hint = ragged_hint if len(record) == len(header) + 1 else ""
+            raise ValidationError(f"{len(record)} fields where the header has {len(header)}"
+                                  f"{hint}", file=name, row=row_number)
     return CsvTable(name, header, [r for _, r in records[1:]], [n for n, _ in records[1:]])
 
 
@@ -278,7 +282,8 @@ def _node_table(scores: _Scores, given, id_column: str, *, source: str | None) -
 
 # ---------------------------------------------------------------------------------- similarity
 def _read_similarity(path, known: set[str], *, is_distance: bool) -> pd.DataFrame:
-    table = read_csv_table(path)
+    table = read_csv_table(path, ragged_hint=" (a square matrix's header starts with a corner "
+                           "cell, which may be empty: ',d1,d2,...')")
     long_form = {"dataset_a", "dataset_b", "value"}
     if long_form & set(table.header):
         edges = _long_similarity(table, known, is_distance)

@@ -294,3 +294,9 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
     write_graph(smaller, out, overwrite=True)
     assert MatchingGraph.load(out).model_ids == ["a", "b"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g", "s2.csv", "scores.csv"]
+
+
+def test_square_matrix_without_a_corner_cell_gets_a_hint(tmp_path):
+    sim = write(tmp_path, "sim.csv", "d1,d2\nd1,1,0.5\nd2,0.5,1\n")
+    expect_error("corner cell", file=sim, row=2,
+                 call=lambda: import_csv(scores_file(tmp_path), similarity=sim))
