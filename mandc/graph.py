@@ -35,6 +35,9 @@ SIMILARITY_COLUMNS = ["dataset_a", "dataset_b", "measure", "value", "is_distance
 #: columns of ``models`` / ``datasets`` that are bookkeeping, not features for a predictor
 RESERVED_MODEL_COLUMNS = {MODEL_ID, "source"}
 RESERVED_DATASET_COLUMNS = {DATASET_ID, "fingerprint", "featurizer", "featurizer_version"}
+#: ``datasets`` column prefixes of descriptor internals (covariance summaries that similarity
+#: measures read); like the reserved columns, they are not features for a predictor
+RESERVED_DATASET_PREFIXES = ("cov_",)
 
 
 def empty_scores() -> pd.DataFrame:
@@ -177,7 +180,8 @@ class MatchingGraph:
 
     def dataset_features(self) -> pd.DataFrame:
         """Dataset feature columns, indexed by dataset id; list-valued vectors are kept as lists."""
-        columns = [c for c in self.datasets.columns if c not in RESERVED_DATASET_COLUMNS]
+        columns = [c for c in self.datasets.columns if c not in RESERVED_DATASET_COLUMNS
+                   and not str(c).startswith(RESERVED_DATASET_PREFIXES)]
         return self.datasets.set_index(DATASET_ID)[columns]
 
     # ------------------------------------------------------------------ editing

