@@ -31,6 +31,8 @@ class Settings:
     """MANDC_DEVICE: torch device for encoders and fine-tunes ('cpu', 'cuda'...)."""
     graph_repo: str | None
     """MANDC_GRAPH_REPO: Hub dataset repo id of the shared graph, if any."""
+    author: str = "mandc"
+    """MANDC_AUTHOR: recorded as the author of the score rows this machine profiles."""
 
     @property
     def default_graph_dir(self) -> Path:
@@ -51,4 +53,5 @@ def get_settings() -> Settings:
         default_featurizer=os.environ.get("MANDC_FEATURIZER", "effnet-minilm"),
         device=os.environ.get("MANDC_DEVICE", "cpu"),
         graph_repo=os.environ.get("MANDC_GRAPH_REPO") or None,
+        author=os.environ.get("MANDC_AUTHOR") or "mandc",
     )

@@ -78,6 +78,40 @@ def append_scores(directory: str | Path, rows: pd.DataFrame) -> Path:
     return path
 
 
+def add_nodes(directory: str | Path, *, models: pd.DataFrame | None = None,
+              datasets: pd.DataFrame | None = None) -> MatchingGraph:
+    """Add the model and dataset rows whose ids the graph lacks; score shards are not touched.
+
+    Rows for ids already present are ignored (their stored features win). The node tables are
+    rewritten atomically, so run this from one process at a time (a grid's driver, before its
+    workers append scores).
+    """
+    directory = Path(directory)
+    graph = load_graph(directory)
+    tables = {"models": (graph.models, models, "model"),
+              "datasets": (graph.datasets, datasets, "dataset")}
+    changed = {}
+    for name, (stored, new, key) in tables.items():
+        if new is None or new.empty:
+            continue
+        if key not in new.columns:
+            raise ValidationError(f"new rows have no {key!r} column", file=name)
+        fresh = new[~new[key].astype(str).isin(set(stored[key].astype(str)))]
+        if len(fresh):
+            changed[name] = pd.concat([stored, fresh], ignore_index=True)
+    if not changed:
+        return graph
+    updated = MatchingGraph(changed.get("models", graph.models),
+                            changed.get("datasets", graph.datasets),
+                            graph.scores, graph.similarity, dict(graph.meta))
+    for name, table in changed.items():
+        temporary = directory / f".{name}.parquet.tmp"
+        table.to_parquet(temporary, index=False)
+        temporary.replace(directory / f"{name}.parquet")
+    (directory / "README.md").write_text(_card(updated))
+    return updated
+
+
 def load_graph(directory: str | Path) -> MatchingGraph:
     """Read a graph directory, merging score shards and dropping exact duplicate rows."""
     directory = Path(directory)

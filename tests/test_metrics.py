@@ -129,6 +129,8 @@ def test_inception_input_rejects_non_rgb_images():
 class CountingExtractor:
     """Stands in for Inception: features are 4 × 4 downsampled pixels; counts images seen."""
 
+    cache_tag = "counting-test"
+
     def __init__(self):
         self.images_seen = 0
 

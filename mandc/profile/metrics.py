@@ -101,7 +101,10 @@ class InceptionFeatureExtractor:
     """2048-d Inception pool features of images, in batches, without autograd.
 
     The network is shared by every extractor of a process (loaded on first use).
+    ``cache_tag`` names network and preprocessing in the real-feature cache.
     """
+
+    cache_tag = NETWORK_TAG
 
     def __init__(self, *, batch_size: int = 32, device: str | None = None):
         if batch_size < 1:
@@ -232,16 +235,19 @@ def real_features(images: Sequence[Image.Image], fingerprint: str, *,
                   extractor: InceptionFeatureExtractor | None = None) -> np.ndarray:
     """Inception features of a dataset's real images, cached on disk under its fingerprint.
 
-    The cache lives in ``<cache_dir>/inception/<NETWORK_TAG>/<fingerprint>.npy``; a second call
-    with the same fingerprint reads the file and runs no network. Writes are atomic, so two
-    processes filling the same entry cannot leave a torn file.
+    The cache lives in ``<cache_dir>/inception/<extractor.cache_tag>/<fingerprint>.npy``; a
+    second call with the same fingerprint reads the file and runs no network. Writes are atomic,
+    so two processes filling the same entry cannot leave a torn file.
     """
-    if not fingerprint or any(c in fingerprint for c in "/\\") or fingerprint.startswith("."):
-        raise ValidationError(f"unusable fingerprint {fingerprint!r} for the feature cache")
-    path = get_settings().cache_dir / "inception" / NETWORK_TAG / f"{fingerprint}.npy"
+    extractor = extractor or InceptionFeatureExtractor()
+    tag = getattr(extractor, "cache_tag", None)
+    for name, value in (("fingerprint", fingerprint), ("extractor cache_tag", tag)):
+        if not value or any(c in value for c in "/\\") or value.startswith("."):
+            raise ValidationError(f"unusable {name} {value!r} for the feature cache")
+    path = get_settings().cache_dir / "inception" / tag / f"{fingerprint}.npy"
     if path.is_file():
         return np.load(path)
-    feats = (extractor or InceptionFeatureExtractor()).transform(images)
+    feats = extractor.transform(images)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:

@@ -1,0 +1,378 @@
+"""Profile (model, dataset) pairs: zero-shot score, LoRA fine-tune, score again, write the graph.
+
+One pair (:func:`profile_pair`) loads a pipeline (Hub id, local folder or zoo name — one code
+path), the dataset's train split (fine-tune data) and test split (held-out captions and real
+images), scores the base model zero-shot, LoRA fine-tunes it, scores the fine-tuned model, and
+appends the rows to the graph's score shards at once. A grid (:func:`run_grid`) runs many pairs,
+skipping those whose scores the graph already holds, so it can be stopped and resumed at will.
+
+Seeds: each pair derives its own seed from the recipe seed, the model and the dataset
+(:func:`pair_seed`), so a pair's result does not depend on which other pairs ran before it.
+Held-out sets are sampled with a fixed seed, so every model of a grid is scored against the same
+real images, whose Inception features are computed once (see ``metrics.real_features``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+
+from ..errors import ConfigError, ValidationError
+from ..graph import MatchingGraph
+from ..settings import get_settings
+from ..store import add_nodes, append_scores, load_graph
+from .recipe import Recipe
+
+log = logging.getLogger(__name__)
+
+FINETUNED_METRICS = ("fid", "kid")
+ZERO_SHOT_METRICS = ("zero_shot_fid", "zero_shot_kid")
+DEFAULT_TRAIN_SAMPLES = 256
+DEFAULT_EVAL_SAMPLES = 64
+DATA_SEED = 0
+"""Seed that samples the train and held-out images: fixed, so all models see the same data."""
+PRIMARY_METRIC = "fid"
+"""The metric a new graph ranks by (the M&C paper's); all four are recorded."""
+GRID_SIDE = 4
+"""Sample grids are GRID_SIDE × GRID_SIDE images."""
+
+
+# ---------------------------------------------------------------------------------- naming
+def model_id(model: str | Path) -> str:
+    """The graph id of a model: a zoo name, a zoo folder's spec name, a folder name, or a Hub id."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        spec = path / "zoo_spec.json"
+        return json.loads(spec.read_text())["name"] if spec.is_file() else path.resolve().name
+    return str(model)
+
+
+def dataset_id(dataset: str | Path) -> str:
+    """The graph id of a dataset, named as ``mandc.data.load_target`` names it."""
+    path = Path(dataset).expanduser()
+    if path.is_dir():
+        return path.resolve().name
+    if path.is_file():
+        return path.name
+    return str(dataset)
+
+
+def pair_seed(recipe: Recipe, model: str, dataset: str) -> int:
+    """A 31-bit seed from the recipe seed and the pair's ids (stable across runs and machines)."""
+    digest = hashlib.sha256(f"{recipe.seed}|{model}|{dataset}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def _file_stem(model: str, dataset: str, recipe_hash: str) -> str:
+    safe = [text.replace("/", "--").replace("\\", "--") for text in (model, dataset)]
+    return f"{safe[0]}__{safe[1]}__{recipe_hash[:12]}"
+
+
+# ---------------------------------------------------------------------------------- graph nodes
+def model_row(model: str | Path, pipeline=None) -> dict:
+    """A ``models`` table row: the zoo's spec table for a zoo model, else what the pipeline says."""
+    from ..minizoo.models import ZOO, get_spec, zoo_table
+
+    identifier = model_id(model)
+    if identifier in ZOO:
+        row = zoo_table([get_spec(identifier)]).iloc[0].to_dict()
+        row.pop("id", None)
+        return {"model": identifier, "source": "minizoo", **row}
+    row = {"model": identifier, "source": "local" if Path(model).expanduser().is_dir() else "hub"}
+    if pipeline is not None:
+        row["pipeline_class"] = type(pipeline).__name__
+        row["params"] = int(sum(p.numel() for name in ("unet", "transformer", "text_encoder")
+                                if getattr(pipeline, name, None) is not None
+                                for p in getattr(pipeline, name).parameters()))
+    return row
+
+
+def dataset_row(image_set, *, total: int | None = None) -> dict:
+    """A minimal ``datasets`` table row (features are added by the featurizer, not here)."""
+    return {"dataset": image_set.name, "fingerprint": image_set.fingerprint(),
+            "size": int(total if total is not None else (image_set.total or len(image_set)))}
+
+
+def ensure_graph(graph_dir: str | Path, models: list[dict], datasets: list[dict]) -> MatchingGraph:
+    """Create the graph directory with these nodes, or add the ones it lacks."""
+    graph_dir = Path(graph_dir)
+    models_table, datasets_table = pd.DataFrame(models), pd.DataFrame(datasets)
+    if not (graph_dir / "graph.json").is_file():
+        if graph_dir.exists() and any(graph_dir.iterdir()):
+            raise ConfigError(f"{graph_dir} exists, is not empty and is not a matching graph")
+        metrics = {m: {"higher_is_better": False} for m in FINETUNED_METRICS + ZERO_SHOT_METRICS}
+        graph = MatchingGraph(models=models_table, datasets=datasets_table,
+                              meta={"metrics": metrics, "primary_metric": PRIMARY_METRIC})
+        graph.save(graph_dir)
+        return graph
+    return add_nodes(graph_dir, models=models_table, datasets=datasets_table)
+
+
+def finished_keys(graph_dir: str | Path, *, zero_shot: bool = True) -> set[tuple[str, str, str]]:
+    """(model, dataset, recipe_hash) triples whose scores the graph already holds in full."""
+    if not (Path(graph_dir) / "graph.json").is_file():
+        return set()
+    scores = load_graph(graph_dir).scores
+    wanted = set(FINETUNED_METRICS + (ZERO_SHOT_METRICS if zero_shot else ()))
+    return {tuple(map(str, key))
+            for key, group in scores.groupby(["model", "dataset", "recipe_hash"])
+            if wanted <= set(group["metric"].astype(str))}
+
+
+# ---------------------------------------------------------------------------------- one pair
+def sample_grid(images: list[Image.Image], side: int = GRID_SIDE) -> Image.Image:
+    """The first ``side²`` images tiled row by row (blank cells when there are fewer)."""
+    if not images:
+        raise ValidationError("no images for a sample grid")
+    width, height = images[0].size
+    grid = Image.new("RGB", (side * width, side * height), (255, 255, 255))
+    for index, image in enumerate(images[:side * side]):
+        grid.paste(image.convert("RGB").resize((width, height)),
+                   ((index % side) * width, (index // side) * height))
+    return grid
+
+
+def _load_splits(dataset, train_samples: int, eval_samples: int):
+    """Train split and held-out split; without a test split, the held-out images are the last
+    ``eval_samples`` of a seeded train sample (recorded in the result as ``heldout``)."""
+    from ..data import load_target
+
+    try:
+        test = load_target(dataset, split="test", max_samples=eval_samples, seed=DATA_SEED)
+    except ValidationError as error:
+        if "split" not in str(error):
+            raise
+        both = load_target(dataset, split="train", max_samples=train_samples + eval_samples,
+                           seed=DATA_SEED)
+        if len(both) < eval_samples + 2:
+            raise ValidationError(f"{len(both)} examples are too few to hold out "
+                                  f"{eval_samples} for scoring", file=str(dataset)) from error
+        cut = len(both) - eval_samples
+        train = type(both)(both.name, both.source, both.images[:cut], both.captions[:cut],
+                           both.total, both.skipped)
+        test = type(both)(both.name, both.source, both.images[cut:], both.captions[cut:],
+                          both.total, both.skipped)
+        return train, test, "train-holdout"
+    train = load_target(dataset, split="train", max_samples=train_samples, seed=DATA_SEED)
+    return train, test, "test"
+
+
+def _score_rows(model: str, dataset: str, recipe: Recipe, values: dict) -> pd.DataFrame:
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return pd.DataFrame([{
+        "model": model, "dataset": dataset, "metric": metric, "value": float(value),
+        "higher_is_better": False, "count": 1, "recipe": recipe.to_json(),
+        "recipe_hash": recipe.hash(), "created_at": created, "author": get_settings().author,
+    } for metric, value in values.items()])
+
+
+def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
+                 graph_dir: str | Path, samples_dir: str | Path | None = None,
+                 zero_shot: bool = True, train_samples: int = DEFAULT_TRAIN_SAMPLES,
+                 eval_samples: int = DEFAULT_EVAL_SAMPLES, scorer=None,
+                 progress: bool = False) -> dict:
+    """Fine-tune ``model`` on ``dataset`` with ``recipe`` and record FID/KID in the graph.
+
+    Writes, at once: score rows ``fid``, ``kid`` (and ``zero_shot_fid``, ``zero_shot_kid``
+    for the base model) to a new shard of ``graph_dir`` (created if missing, with the model and
+    dataset nodes); 4 × 4 sample grids ``<samples_dir>/<model>__<dataset>__<hash>.png`` (fine-tuned)
+    and ``…-zero-shot.png`` (default ``samples_dir``: ``graph_dir/samples``); and a run record
+    ``graph_dir/runs/<same stem>.json`` with the wall time of each stage. Returns that record.
+    """
+    from ..minizoo.models import load_pipeline
+    from .finetune import finetune_lora, generate
+    from .metrics import FIDKIDScorer
+
+    if not isinstance(recipe, Recipe):
+        raise ConfigError(f"recipe must be a Recipe, got {type(recipe).__name__}")
+    for name, value in (("train_samples", train_samples), ("eval_samples", eval_samples)):
+        if not isinstance(value, int) or value < 2:
+            raise ConfigError(f"{name} must be an integer ≥ 2, got {value!r}")
+    graph_dir = Path(graph_dir)
+    samples_dir = Path(samples_dir) if samples_dir is not None else graph_dir / "samples"
+    scorer = scorer or FIDKIDScorer()
+    timings: dict[str, float] = {}
+    started = clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    pipeline = load_pipeline(model)
+    train, test, heldout = _load_splits(dataset, train_samples, eval_samples)
+    lap("load")
+    model_name, dataset_name = model_id(model), train.name
+    ensure_graph(graph_dir, [model_row(model, pipeline)], [dataset_row(train)])
+    seed = pair_seed(recipe, model_name, dataset_name)
+    generate_kwargs = {**recipe.generate_kwargs(), "seed": seed}
+    real_feats = scorer.real_features(test)
+    lap("real_features")
+
+    values, grids = {}, {}
+    if zero_shot:
+        base_images = generate(pipeline, test.captions, **generate_kwargs)
+        lap("zero_shot_generate")
+        base = scorer.score(base_images, real_feats)
+        values.update({f"zero_shot_{metric}": value for metric, value in base.items()})
+        grids["zero_shot"] = sample_grid(base_images)
+        lap("zero_shot_score")
+    tuned = finetune_lora(pipeline, train.images, train.captions,
+                          **{**recipe.finetune_kwargs(), "seed": seed}, progress=progress)
+    lap("finetune")
+    tuned_images = generate(tuned, test.captions, **generate_kwargs)
+    lap("generate")
+    values.update(scorer.score(tuned_images, real_feats))
+    grids["finetuned"] = sample_grid(tuned_images)
+    lap("score")
+
+    stem = _file_stem(model_name, dataset_name, recipe.hash())
+    samples_dir.mkdir(parents=True, exist_ok=True)
+    sample_files = {}
+    for kind, grid in grids.items():
+        path = samples_dir / (f"{stem}.png" if kind == "finetuned" else f"{stem}-zero-shot.png")
+        grid.save(path)
+        sample_files[kind] = str(path)
+    shard = append_scores(graph_dir, _score_rows(model_name, dataset_name, recipe, values))
+    timings["total"] = round(time.perf_counter() - started, 3)
+    record = {
+        "model": model_name, "dataset": dataset_name, "model_source": str(model),
+        "dataset_source": str(dataset), "recipe": recipe.to_dict(),
+        "recipe_hash": recipe.hash(), "pair_seed": seed, "scores": values,
+        "wall_time_s": timings["total"], "timings_s": timings,
+        "train_images": len(train), "eval_images": len(test), "heldout": heldout,
+        "samples": sample_files, "shard": str(shard),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    runs = graph_dir / "runs"
+    runs.mkdir(exist_ok=True)
+    (runs / f"{stem}.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return record
+
+
+# ---------------------------------------------------------------------------------- the grid
+@dataclass
+class GridResult:
+    """What a grid run did: finished records, skipped pairs, failures (pair → error line)."""
+
+    finished: list[dict] = field(default_factory=list)
+    skipped: list[tuple[str, str, int]] = field(default_factory=list)
+    failed: list[tuple[str, str, int, str]] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+    def summary(self) -> str:
+        lines = [f"{len(self.finished)} pairs profiled, {len(self.skipped)} already done, "
+                 f"{len(self.failed)} failed in {self.wall_time_s:.0f} s"]
+        lines += [f"  failed: {m} × {d} (seed {s}): {error}" for m, d, s, error in self.failed]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"finished": self.finished, "skipped": [list(p) for p in self.skipped],
+                "failed": [list(p) for p in self.failed], "wall_time_s": self.wall_time_s}
+
+
+def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
+             graph_dir: str | Path, seeds=(0,), resume: bool = True, progress: bool = True,
+             samples_dir: str | Path | None = None, zero_shot: bool = True,
+             train_samples: int = DEFAULT_TRAIN_SAMPLES,
+             eval_samples: int = DEFAULT_EVAL_SAMPLES, scorer=None,
+             workers: int = 1) -> GridResult:
+    """Profile every model × dataset × seed; each finished pair is in the graph at once.
+
+    ``seeds`` replace the recipe's seed (each seed is its own recipe, hash and score rows).
+    With ``resume`` a pair whose (model, dataset, recipe_hash) already has all its metrics in the
+    graph is skipped, so an interrupted grid picks up where it stopped. A pair that fails is
+    logged and counted; the grid goes on. Sequential only: ``workers > 1`` is refused (a Ray
+    back end is not part of this build).
+    """
+    from .metrics import FIDKIDScorer
+
+    if workers != 1:
+        raise ConfigError("run_grid runs pairs one after another; workers > 1 (Ray) is not "
+                          "available in this build")
+    if not models or not datasets or not seeds:
+        raise ConfigError("run_grid needs at least one model, one dataset and one seed")
+    started = time.perf_counter()
+    done = finished_keys(graph_dir, zero_shot=zero_shot) if resume else set()
+    jobs, result = [], GridResult()
+    for seed in seeds:
+        seeded = recipe.with_seed(int(seed))
+        for dataset in datasets:
+            for model in models:
+                key = (model_id(model), dataset_id(dataset), seeded.hash())
+                if key in done:
+                    result.skipped.append((key[0], key[1], int(seed)))
+                else:
+                    jobs.append((model, dataset, int(seed), seeded))
+    scorer = scorer or FIDKIDScorer()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc="profile grid", unit="pair", dynamic_ncols=True)
+    try:
+        for model, dataset, seed, seeded in jobs:
+            if bar is not None:
+                bar.set_postfix_str(f"{model_id(model)} × {dataset_id(dataset)} s{seed}")
+            try:
+                record = profile_pair(model, dataset, seeded, graph_dir=graph_dir,
+                                      samples_dir=samples_dir, zero_shot=zero_shot,
+                                      train_samples=train_samples, eval_samples=eval_samples,
+                                      scorer=scorer)
+                result.finished.append(record)
+            except Exception as error:  # one broken pair must not stop a three-hour grid
+                line = f"{type(error).__name__}: {error}".splitlines()[0]
+                log.warning("pair %s × %s (seed %s) failed: %s\n%s", model, dataset, seed, line,
+                            traceback.format_exc())
+                result.failed.append((model_id(model), dataset_id(dataset), seed, line))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        result.wall_time_s = round(time.perf_counter() - started, 3)
+    return result
+
+
+# ---------------------------------------------------------------------------------- CLI helpers
+def recipe_from_options(*, steps: int | None = None, rank: int | None = None,
+                        lr: float | None = None, seed: int | None = None,
+                        base: Recipe | None = None) -> Recipe:
+    """The default recipe with the options a user gave on the command line."""
+    values = (base or Recipe()).to_dict()
+    given = {"steps": steps, "rank": rank, "lr": lr, "seed": seed}
+    values.update({key: value for key, value in given.items() if value is not None})
+    return Recipe.from_dict(values)
+
+
+def profile_command(model: str, dataset: str, *, graph: str | Path | None = None,
+                    steps: int | None = None, rank: int | None = None, lr: float | None = None,
+                    seed: int | None = None, samples_dir: str | Path | None = None,
+                    eval_samples: int = DEFAULT_EVAL_SAMPLES, progress: bool = True) -> dict:
+    """``mandc profile --model M --dataset D [--steps --rank --lr --seed] --graph DIR``."""
+    recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, seed=seed)
+    return profile_pair(model, dataset, recipe,
+                        graph_dir=graph or get_settings().default_graph_dir,
+                        samples_dir=samples_dir, eval_samples=eval_samples, progress=progress)
+
+
+def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | None = None,
+                 seeds=(0,), steps: int | None = None, rank: int | None = None,
+                 lr: float | None = None, resume: bool = True,
+                 samples_dir: str | Path | None = None,
+                 eval_samples: int = DEFAULT_EVAL_SAMPLES, progress: bool = True) -> GridResult:
+    """``mandc profile grid --models … --datasets … [--seeds 0,1] --graph DIR``."""
+    recipe = recipe_from_options(steps=steps, rank=rank, lr=lr)
+    return run_grid(models, datasets, recipe, graph_dir=graph or get_settings().default_graph_dir,
+                    seeds=seeds, resume=resume, progress=progress, samples_dir=samples_dir,
+                    eval_samples=eval_samples)
