@@ -141,7 +141,8 @@ def _describe(args) -> int:
                          seed=args.seed, image_column=args.image_column,
                          caption_column=args.caption_column)
     descriptor = describe(target, featurizer=args.featurizer)
-    payload = descriptor.to_dict() if hasattr(descriptor, "to_dict") else dict(descriptor)
+    payload = {"source": target.source, "sampled": len(target), "total": target.total,
+               "skipped": target.skipped, "notes": list(target.notes), **descriptor.to_dict()}
     print(report.to_json(payload) if args.json else report.descriptor_text(payload))
     return 0
 

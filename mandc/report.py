@@ -137,12 +137,16 @@ def _finite(value) -> float | None:
 
 # ---------------------------------------------------------------------------------- describe
 def descriptor_text(descriptor: Mapping) -> str:
-    """``mandc describe``: scalar fields as ``key value`` lines; vectors shown by their length."""
-    width = max((len(str(k)) for k in descriptor), default=0)
-    lines = []
-    for key, value in descriptor.items():
-        lines.append(f"{str(key).ljust(width)}  {_short(value)}")
-    return "\n".join(lines)
+    """``mandc describe``: fields as ``key value`` lines, vectors shown by their length; empty
+    fields and covariance internals (``cov_*``, for similarity measures) are left to ``--json``."""
+    shown = {k: v for k, v in descriptor.items()
+             if not str(k).startswith("cov_") and v is not None and not _empty(v)}
+    width = max((len(str(k)) for k in shown), default=0)
+    return "\n".join(f"{str(key).ljust(width)}  {_short(value)}" for key, value in shown.items())
+
+
+def _empty(value) -> bool:
+    return isinstance(value, (list, tuple, dict, str)) and len(value) == 0
 
 
 def _short(value) -> str:

@@ -173,3 +173,64 @@ def test_unwritable_output_is_a_one_line_error(capsys, tmp_path):
     code, _, err = run(capsys, "evaluate", "--methods", "random", "--no-progress", "--json",
                        tmp_path / "missing-dir" / "result.json")
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+
+
+def tiny_featurizer():
+    """A cheap featurizer (mean colour; caption length and vowels) registered once, so that
+    ``mandc describe`` is tested end to end without loading the real encoders."""
+    features = pytest.importorskip("mandc.features")
+    import numpy as np
+
+    name = "test-tiny"
+    if name not in features.FEATURIZERS:
+        @features.FEATURIZERS.register(name)
+        class Tiny(features.Featurizer):
+            revision = "test"
+            image_dim, caption_dim = 3, 2
+
+            def _load(self):
+                pass
+
+            def _encode_images(self, images):
+                return np.stack([np.asarray(i, dtype=float).mean(axis=(0, 1)) for i in images])
+
+            def _encode_captions(self, captions):
+                return np.array([[len(c), sum(ch in "aeiou" for ch in c)] for c in captions])
+
+        Tiny.name = name
+    return name
+
+
+def caption_folder(root, n: int = 5):
+    from PIL import Image
+
+    root.mkdir()
+    for i in range(n):
+        Image.new("RGB", (16, 12), (50 * i, 100, 20)).save(root / f"img{i}.png")
+        (root / f"img{i}.txt").write_text(f"a green square number {i}")
+    return root
+
+
+def test_describe_json_and_text(capsys, tmp_path):
+    name = tiny_featurizer()
+    folder = caption_folder(tmp_path / "squares")
+    code, out, err = run(capsys, "describe", folder, "--featurizer", name, "--samples", 3,
+                         "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["dataset"], result["sampled"], result["total"]) == ("squares", 3, 5)
+    assert result["featurizer"] == name and result["n_samples"] == 3
+    assert len(result["image_mean"]) == 3 and len(result["caption_mean"]) == 2
+    assert result["image_mean_width"] == 16
+
+    code, out, _ = run(capsys, "describe", folder, "--featurizer", name, "--samples", 3)
+    assert code == 0 and "fingerprint" in out and "cov_" not in out
+    assert out.splitlines()[0].split() == ["source", str(folder)]
+
+
+def test_describe_errors_are_one_line(capsys, tmp_path):
+    name = tiny_featurizer()
+    code, _, err = run(capsys, "describe", tmp_path / "nothing-here", "--featurizer", name)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
+    code, _, err = run(capsys, "describe", caption_folder(tmp_path / "s"), "--featurizer", "nope")
+    assert code == 2 and "unknown featurizer 'nope'" in err and name in err
