@@ -53,7 +53,7 @@ def _graph_show(args) -> int:
 
 def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
     summary = {**graph.summary(), "profiled_datasets": int(graph.scores["dataset"].nunique()),
-               "graph": source}
+               "measurements": int(graph.scores["count"].sum()), "graph": source}
     print(report.to_json(summary) if as_json else prefix + report.graph_summary_text(summary,
                                                                                      source))
     return 0
@@ -63,7 +63,9 @@ def _graph_synth(args) -> int:
     from .importer import write_graph
     from .synth import synthetic_graph
 
-    graph = synthetic_graph(args.models, args.datasets, seed=args.seed, density=args.density)
+    graph = synthetic_graph(args.models, args.datasets, seed=args.seed, density=args.density,
+                            noise=args.noise, metric=args.metric,
+                            higher_is_better=not args.lower_is_better)
     out = write_graph(graph, args.out, overwrite=args.overwrite)
     return _show(graph, str(out), as_json=args.json, prefix=f"synthetic graph written to {out}\n")
 
@@ -229,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--density", type=_density, default=1.0,
                        help="share of model–dataset pairs with a score (default 1)")
+    synth.add_argument("--noise", type=float, default=0.1,
+                       help="measurement noise next to the latent signal (default 0.1)")
+    synth.add_argument("--metric", default="score", help="metric name (default 'score')")
+    synth.add_argument("--lower-is-better", action="store_true",
+                       help="FID-like scores where lower is better")
     synth.add_argument("--out", required=True, metavar="DIR")
     synth.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     synth.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -82,7 +82,8 @@ def graph_summary_text(summary: Mapping, source: str) -> str:
         f"graph       {source}",
         f"models      {summary['models']}",
         f"datasets    {summary['datasets']} ({summary.get('profiled_datasets', '?')} with scores)",
-        f"scores      {summary['scores']} rows over {summary['pairs']} model–dataset pairs",
+        f"scores      {summary['scores']} rows over {summary['pairs']} model–dataset pairs"
+        + (f" ({summary['measurements']} measurements)" if "measurements" in summary else ""),
         f"coverage    {summary['coverage']:.1%} of the {shape} matrix",
         f"metrics     {'; '.join(metrics) or 'none'}",
         f"similarity  {summary['similarity_rows']} data–data edges"

@@ -45,6 +45,7 @@ def test_graph_import_then_show(capsys, tmp_path):
     code, out, _ = run(capsys, "graph", "show", tmp_path / "g")
     assert code == 0
     assert "models      6" in out and "datasets    8 (8 with scores)" in out
+    assert "43 rows over 43 model–dataset pairs (46 measurements)" in out
     assert "89.6% of the 6 × 8 matrix" in out
     assert "fid (lower is better, 43 rows, primary)" in out
     assert "28 data–data edges given" in out
@@ -80,10 +81,13 @@ def test_show_without_a_directory_uses_the_example_then_mandc_home(capsys, _priv
 
 def test_synth_then_evaluate_json_shape(capsys, tmp_path):
     code, out, err = run(capsys, "graph", "synth", "--models", 8, "--datasets", 6, "--seed", 3,
-                         "--density", 0.8, "--out", tmp_path / "s", "--json")
+                         "--density", 0.8, "--lower-is-better", "--metric", "fid", "--out",
+                         tmp_path / "s", "--json")
     assert code == 0, err
     summary = json.loads(out)
     assert (summary["models"], summary["datasets"]) == (8, 6)
+    assert summary["metrics"]["fid"]["higher_is_better"] is False
+    assert 0.6 < summary["coverage"] < 1.0
 
     result_path = tmp_path / "result.json"
     code, out, err = run(capsys, "evaluate", "--graph", tmp_path / "s", "--methods",
