@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import textwrap
 from pathlib import Path
 
 from . import __version__, report
@@ -186,9 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="mandc", formatter_class=formatter, epilog=EPILOG,
-        description="M&C (Match & Choose): which pretrained text-to-image model should you "
-                    "fine-tune on your images? Learns from a matching graph of models, datasets "
-                    "and measured fine-tuning scores.")
+        description=textwrap.fill(
+            "M&C (Match & Choose): which pretrained text-to-image model should you fine-tune on "
+            "your images? Learns from a matching graph of models, datasets and measured "
+            "fine-tuning scores.", 78, break_on_hyphens=False))
     parser.add_argument("--version", action="version", version=f"mandc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -198,8 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = graph_commands.add_parser(
         "import", help="build a graph from CSV files", formatter_class=formatter,
-        description="Build a matching graph from CSV files. Nothing is written unless every file "
-                    "is valid; errors name the file, the row (header = row 1) and the column.",
+        description=textwrap.fill(
+            "Build a matching graph from CSV files. Nothing is written unless every file is "
+            "valid; errors name the file, the row (header = row 1) and the column.", 78),
         epilog="example:\n  mandc graph import --scores scores.csv --lower-is-better --out g\n")
     imp.add_argument("--scores", required=True, metavar="CSV",
                      help="columns model, dataset, score [, metric]; repeated pairs are averaged")
