@@ -238,3 +238,9 @@ def test_describe_errors_are_one_line(capsys, tmp_path):
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
     code, _, err = run(capsys, "describe", caption_folder(tmp_path / "s"), "--featurizer", "nope")
     assert code == 2 and "unknown featurizer 'nope'" in err and name in err
+
+
+def test_the_example_graph_is_a_fresh_copy_each_time():
+    first = resolve_graph(None)
+    first.scores.loc[:, "value"] = 0.0
+    assert resolve_graph(None).score_matrix().loc["openjourney", "wikiart-impressionism"] == 33.8
