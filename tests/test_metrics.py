@@ -99,6 +99,13 @@ def test_kid_is_seeded_and_clips_the_subset_size():
         kid(a, b, subsets=0)
 
 
+def test_kid_precomputed_kernels_match_per_subset_kernels(monkeypatch):
+    a, b = gaussian(40, 6, seed=10), gaussian(30, 6, seed=11, mean=0.2)
+    fast = kid(a, b, subsets=7, subset_size=20, seed=4)
+    monkeypatch.setattr(metrics, "KERNEL_CACHE_ROWS", 0)
+    assert kid(a, b, subsets=7, subset_size=20, seed=4) == pytest.approx(fast, rel=1e-12)
+
+
 # ---------------------------------------------------------------- preprocessing
 def test_inception_input_is_299_in_the_tf_range():
     black = Image.new("RGB", (32, 32), (0, 0, 0))

@@ -122,15 +122,17 @@ def test_grid_profiles_every_seed_as_its_own_recipe(tmp_path, monkeypatch):
     seen = []
 
     def fake_profile_pair(model, dataset, recipe, **kwargs):
-        seen.append((model, dataset, recipe))
+        seen.append((model, recipe, kwargs["zero_shot"]))
         return {"model": model, "dataset": dataset, "recipe_hash": recipe.hash()}
 
     monkeypatch.setattr(runner, "profile_pair", fake_profile_pair)
     result = runner.run_grid(["m1", "m2"], ["d"], RECIPE, graph_dir=tmp_path / "g",
                              seeds=(0, 1), progress=False, scorer=object())
     assert len(result.finished) == 4
-    assert [(m, r.seed) for m, _, r in seen] == [("m1", 0), ("m2", 0), ("m1", 1), ("m2", 1)]
-    assert len({r.hash() for _, _, r in seen}) == 2
+    # zero-shot scores come with the first seed only
+    assert [(m, r.seed, z) for m, r, z in seen] == [("m1", 0, True), ("m2", 0, True),
+                                                    ("m1", 1, False), ("m2", 1, False)]
+    assert len({r.hash() for _, r, _ in seen}) == 2
 
 
 @pytest.mark.slow

@@ -290,10 +290,12 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     """Profile every model × dataset × seed; each finished pair is in the graph at once.
 
     ``seeds`` replace the recipe's seed (each seed is its own recipe, hash and score rows).
-    With ``resume`` a pair whose (model, dataset, recipe_hash) already has all its metrics in the
-    graph is skipped, so an interrupted grid picks up where it stopped. A pair that fails is
-    logged and counted; the grid goes on. Sequential only: ``workers > 1`` is refused (a Ray
-    back end is not part of this build).
+    Zero-shot scores (with ``zero_shot``) are measured under the first seed only: they are a
+    cheap feature of the pair, not the ground truth, and each costs a generation and an
+    Inception pass. With ``resume`` a pair whose (model, dataset, recipe_hash) already has all
+    its metrics in the graph is skipped, so an interrupted grid picks up where it stopped. A pair
+    that fails is logged and counted; the grid goes on. Sequential only: ``workers > 1`` is
+    refused (a Ray back end is not part of this build).
     """
     from .metrics import FIDKIDScorer
 
@@ -303,17 +305,19 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     if not models or not datasets or not seeds:
         raise ConfigError("run_grid needs at least one model, one dataset and one seed")
     started = time.perf_counter()
-    done = finished_keys(graph_dir, zero_shot=zero_shot) if resume else set()
+    done = {flag: finished_keys(graph_dir, zero_shot=flag) if resume else set()
+            for flag in (True, False)}
     jobs, result = [], GridResult()
-    for seed in seeds:
+    for position, seed in enumerate(seeds):
         seeded = recipe.with_seed(int(seed))
+        with_zero_shot = zero_shot and position == 0
         for dataset in datasets:
             for model in models:
                 key = (model_id(model), dataset_id(dataset), seeded.hash())
-                if key in done:
+                if key in done[with_zero_shot]:
                     result.skipped.append((key[0], key[1], int(seed)))
                 else:
-                    jobs.append((model, dataset, int(seed), seeded))
+                    jobs.append((model, dataset, int(seed), seeded, with_zero_shot))
     scorer = scorer or FIDKIDScorer()
     bar = None
     if progress:
@@ -321,12 +325,12 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
 
         bar = tqdm(total=len(jobs), desc="profile grid", unit="pair", dynamic_ncols=True)
     try:
-        for model, dataset, seed, seeded in jobs:
+        for model, dataset, seed, seeded, with_zero_shot in jobs:
             if bar is not None:
                 bar.set_postfix_str(f"{model_id(model)} × {dataset_id(dataset)} s{seed}")
             try:
                 record = profile_pair(model, dataset, seeded, graph_dir=graph_dir,
-                                      samples_dir=samples_dir, zero_shot=zero_shot,
+                                      samples_dir=samples_dir, zero_shot=with_zero_shot,
                                       train_samples=train_samples, eval_samples=eval_samples,
                                       scorer=scorer)
                 result.finished.append(record)
