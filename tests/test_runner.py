@@ -100,9 +100,11 @@ def test_profile_pair_writes_four_scores_samples_and_a_run_record(micro_model, d
                         f"{RECIPE.hash()[:12]}.json").read_text())
     assert saved["pair_seed"] == runner.pair_seed(RECIPE, "micro", "shapes-red-circles")
     for kind in ("finetuned", "zero_shot"):
-        with Image.open(record["samples"][kind]) as grid:
+        with Image.open(graph_dir / record["samples"][kind]) as grid:
             assert grid.size == (64, 64)  # 4 × 4 images of 16 px
-    assert str(graph_dir / "samples") in record["samples"]["finetuned"]
+    assert record["samples"]["finetuned"] == f"samples/{saved['model']}__shapes-red-circles__" \
+                                             f"{RECIPE.hash()[:12]}.png"
+    assert (graph_dir / record["shard"]).is_file()
 
     # the held-out set loads with the same fingerprint again, so its features come from the cache
     _, test, _ = runner._load_splits(domains[0], **SIZES)
@@ -268,3 +270,28 @@ def test_recipe_from_command_line_options():
     assert (recipe.steps, recipe.lr, recipe.rank) == (7, 0.01, Recipe().rank)
     with pytest.raises(ConfigError):
         runner.recipe_from_options(steps=0)
+
+
+# ---------------------------------------------------------------- real zoo model, real Inception
+FAR_MODEL, TARGET_DOMAIN = "gradients-tiny", "shapes-red-circles"
+
+
+@pytest.mark.slow
+def test_fine_tuning_a_zoo_model_lowers_its_fid_on_the_target(tmp_path):
+    """The issue's sanity check: more fine-tuning steps (here 0 → 60) lower FID on the domain.
+
+    Runs only once the zoo is pretrained (its weights ship under mandc/minizoo/assets/).
+    """
+    from mandc.minizoo.models import ASSETS_DIR
+
+    if not (ASSETS_DIR / FAR_MODEL / "model_index.json").is_file():
+        pytest.skip(f"zoo model {FAR_MODEL} is not pretrained yet")
+    domain = write_imagefolder(TARGET_DOMAIN, tmp_path / "data", n_train=64, n_test=16)
+    recipe = Recipe(steps=60, batch_size=16, num_inference_steps=10)
+    record = runner.profile_pair(FAR_MODEL, domain, recipe, graph_dir=tmp_path / "graph",
+                                 train_samples=64, eval_samples=16)
+    scores = record["scores"]
+    assert scores["fid"] < scores["zero_shot_fid"]
+    assert scores["kid"] < scores["zero_shot_kid"]
+    assert load_graph(tmp_path / "graph").models.set_index("model").loc[FAR_MODEL,
+                                                                         "source"] == "minizoo"

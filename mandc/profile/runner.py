@@ -166,6 +166,14 @@ def _load_splits(dataset, train_samples: int, eval_samples: int):
     return train, test, "test"
 
 
+def _relative_to(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it (a graph that moves keeps its links)."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _score_rows(model: str, dataset: str, recipe: Recipe, values: dict) -> pd.DataFrame:
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return pd.DataFrame([{
@@ -186,7 +194,8 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     for the base model) to a new shard of ``graph_dir`` (created if missing, with the model and
     dataset nodes); 4 × 4 sample grids ``<samples_dir>/<model>__<dataset>__<hash>.png`` (fine-tuned)
     and ``…-zero-shot.png`` (default ``samples_dir``: ``graph_dir/samples``); and a run record
-    ``graph_dir/runs/<same stem>.json`` with the wall time of each stage. Returns that record.
+    ``graph_dir/runs/<same stem>.json`` with the wall time of each stage. Returns that record
+    (paths inside ``graph_dir`` are relative to it).
     """
     from ..minizoo.models import load_pipeline
     from .finetune import finetune_lora, generate
@@ -242,7 +251,7 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     for kind, grid in grids.items():
         path = samples_dir / (f"{stem}.png" if kind == "finetuned" else f"{stem}-zero-shot.png")
         grid.save(path)
-        sample_files[kind] = str(path)
+        sample_files[kind] = _relative_to(path, graph_dir)
     shard = append_scores(graph_dir, _score_rows(model_name, dataset_name, recipe, values))
     timings["total"] = round(time.perf_counter() - started, 3)
     record = {
@@ -251,7 +260,7 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
         "recipe_hash": recipe.hash(), "pair_seed": seed, "scores": values,
         "wall_time_s": timings["total"], "timings_s": timings,
         "train_images": len(train), "eval_images": len(test), "heldout": heldout,
-        "samples": sample_files, "shard": str(shard),
+        "samples": sample_files, "shard": _relative_to(shard, graph_dir),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     runs = graph_dir / "runs"
