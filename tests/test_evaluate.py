@@ -223,3 +223,16 @@ def test_views_follow_table_replacement_and_are_shared_by_folds():
     assert dataset_similarity(fold_a) is dataset_similarity(fold_b) is dataset_similarity(graph)
     graph.scores = graph.scores[graph.scores["model"] != "m0"].reset_index(drop=True)
     assert views.score_matrix(graph).loc["m0"].isna().all()
+
+
+def test_lower_is_better_graph_and_progress(capsys):
+    graph = synthetic_graph(40, 30, higher_is_better=False, metric="fid", seed=4)
+    report = leave_one_dataset_out(graph, ["best_average", "nearest_dataset"], progress=True)
+    assert "leave-one-dataset-out" in capsys.readouterr().err
+    summary = report.summary
+    assert report.metric == "fid"
+    assert summary.loc["nearest_dataset", "top1"] > summary.loc["best_average", "top1"]
+    assert (report.per_dataset["regret"] >= 0).all()
+    truth = graph.score_matrix("fid")
+    for _, row in report.per_dataset.iterrows():  # "best" is the lowest FID
+        assert truth.loc[row["best"], row["dataset"]] == truth[row["dataset"]].min()
