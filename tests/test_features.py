@@ -334,3 +334,11 @@ def test_clip_offline_hub_id_fails_clearly(tiny_clip):
     clip = FEATURIZERS.get("clip")(checkpoint="openai/clip-vit-base-patch32")
     with pytest.raises(HubError, match="HF_HUB_OFFLINE"):
         clip.load()
+
+
+def test_a_sample_without_spread_is_still_comparable():
+    flat = GaussianSummary.fit(np.ones((4, 10)))
+    spread = GaussianSummary.fit(np.random.default_rng(4).normal(size=(6, 10)))
+    assert flat.eigvals.size == 0 and flat.total_variance == 0
+    assert frechet_distance(flat, flat) == 0
+    assert frechet_distance(flat, spread) == pytest.approx(frechet_distance(spread, flat))

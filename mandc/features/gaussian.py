@@ -21,13 +21,15 @@ import numpy as np
 from ..errors import ValidationError
 
 
-def ledoit_wolf_shrinkage(centred: np.ndarray) -> float:
+def ledoit_wolf_shrinkage(centred: np.ndarray, gram: np.ndarray | None = None) -> float:
     """Ledoit–Wolf intensity ``α`` of ``(1 - α) S + α (tr S / d) I`` for centred rows.
 
-    Uses the ``n × n`` Gram matrix, so it costs ``O(n² d)`` even when ``d`` is large.
+    Works on the ``n × n`` Gram matrix ``X Xᵀ`` (pass it if already computed), so it costs
+    ``O(n² d)`` even when ``d`` is large.
     """
     n, d = centred.shape
-    gram = centred @ centred.T
+    if gram is None:
+        gram = centred @ centred.T
     gram_sq = float(np.sum(gram * gram))
     trace = float(np.trace(gram)) / n
     mu = trace / d
@@ -64,14 +66,21 @@ class GaussianSummary:
         n, d = samples.shape
         mean = samples.mean(axis=0)
         centred = samples - mean
-        _, singular, vt = np.linalg.svd(centred, full_matrices=False)
-        variances = singular**2 / n
-        k = max(1, min(rank, n - 1, d))
-        total = float(variances.sum())
-        residual = (total - float(variances[:k].sum())) / (d - k) if d > k else 0.0
-        return cls(mean=mean.astype(np.float32), eigvals=variances[:k].astype(np.float32),
-                   eigvecs=vt[:k].astype(np.float32), residual=max(residual, 0.0),
-                   shrinkage=ledoit_wolf_shrinkage(centred))
+        k = max(0, min(rank, n - 1, d))
+        # eigenpairs of S = X'X / n through the n × n Gram matrix: cheap when n << d
+        gram = centred @ centred.T
+        gram_vals, gram_vecs = np.linalg.eigh(gram)
+        top = np.argsort(gram_vals)[::-1][:k]
+        top = top[gram_vals[top] > 1e-9 * max(float(gram_vals.max()), 1e-30)]  # drop null ones
+        variances = np.clip(gram_vals[top], 0, None) / n
+        directions = (centred.T @ gram_vecs[:, top]).T
+        directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-30)
+        total = float(np.trace(gram)) / n
+        kept = len(top)
+        residual = (total - float(variances.sum())) / (d - kept) if d > kept else 0.0
+        return cls(mean=mean.astype(np.float32), eigvals=variances.astype(np.float32),
+                   eigvecs=directions.astype(np.float32), residual=max(residual, 0.0),
+                   shrinkage=ledoit_wolf_shrinkage(centred, gram))
 
     @property
     def dim(self) -> int:
@@ -108,8 +117,11 @@ def frechet_distance(a: GaussianSummary, b: GaussianSummary, *, shrink: bool = T
     vals_b, level_b = b.shrunk(None if shrink else 0.0)
     # an orthonormal basis Q of span(Ua, Ub); both covariances map it into itself
     stacked = np.concatenate([a.eigvecs, b.eigvecs]).astype(np.float64).T
-    basis, singular, _ = np.linalg.svd(stacked, full_matrices=False)
-    basis = basis[:, singular > 1e-6 * max(singular.max(), 1e-30)]
+    if stacked.shape[1]:
+        basis, singular, _ = np.linalg.svd(stacked, full_matrices=False)
+        basis = basis[:, singular > 1e-6 * max(singular.max(), 1e-30)]
+    else:  # both samples without spread
+        basis = np.zeros((d, 0))
     m = basis.shape[1]
 
     def restricted(vectors, vals, level):
