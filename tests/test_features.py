@@ -8,6 +8,8 @@ stripes. They check that the encoders carry meaning, not only that they are wire
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -34,7 +36,7 @@ from mandc.features import (
 from mandc.graph import MatchingGraph
 
 SIDE = 96
-N = 16
+N = 12
 
 CIRCLE_CAPTIONS = ["a red circle on a white background", "two red dots on plain white paper",
                    "a large red disc in the middle of a white page",
@@ -250,8 +252,11 @@ class CountingFeaturizer(Featurizer):
         super().__init__()
         self.image_calls = self.caption_calls = 0
 
+    load_calls = 0
+
     def _load(self):
-        pass
+        time.sleep(0.01)  # widen the window in which concurrent callers could double-load
+        self.load_calls += 1
 
     def _encode_images(self, images):
         self.image_calls += 1
@@ -273,6 +278,18 @@ def test_second_describe_reads_the_cache():
     describe(dataset, counting, cache=False)
     describe(circles(6, n=6), counting)  # other content, other fingerprint
     assert counting.image_calls == 3
+
+
+def test_encoders_load_once_under_concurrent_use():
+    counting = CountingFeaturizer()
+    threads = [threading.Thread(target=counting.load) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counting.load_calls == 1 and counting.loaded
+    counting.encode_images([Image.new("RGB", (4, 4))])
+    assert counting.load_calls == 1
 
 
 def test_describe_validates_its_input():
