@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mandc.data import ImageCaptionSet
-from mandc.errors import HubError, UnknownNameError, ValidationError
+from mandc.errors import ConfigError, HubError, UnknownNameError, ValidationError
 from mandc.features import (
     FEATURIZERS,
     MEASURES,
@@ -241,6 +241,9 @@ def test_unknown_featurizer_lists_the_valid_ones():
         get_featurizer("resnet")
     assert get_featurizer("effnet-minilm") is get_featurizer()
     assert get_featurizer("effnet-minilm", resolution=160) is not get_featurizer()
+    assert get_featurizer("effnet-minilm", resolution=192) is get_featurizer()
+    with pytest.raises(ConfigError, match="colour"):
+        get_featurizer("effnet-minilm", colour=True)
 
 
 class CountingFeaturizer(Featurizer):

@@ -7,13 +7,14 @@ options, and each instance loads its encoders at most once, on first use, under 
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
 
-from ..errors import ValidationError
+from ..errors import ConfigError, ValidationError
 from ..registry import Registry
 from ..settings import get_settings
 
@@ -113,7 +114,12 @@ def get_featurizer(name: str | None = None, **options) -> Featurizer:
     """
     name = name or get_settings().default_featurizer
     factory = FEATURIZERS.get(name)
-    cache_key = (name, tuple(sorted(options.items())))
+    try:  # defaults filled in, so resolution=192 and no resolution share one instance
+        bound = inspect.signature(factory).bind(**options)
+    except TypeError as error:
+        raise ConfigError(f"featurizer {name!r}: {error}") from None
+    bound.apply_defaults()
+    cache_key = (name, tuple(sorted(bound.arguments.items())))
     with _instances_lock:
         featurizer = _instances.get(cache_key)
         if featurizer is None:
