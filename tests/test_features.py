@@ -260,6 +260,8 @@ def test_unknown_featurizer_lists_the_valid_ones():
     assert get_featurizer("effnet-minilm") is get_featurizer()
     assert get_featurizer("effnet-minilm", resolution=160) is not get_featurizer()
     assert get_featurizer("effnet-minilm", resolution=192) is get_featurizer()
+    with pytest.raises(ConfigError, match="no ':' argument"):
+        get_featurizer("effnet-minilm:big")
     with pytest.raises(ConfigError, match="colour"):
         get_featurizer("effnet-minilm", colour=True)
 
@@ -360,6 +362,7 @@ def tiny_clip(tmp_path_factory):
 
 def test_clip_featurizer_loads_a_local_checkpoint(tiny_clip):
     clip = get_featurizer("clip", checkpoint=tiny_clip)
+    assert get_featurizer(f"clip:{tiny_clip}") is clip  # the CLI's --featurizer clip:<checkpoint>
     descriptor = describe(stripes(4, n=4), clip)
     assert descriptor.featurizer == "clip" and tiny_clip in descriptor.featurizer_version
     assert descriptor.image.mean.shape == (16,) and descriptor.caption.mean.shape == (16,)

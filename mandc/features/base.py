@@ -30,6 +30,8 @@ class Featurizer:
 
     name: str = ""
     revision: str = "1"
+    spec_option: str | None = None
+    """Option that ``name:value`` sets (``clip:openai/clip-vit-large-patch14``), if any."""
 
     def __init__(self, *, batch_size: int = 16, device: str | None = None):
         if batch_size < 1:
@@ -109,11 +111,19 @@ _instances_lock = threading.Lock()
 def get_featurizer(name: str | None = None, **options) -> Featurizer:
     """The shared featurizer for ``name`` (default: settings' ``MANDC_FEATURIZER``) and options.
 
+    ``name`` may carry the featurizer's main option after a colon, as the CLI passes it:
+    ``clip:openai/clip-vit-large-patch14`` is ``get_featurizer("clip", checkpoint=...)``.
+
     Instances are cached per process, so encoders load at most once however often this is called;
     an unknown name lists the valid ones.
     """
     name = name or get_settings().default_featurizer
+    name, _, value = name.partition(":")
     factory = FEATURIZERS.get(name)
+    if value:
+        if factory.spec_option is None:
+            raise ConfigError(f"featurizer {name!r} takes no ':' argument")
+        options = {**options, factory.spec_option: value}
     try:  # defaults filled in, so resolution=192 and no resolution share one instance
         bound = inspect.signature(factory).bind(**options)
     except TypeError as error:

@@ -24,6 +24,7 @@ class ClipFeaturizer(Featurizer):
 
     name = "clip"
     revision = "1"
+    spec_option = "checkpoint"
 
     def __init__(self, *, checkpoint: str = DEFAULT_CHECKPOINT, batch_size: int = 16,
                  device: str | None = None):
