@@ -21,7 +21,7 @@ from mandc.minizoo.models import (
     zoo_specs,
     zoo_table,
 )
-from mandc.minizoo.pretrain import PretrainData, mixture_domains, pretrain
+from mandc.minizoo.pretrain import PretrainData, checkpoint_pipeline, mixture_domains, pretrain
 from mandc.minizoo.tokenizer import build_byte_tokenizer, byte_vocab
 
 MICRO = ZooSpec(
@@ -165,12 +165,14 @@ def test_pretraining_resumes_to_exactly_the_uninterrupted_weights(tmp_path):
     whole = pretrain(MICRO, tmp_path / "a", checkpoint_dir=tmp_path / "ca", data=data,
                      progress=False)
     assert whole["finished"] and whole["step"] == 4
+    assert Image.open(tmp_path / "a" / "samples.png").size == (8 * 16, 2 * 16)
     first = pretrain(MICRO, tmp_path / "b", checkpoint_dir=tmp_path / "cb", data=data,
                      progress=False, stop_after=2)
     assert not first["finished"] and first["step"] == 2
     assert not (tmp_path / "b" / "model_index.json").exists()
+    assert _generate(checkpoint_pipeline(tmp_path / "cb")).shape == (2, 16, 16, 3)
     second = pretrain(MICRO, tmp_path / "b", checkpoint_dir=tmp_path / "cb", data=data,
-                      progress=False)
+                      progress=False, sample_grid=False)
     assert second["finished"] and second["step"] == 4
     for name in ("model.safetensors", "ema.safetensors"):
         a, b = load_file(tmp_path / "ca" / name), load_file(tmp_path / "cb" / name)

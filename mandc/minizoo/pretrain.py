@@ -261,17 +261,33 @@ def default_checkpoint_dir(name: str) -> Path:
     return get_settings().home / "minizoo" / "checkpoints" / name
 
 
+def checkpoint_pipeline(checkpoint_dir: str | Path, *, ema: bool = True):
+    """The pipeline of a (possibly unfinished) checkpoint, to look at a run while it goes."""
+    from safetensors.torch import load_file
+
+    checkpoint_dir = Path(checkpoint_dir)
+    spec = ZooSpec.from_dict(json.loads((checkpoint_dir / "spec.json").read_text()))
+    pipeline = build_pipeline(spec)
+    weights = load_file(str(checkpoint_dir / ("ema.safetensors" if ema else "model.safetensors")))
+    torch.nn.ModuleDict({"unet": pipeline.unet, "text_encoder": pipeline.text_encoder}) \
+        .load_state_dict(weights)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
 def pretrain(spec: ZooSpec | str, out_dir: str | Path, *, steps: int | None = None,
              batch_size: int | None = None, lr: float | None = None, seed: int | None = None,
              resume: bool = True, progress: bool = True, checkpoint_every: int = 250,
              checkpoint_dir: str | Path | None = None, stop_after: int | None = None,
-             time_limit_s: float | None = None, data: PretrainData | None = None) -> dict:
+             time_limit_s: float | None = None, data: PretrainData | None = None,
+             sample_grid: bool = True) -> dict:
     """Pretrain one zoo model; write the final pipeline (EMA weights, safetensors) to ``out_dir``.
 
     ``steps``/``batch_size``/``lr``/``seed`` override the spec. A checkpoint is kept in
     ``checkpoint_dir`` (default: MANDC_HOME/minizoo/checkpoints/<name>) and resumed from when
     ``resume``. ``stop_after`` (steps in this call) and ``time_limit_s`` end the call early with a
     checkpoint, so long runs go in pieces. ``data`` replaces the spec's domain mixture (tests).
+    A finished run also writes ``samples.png``: 16 pretraining captions, one image each.
     Returns a summary: name, step reached, whether finished, seconds, last loss.
     """
     if isinstance(spec, str):
@@ -319,7 +335,12 @@ def pretrain(spec: ZooSpec | str, out_dir: str | Path, *, steps: int | None = No
 
     finished = trainer.step_index >= spec.steps
     if finished:
-        save_pipeline(trainer.ema_pipeline(), out_dir, half=True, spec=spec)
+        pipeline = trainer.ema_pipeline()
+        save_pipeline(pipeline, out_dir, half=True, spec=spec)
+        if sample_grid:
+            pool = data.captions
+            captions = [pool[i * len(pool) // 16] for i in range(16)]
+            save_sample_grid(pipeline, captions, out_dir / "samples.png", seed=spec.seed)
     return {"name": spec.name, "step": trainer.step_index, "steps": spec.steps,
             "finished": finished, "seconds": round(time.perf_counter() - started, 1),
             "loss": trainer.last_loss, "out_dir": str(out_dir)}
