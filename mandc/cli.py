@@ -8,7 +8,6 @@ gets exit code 1); anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import textwrap
 from pathlib import Path
@@ -98,7 +97,8 @@ def _recommend(args) -> int:
     available_methods()  # registers every method before one is looked up by name
     if args.top < 1:
         raise ConfigError(f"--top must be at least 1, got {args.top}")
-    graph, target = resolve_target(resolve_graph(args.graph), args.dataset)
+    graph, target = resolve_target(resolve_graph(args.graph), args.dataset,
+                                   samples=args.samples, seed=args.seed)
     metric = graph._metric(args.metric)
     measured = score_matrix(graph, metric)[target]
     fit_on = without_scores_of(graph, target) if args.hold_out else graph
@@ -153,14 +153,9 @@ def _describe(args) -> int:
 # ---------------------------------------------------------------------------------- helpers
 def available_methods() -> list[str]:
     """Every registered ranking method (imports the modules that register them)."""
-    from .methods import METHODS
+    from .methods import METHODS, load_builtin_methods
 
-    for module in ("mandc.baselines", "mandc.recommend"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
+    load_builtin_methods()
     return METHODS.names()
 
 
@@ -264,7 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "predicted quality and the profiled datasets that drove the prediction.")
     recommend.add_argument("--graph", metavar="DIR", help="graph directory (default graph if "
                            "omitted)")
-    recommend.add_argument("--dataset", required=True, metavar="ID", help="target dataset id")
+    recommend.add_argument("--dataset", required=True, metavar="TARGET",
+                           help="a dataset of the graph, or a folder, zip or Hub dataset id to "
+                                "describe and place in the graph (needs a graph built from "
+                                "described datasets)")
+    recommend.add_argument("--samples", type=_positive_int, default=None,
+                           help="images to describe at most for a new target (default 256)")
     recommend.add_argument("--method", default="mandc", help="ranking method (default: mandc)")
     recommend.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
     recommend.add_argument("--neighbours", type=_positive_int, default=3,

@@ -58,15 +58,37 @@ def resolve_graph(path_or_none: str | Path | None = None) -> MatchingGraph:
     return example_graph()
 
 
-def resolve_target(graph: MatchingGraph, target: str) -> tuple[MatchingGraph, str]:
+def resolve_target(graph: MatchingGraph, target: str, *, samples: int | None = None,
+                   seed: int = 0, **load_options) -> tuple[MatchingGraph, str]:
     """The graph to rank in and the dataset id of ``target``.
 
-    Today a target must be a dataset of the graph. This is the hook for targets given as a
-    folder, zip or Hub id: describe them with the graph's featurizer, add them to the graph
-    with their data–data edges, and return the extended graph and the new id.
+    ``target`` is a dataset of the graph, or a folder, zip or Hub dataset id: that is loaded,
+    described with the graph's featurizer and placed in the graph through its data–data edges
+    (:func:`mandc.placement.add_target`).
     """
     if target in set(graph.dataset_ids):
         return graph, target
-    known = graph.dataset_ids
-    shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
-    raise ValidationError(f"dataset {target!r} is not in the graph; its datasets are: {shown}")
+    if not _looks_like_a_source(target):
+        known = graph.dataset_ids
+        shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
+        raise ValidationError(f"dataset {target!r} is not in the graph and is not a folder, zip "
+                              f"or Hub id; the graph's datasets are: {shown}")
+    from .data import DEFAULT_MAX_SAMPLES, load_target
+    from .features import describe, get_featurizer
+    from .placement import add_target
+
+    featurizer = graph.meta.get("featurizer")
+    if not featurizer:
+        add_target(graph, None)  # raises the explanation for graphs without descriptors
+    name = featurizer.split("@", 1)[0]
+    sample = load_target(target, max_samples=samples or DEFAULT_MAX_SAMPLES, seed=seed,
+                         **load_options)
+    return add_target(graph, describe(sample, get_featurizer(name)))
+
+
+def _looks_like_a_source(target: str) -> bool:
+    """A path that exists, a .zip, or an ``owner/name`` Hub id."""
+    if Path(target).exists() or target.lower().endswith(".zip"):
+        return True
+    parts = target.split("/")
+    return len(parts) == 2 and all(parts)

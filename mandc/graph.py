@@ -154,22 +154,32 @@ class MatchingGraph:
     def given_similarity(self) -> pd.DataFrame | None:
         """Datasets × datasets similarity from the ``similarity`` table, or None if it is empty.
 
-        Distances are turned into similarities by ``1 / (1 + d)``; missing pairs are NaN and the
-        diagonal is 1. The first measure in the table is used when it holds several.
+        Each measure becomes a similarity in (0, 1]: a distance ``d`` turns into
+        ``exp(-d / median d)``, which keeps the order and does not depend on the distance's units
+        (Fréchet distances run in the hundreds); a similarity is taken as it is. Several measures
+        are averaged. Missing pairs are NaN and the diagonal is 1.
         """
         if self.similarity.empty:
             return None
-        measure = self.similarity["measure"].iloc[0]
-        rows = self.similarity[self.similarity["measure"] == measure]
-        values = rows["value"].to_numpy(dtype=float)
-        values = np.where(rows["is_distance"].to_numpy(dtype=bool), 1.0 / (1.0 + values), values)
         ids = self.dataset_ids
         index = {d: i for i, d in enumerate(ids)}
-        matrix = np.full((len(ids), len(ids)), np.nan)
-        a = rows["dataset_a"].astype(str).map(index).to_numpy()
-        b = rows["dataset_b"].astype(str).map(index).to_numpy()
-        matrix[a, b] = values
-        matrix[b, a] = np.where(np.isnan(matrix[b, a]), values, matrix[b, a])
+        layers = []
+        for _, rows in self.similarity.groupby("measure", sort=False):
+            values = rows["value"].to_numpy(dtype=float)
+            if rows["is_distance"].any():
+                scale = np.median(values[values > 0]) if (values > 0).any() else 1.0
+                values = np.exp(-values / scale)
+            layer = np.full((len(ids), len(ids)), np.nan)
+            a = rows["dataset_a"].astype(str).map(index).to_numpy()
+            b = rows["dataset_b"].astype(str).map(index).to_numpy()
+            layer[a, b] = values
+            layer[b, a] = np.where(np.isnan(layer[b, a]), values, layer[b, a])
+            layers.append(layer)
+        with np.errstate(all="ignore"):
+            stacked = np.stack(layers)
+            counts = np.sum(~np.isnan(stacked), axis=0)
+            matrix = np.where(counts > 0, np.nansum(stacked, axis=0) / np.maximum(counts, 1),
+                              np.nan)
         np.fill_diagonal(matrix, 1.0)
         return pd.DataFrame(matrix, index=ids, columns=ids)
 

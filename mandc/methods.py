@@ -68,11 +68,4 @@ def make_method(name: str, **params) -> RankingMethod:
 
 def load_builtin_methods() -> None:
     """Import the modules that register M&C's methods, so every built-in name is known."""
-    import importlib
-
-    importlib.import_module("mandc.baselines")
-    try:
-        importlib.import_module("mandc.recommend")
-    except ModuleNotFoundError as error:  # not written yet in this checkout
-        if error.name != "mandc.recommend":
-            raise
+    from . import baselines, recommend  # noqa: F401  (importing registers them)

@@ -45,9 +45,22 @@ def test_normalised_matrix_is_zscored_per_dataset_and_signed():
 
 def test_given_similarity_turns_distances_into_similarities_symmetrically():
     sim = small_graph().given_similarity()
-    assert sim.loc["x", "z"] == pytest.approx(1 / (1 + 3.0))
-    assert sim.loc["z", "x"] == pytest.approx(1 / (1 + 3.0))
+    assert sim.loc["x", "z"] == pytest.approx(np.exp(-1.0))  # the only distance is the median
+    assert sim.loc["z", "x"] == pytest.approx(np.exp(-1.0))
     assert sim.loc["y", "y"] == 1.0 and np.isnan(sim.loc["x", "y"])
+
+
+def test_distances_scale_by_their_median_and_measures_average():
+    graph = MatchingGraph(
+        pd.DataFrame({"model": ["a"]}), pd.DataFrame({"dataset": ["x", "y", "z"]}),
+        similarity=pd.DataFrame({
+            "dataset_a": ["x", "x", "y", "x"], "dataset_b": ["y", "z", "z", "y"],
+            "measure": ["fid", "fid", "fid", "cos"], "value": [100.0, 200.0, 400.0, 0.5],
+            "is_distance": [True, True, True, False]}))
+    sim = graph.given_similarity()
+    assert sim.loc["x", "z"] == pytest.approx(np.exp(-1.0))  # 200 is the median distance
+    assert sim.loc["x", "y"] == pytest.approx((np.exp(-0.5) + 0.5) / 2)
+    assert sim.loc["y", "z"] > 0 and sim.loc["y", "z"] < sim.loc["x", "z"]
 
 
 def test_unknown_ids_and_duplicates_are_refused_with_the_table_named():

@@ -123,7 +123,7 @@ def test_long_similarity_with_distance_flag(tmp_path):
     assert graph.similarity["is_distance"].all()
     assert len(graph.similarity) == 2  # (d2, d1) repeats (d1, d2) with the same value
     matrix = graph.given_similarity()
-    assert matrix.loc["d1", "d2"] == pytest.approx(1 / (1 + 3))  # distance → similarity
+    assert matrix.loc["d1", "d2"] == pytest.approx(math.exp(-1.0))  # d / median d = 1
     assert matrix.loc["d3", "d2"] == pytest.approx(1.0)
 
 
