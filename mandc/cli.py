@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from . import __version__, report
-from .errors import ConfigError, MandcError
+from .errors import MandcError
 
 EPILOG = """\
 examples:
@@ -90,50 +90,15 @@ def _evaluate(args) -> int:
 
 
 def _recommend(args) -> int:
-    from .defaults import default_graph_source, resolve_graph, resolve_target
-    from .methods import make_method
-    from .views import score_matrix, without_scores_of
+    from .advise import advise
+    from .defaults import default_graph_source, resolve_graph
 
-    available_methods()  # registers every method before one is looked up by name
-    if args.top < 1:
-        raise ConfigError(f"--top must be at least 1, got {args.top}")
-    graph, target = resolve_target(resolve_graph(args.graph), args.dataset,
-                                   samples=args.samples, seed=args.seed)
-    metric = graph._metric(args.metric)
-    measured = score_matrix(graph, metric)[target]
-    fit_on = without_scores_of(graph, target) if args.hold_out else graph
-    method = make_method(args.method, metric=metric, seed=args.seed).fit(fit_on)
-    ranking = method.rank(target)
-    result = {
-        "target": target, "method": args.method, "metric": metric,
-        "higher_is_better": graph.higher_is_better(metric), "held_out": args.hold_out,
-        "graph": str(args.graph) if args.graph else default_graph_source(),
-        "candidates": len(ranking),
-        "ranking": report.ranking_rows(ranking.head(args.top),
-                                       None if measured.isna().all() else measured),
-        "neighbours": similar_profiled_datasets(method, fit_on, target, args.neighbours),
-    }
+    result = advise(resolve_graph(args.graph), args.dataset, method=args.method,
+                    metric=args.metric, top=args.top, neighbours=args.neighbours,
+                    hold_out=args.hold_out, seed=args.seed, samples=args.samples,
+                    graph_source=str(args.graph) if args.graph else default_graph_source())
     print(report.to_json(result) if args.json else report.ranking_text(result))
     return 0
-
-
-def similar_profiled_datasets(method, graph, target: str, n: int) -> list[dict]:
-    """The profiled datasets most similar to ``target``, with the weight they had in the prediction
-    when the method explains itself (``explain(dataset)``), else the graph's dataset similarity."""
-    if hasattr(method, "explain"):
-        table = method.explain(target).head(n)
-        return [{"dataset": str(row["dataset"]), "similarity": float(row["similarity"]),
-                 "weight": float(row["weight"])} for row in table.to_dict(orient="records")]
-    if hasattr(method, "neighbours"):
-        near = method.neighbours(target, n)
-    else:
-        from .similarity import dataset_similarity
-
-        profiled = set(graph.scores["dataset"].astype(str)) - {target}
-        row = dataset_similarity(graph).loc[target]
-        near = row[row.index.isin(profiled)].dropna().sort_values(ascending=False,
-                                                                   kind="stable").head(n)
-    return [{"dataset": str(d), "similarity": float(s)} for d, s in near.items()]
 
 
 def _describe(args) -> int:

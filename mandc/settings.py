@@ -31,6 +31,8 @@ class Settings:
     """MANDC_DEVICE: torch device for encoders and fine-tunes ('cpu', 'cuda'...)."""
     graph_repo: str | None
     """MANDC_GRAPH_REPO: Hub dataset repo id of the shared graph, if any."""
+    space_graph: str | None
+    """MANDC_SPACE_GRAPH: graph directory the app serves (default graph when unset)."""
     author: str = "mandc"
     """MANDC_AUTHOR: recorded as the author of the score rows this machine profiles."""
 
@@ -53,5 +55,6 @@ def get_settings() -> Settings:
         default_featurizer=os.environ.get("MANDC_FEATURIZER", "effnet-minilm"),
         device=os.environ.get("MANDC_DEVICE", "cpu"),
         graph_repo=os.environ.get("MANDC_GRAPH_REPO") or None,
+        space_graph=os.environ.get("MANDC_SPACE_GRAPH") or None,
         author=os.environ.get("MANDC_AUTHOR") or "mandc",
     )

@@ -1,0 +1,58 @@
+"""From a target to a ranked answer: the one call the CLI and the app share.
+
+``advise`` resolves the target (a dataset of the graph, or a folder, zip, upload or Hub id that is
+described and placed in the graph), fits the chosen method and returns a JSON-ready dict: the
+ranking, the measured scores where the target has them, and the profiled datasets that drove the
+prediction — the reasons shown to the user.
+"""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+from .graph import MatchingGraph
+from .methods import load_builtin_methods, make_method
+from .report import ranking_rows
+from .views import score_matrix, without_scores_of
+
+
+def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str | None = None,
+           top: int = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
+           samples: int | None = None, graph_source: str | None = None) -> dict:
+    """Rank every model of ``graph`` for ``target`` (see the module docstring)."""
+    from .defaults import resolve_target
+
+    if top < 1:
+        raise ConfigError(f"top must be at least 1, got {top}")
+    load_builtin_methods()
+    graph, target = resolve_target(graph, target, samples=samples, seed=seed)
+    metric = graph._metric(metric)
+    measured = score_matrix(graph, metric)[target]
+    fit_on = without_scores_of(graph, target) if hold_out else graph
+    fitted = make_method(method, metric=metric, seed=seed).fit(fit_on)
+    ranking = fitted.rank(target)
+    return {
+        "target": target, "method": method, "metric": metric,
+        "higher_is_better": graph.higher_is_better(metric), "held_out": hold_out,
+        "graph": graph_source, "candidates": len(ranking),
+        "ranking": ranking_rows(ranking.head(top), None if measured.isna().all() else measured),
+        "neighbours": similar_profiled_datasets(fitted, fit_on, target, neighbours),
+    }
+
+
+def similar_profiled_datasets(method, graph: MatchingGraph, target: str, n: int) -> list[dict]:
+    """The profiled datasets most similar to ``target``, with the weight they had in the prediction
+    when the method explains itself (``explain(dataset)``), else the graph's dataset similarity."""
+    if hasattr(method, "explain"):
+        table = method.explain(target).head(n)
+        return [{"dataset": str(row["dataset"]), "similarity": float(row["similarity"]),
+                 "weight": float(row["weight"])} for row in table.to_dict(orient="records")]
+    if hasattr(method, "neighbours"):
+        near = method.neighbours(target, n)
+    else:
+        from .similarity import dataset_similarity
+
+        profiled = set(graph.scores["dataset"].astype(str)) - {target}
+        row = dataset_similarity(graph).loc[target]
+        near = row[row.index.isin(profiled)].dropna().sort_values(ascending=False,
+                                                                   kind="stable").head(n)
+    return [{"dataset": str(d), "similarity": float(s)} for d, s in near.items()]

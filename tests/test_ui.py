@@ -1,0 +1,27 @@
+"""The app's callback on the default graph (the browser test of the Space is a later issue)."""
+
+from mandc.ui import build_app, recommend_callback
+
+
+def test_callback_ranks_a_profiled_dataset_and_explains_it():
+    status, ranking, neighbours = recommend_callback(None, "pokemon-blip", None, None, "mandc", 3)
+    assert "Fine-tune" in status and "pokemon-blip" in status
+    assert list(ranking["rank"]) == [1, 2, 3]
+    assert ranking["model"].iloc[0] in status
+    assert len(neighbours) >= 1 and "pokemon-blip" not in set(neighbours["dataset"])
+
+
+def test_callback_without_a_target_asks_for_one():
+    status, ranking, _ = recommend_callback(None, None, "  ", [], "mandc", 3)
+    assert "Choose a profiled dataset" in status and ranking.empty
+
+
+def test_callback_reports_errors_in_the_page_not_as_a_crash():
+    status, ranking, _ = recommend_callback(None, None, "no-such-dataset", None, "mandc", 3)
+    assert status.startswith("**Could not rank models:**") and "no-such-dataset" in status
+    assert ranking.empty
+
+
+def test_app_builds_with_the_graph_datasets_to_choose_from():
+    app = build_app()
+    assert app.title == "M&C · Match & Choose"
