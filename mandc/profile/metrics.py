@@ -63,7 +63,9 @@ def inception_network_path() -> Path:
 @functools.lru_cache(maxsize=4)
 def _load_network(device: str) -> torch.jit.ScriptModule:
     """Load the network once per process and device (it is ~95 MB and takes seconds)."""
-    network = torch.jit.load(str(inception_network_path()), map_location=device)
+    with warnings.catch_warnings():  # the network only exists as TorchScript; torch 2.13
+        warnings.simplefilter("ignore", DeprecationWarning)  # deprecates jit.load itself
+        network = torch.jit.load(str(inception_network_path()), map_location=device)
     return network.eval()  # the shipped module is saved in training mode
 
 
