@@ -257,7 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--caption-column", metavar="C")
     describe.add_argument("--json", action="store_true", help="print JSON")
     describe.set_defaults(handler=_describe)
+    _add_profiling_commands(commands, graph_commands, formatter)
     return parser
+
+
+def _add_profiling_commands(commands, graph_commands, formatter) -> None:
+    from . import cli_zoo
+
+    cli_zoo.add_commands(commands, formatter)
+    cli_zoo.add_graph_commands(graph_commands)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(error).splitlines())
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early
+        return 0
     except OSError as error:  # the environment, not the input: unwritable --out, full disk...
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -93,3 +93,18 @@ def test_cli_recommends_for_a_folder(described_graph, folders, tmp_path, capsys)
     assert result["target"] == TARGET
     assert result["ranking"][0]["model"] == "shape-model"
     assert result["neighbours"][0]["dataset"] in SHAPES
+
+
+def test_cli_graph_describe_stores_descriptors_and_edges(described_graph, folders, tmp_path):
+    bare = MatchingGraph(described_graph.models, described_graph.datasets[["dataset"]],
+                         described_graph.scores)
+    bare.save(tmp_path / "g")
+    root = folders[TARGET].parent
+    assert main(["graph", "describe", str(tmp_path / "g"), "--datasets-root", str(root),
+                 "--samples", str(SAMPLES)]) == 0
+    from mandc.store import load_graph
+
+    loaded = load_graph(tmp_path / "g")
+    assert loaded.meta["featurizer"] == described_graph.meta["featurizer"]
+    assert list(loaded.datasets["fingerprint"]) == list(described_graph.datasets["fingerprint"])
+    assert len(loaded.similarity) == len(described_graph.similarity)

@@ -1,0 +1,170 @@
+"""``mandc`` subcommands that build graphs from real fine-tunes: the mini zoo and profiling.
+
+Kept apart from :mod:`mandc.cli` because they pull in diffusers and the encoders; each handler
+imports its library code only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import report
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    return tuple(int(seed) for seed in _names(text))
+
+
+def _domains(args) -> int:
+    from .minizoo.domains import list_domains, role_of
+    from .minizoo.export import write_all
+
+    rows = [{"name": d.name, "family": d.family, "role": role_of(d.name),
+             "description": d.description} for d in list_domains(args.family)]
+    if args.write:
+        names = [row["name"] for row in rows if args.all or row["role"] != "extra"]
+        folders = write_all(args.write, names, size=args.size)
+        print(f"wrote {len(folders)} imagefolder domains under {args.write}", file=sys.stderr)
+    if args.json:
+        print(report.to_json(rows))
+    else:
+        for row in rows:
+            print(f"{row['name']:<32} {row['family']:<10} {row['role']:<9} {row['description']}")
+    return 0
+
+
+def _pretrain(args) -> int:
+    from .minizoo.models import ASSETS_DIR
+    from .minizoo.pretrain import pretrain_zoo
+
+    summaries = pretrain_zoo(_names(args.models) if args.models else None, steps=args.steps,
+                             out=args.out or ASSETS_DIR, resume=not args.no_resume,
+                             time_limit_s=args.time_limit * 60 if args.time_limit else None,
+                             progress=not args.no_progress)
+    print(report.to_json(summaries))
+    return 0
+
+
+def _profile(args) -> int:
+    from .profile.runner import profile_command
+
+    result = profile_command(args.model, args.dataset, graph=args.graph, steps=args.steps,
+                             rank=args.rank, lr=args.lr, seed=args.seed,
+                             samples_dir=args.samples_dir, progress=not args.no_progress,
+                             **_eval_samples(args))
+    print(report.to_json(result))
+    return 0
+
+
+def _profile_grid(args) -> int:
+    from .profile.runner import grid_command
+
+    result = grid_command(_names(args.models), _names(args.datasets), graph=args.graph,
+                          seeds=_seeds(args.seeds), steps=args.steps, rank=args.rank, lr=args.lr,
+                          resume=not args.no_resume, samples_dir=args.samples_dir,
+                          progress=not args.no_progress, **_eval_samples(args))
+    print(result.summary())
+    return 1 if result.failed else 0
+
+
+def _eval_samples(args) -> dict:
+    return {} if args.eval_samples is None else {"eval_samples": args.eval_samples}
+
+
+def _graph_describe(args) -> int:
+    from .data import load_target
+    from .features import describe, get_featurizer
+    from .placement import with_descriptors
+    from .store import load_graph, save_graph
+
+    graph = load_graph(args.dir)
+    featurizer = get_featurizer(args.featurizer)
+    root = Path(args.datasets_root)
+    descriptors = [describe(load_target(root / dataset, max_samples=args.samples,
+                                        seed=args.seed), featurizer)
+                   for dataset in graph.dataset_ids]
+    save_graph(with_descriptors(graph, descriptors), args.dir)
+    print(f"described {len(descriptors)} datasets of {args.dir} with {featurizer.key}")
+    return 0
+
+
+def add_commands(commands, formatter) -> None:
+    """Register ``minizoo``, ``profile``, ``profile-grid`` and ``graph describe``."""
+    zoo = commands.add_parser("minizoo", help="the bundled procedural domains and tiny T2I zoo",
+                              formatter_class=formatter)
+    zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
+    domains = zoo_commands.add_parser("domains", help="list (and write) the procedural domains")
+    domains.add_argument("--family", help="only this family")
+    domains.add_argument("--write", metavar="DIR", help="write profiled and held-out domains as "
+                         "imagefolders (train/ and test/) under DIR")
+    domains.add_argument("--all", action="store_true", help="with --write: the extra "
+                         "pretraining-only domains too")
+    domains.add_argument("--size", type=int, default=32, help="image side in pixels (default 32)")
+    domains.add_argument("--json", action="store_true", help="print JSON")
+    domains.set_defaults(handler=_domains)
+
+    pretrain = zoo_commands.add_parser(
+        "pretrain", help="pretrain the zoo from its seed (resumable)",
+        description="Pretrain the mini-zoo models into the package assets. Checkpoints let a "
+                    "stopped run resume exactly; finished models are skipped.")
+    pretrain.add_argument("--models", metavar="A,B", help="zoo model names (default: all)")
+    pretrain.add_argument("--steps", type=int, help="override each model's step budget")
+    pretrain.add_argument("--out", metavar="DIR", help="output folder (default: package assets)")
+    pretrain.add_argument("--time-limit", type=float, metavar="MIN",
+                          help="stop (checkpointed) after this many minutes")
+    pretrain.add_argument("--no-resume", action="store_true", help="start from scratch")
+    pretrain.add_argument("--no-progress", action="store_true")
+    pretrain.set_defaults(handler=_pretrain)
+
+    def recipe_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--graph", metavar="DIR", help="graph to add the scores to "
+                            "(default $MANDC_HOME/graph)")
+        parser.add_argument("--steps", type=int, help="LoRA fine-tune steps")
+        parser.add_argument("--rank", type=int, help="LoRA rank")
+        parser.add_argument("--lr", type=float, help="learning rate")
+        parser.add_argument("--eval-samples", type=int,
+                            help="held-out images to score against (default 64)")
+        parser.add_argument("--samples-dir", metavar="DIR", help="where sample grids go")
+        parser.add_argument("--no-progress", action="store_true")
+
+    profile = commands.add_parser(
+        "profile", help="fine-tune one model on one dataset and record FID/KID",
+        description="LoRA fine-tune a model (Hub id, local pipeline folder or zoo name) on a "
+                    "dataset (folder, zip or Hub id), generate for held-out captions, score FID "
+                    "and KID against held-out images (and the zero-shot base), append the scores "
+                    "to the graph.")
+    profile.add_argument("--model", required=True)
+    profile.add_argument("--dataset", required=True)
+    profile.add_argument("--seed", type=int)
+    recipe_options(profile)
+    profile.set_defaults(handler=_profile)
+
+    grid = commands.add_parser(
+        "profile-grid", help="profile every model × dataset pair (resumable)",
+        description="Run `mandc profile` over a grid; finished pairs are skipped on a rerun.")
+    grid.add_argument("--models", required=True, metavar="A,B")
+    grid.add_argument("--datasets", required=True, metavar="X,Y")
+    grid.add_argument("--seeds", default="0", metavar="0,1", help="seeds (default 0)")
+    grid.add_argument("--no-resume", action="store_true", help="redo finished pairs")
+    recipe_options(grid)
+    grid.set_defaults(handler=_profile_grid)
+
+
+def add_graph_commands(graph_commands) -> None:
+    describe = graph_commands.add_parser(
+        "describe", help="describe a graph's datasets with a featurizer (data–data edges)",
+        description="Describe every dataset of a graph from DATASETS_ROOT/<dataset> with a "
+                    "featurizer, store the descriptors and their pairwise similarities, so new "
+                    "targets (folders, zips, Hub ids) can be placed in the graph.")
+    describe.add_argument("dir", metavar="DIR")
+    describe.add_argument("--datasets-root", required=True, metavar="ROOT")
+    describe.add_argument("--featurizer", help="featurizer name (default: effnet-minilm)")
+    describe.add_argument("--samples", type=int, default=256)
+    describe.add_argument("--seed", type=int, default=0)
+    describe.set_defaults(handler=_graph_describe)

@@ -1,0 +1,31 @@
+"""The mini-zoo commands of the CLI (domains listing and writing)."""
+
+import json
+
+from mandc.cli import main
+from mandc.minizoo.domains import HELD_OUT_DOMAINS, PROFILED_DOMAINS, list_domains
+
+
+def test_domains_json_lists_every_domain_with_its_role(capsys):
+    assert main(["minizoo", "domains", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(list_domains())
+    roles = {row["name"]: row["role"] for row in rows}
+    assert {n for n, r in roles.items() if r == "profiled"} == set(PROFILED_DOMAINS)
+    assert {n for n, r in roles.items() if r == "held_out"} == set(HELD_OUT_DOMAINS)
+
+
+def test_domains_write_one_family_as_imagefolders(tmp_path, capsys):
+    assert main(["minizoo", "domains", "--family", "gradients", "--write", str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    expected = sorted(d.name for d in list_domains("gradients")
+                      if d.name in PROFILED_DOMAINS or d.name in HELD_OUT_DOMAINS)
+    assert written == expected
+    lines = (tmp_path / written[0] / "train" / "metadata.jsonl").read_text().splitlines()
+    assert len(lines) == 256 and "text" in json.loads(lines[0])
+
+
+def test_unknown_family_is_one_line_error(capsys):
+    assert main(["minizoo", "domains", "--family", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "nope" in err
