@@ -146,7 +146,7 @@ class Recommender(RankingMethod):
     """
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "linear", dim: int = 8,
-                 n_neighbors: int = 5, max_rows: int | None = 20_000, use_graph: bool = True,
+                 n_neighbors: int = 10, max_rows: int | None = 20_000, use_graph: bool = True,
                  embedding_params: dict | None = None, metric: str | None = None,
                  seed: int = 0):
         super().__init__(metric=metric, seed=seed)
@@ -182,6 +182,8 @@ class Recommender(RankingMethod):
         if not profiled.any():
             raise ConfigError("the graph has no measured scores to learn from")
         self.view_ = view
+        self.model_matrix_ = _compact(view.model_features.to_numpy(dtype=float))
+        self.dataset_matrix_ = _compact(view.dataset_features.to_numpy(dtype=float))
         self.profiled_ = np.flatnonzero(profiled)
         dataset_ids = view.dataset_ids
         self.profiled_ids_ = [dataset_ids[j] for j in self.profiled_]
@@ -201,6 +203,7 @@ class Recommender(RankingMethod):
             models, columns = models[keep], columns[keep]
         graph_block = None
         if self.use_graph:
+            self.similarities_ = [view.similarity] + _feature_similarity(graph)
             graph_block = self._fit_graph(view, models, columns, counts, totals)
         design = self._design(models, self.profiled_[columns], graph_block)
         self.model_ = make_regressor(self.regressor, self.seed)
@@ -216,25 +219,31 @@ class Recommender(RankingMethod):
         self.embedding_ = make_embedding(self.embedding, **params).fit(view)
         self.model_vectors_ = self.embedding_.model_embeddings_.to_numpy()
         self.profiled_vectors_ = self.embedding_.dataset_embeddings_.to_numpy()[self.profiled_]
-        similarity = view.similarity.to_numpy()[np.ix_(self.profiled_, self.profiled_)]
-        self.kernel_ = SimilarityKernelRegression().fit(similarity, self.scores_, self.measured_)
-        nearest = neighbour_weights(similarity, self.n_neighbors, exclude_self=True)
-        interpolation = self.kernel_.leave_one_out_weights()
-        per_dataset = self._per_dataset_features(nearest, interpolation)  # models × P each
+        among = np.ix_(self.profiled_, self.profiled_)
+        self.kernels_ = [SimilarityKernelRegression().fit(table.to_numpy()[among], self.scores_,
+                                                          self.measured_)
+                         for table in self.similarities_]
+        self.kernel_ = self.kernels_[0]
+        nearest = neighbour_weights(view.similarity.to_numpy()[among], self.n_neighbors,
+                                    exclude_self=True)
+        interpolations = [kernel.leave_one_out_weights() for kernel in self.kernels_]
+        per_dataset = self._per_dataset_features(nearest, interpolations)  # models × P each
         leave_one_out = _leave_one_out_average(self.scores_, self.measured_, counts, totals)
         return self._graph_block(
             models, [block[models, columns] for block in per_dataset],
-            leave_one_out[models, columns], (interpolation @ self.profiled_vectors_)[columns])
+            leave_one_out[models, columns], (interpolations[0] @ self.profiled_vectors_)[columns])
 
-    def _per_dataset_features(self, nearest: np.ndarray, interpolation: np.ndarray):
+    def _per_dataset_features(self, nearest: np.ndarray, interpolations: list[np.ndarray]):
         """For weight rows over profiled datasets (one row per described dataset): each model's
         similarity-weighted score on the nearest ones (where measured), the measured share of that
-        weight, and the kernel-interpolated score. Arrays are models × described datasets."""
+        weight, and the kernel-interpolated score under each similarity. Arrays are models ×
+        described datasets."""
         weighted = self.scores_ @ nearest.T
         coverage = self.measured_.astype(float) @ nearest.T
         neighbour_score = np.divide(weighted, coverage, out=np.zeros_like(weighted),
                                     where=coverage > 0)
-        return neighbour_score, coverage, self.scores_ @ interpolation.T
+        return [neighbour_score, coverage,
+                *(self.scores_ @ interpolation.T for interpolation in interpolations)]
 
     def _graph_block(self, models: np.ndarray, scores: list[np.ndarray],
                      model_average: np.ndarray, neighbourhood: np.ndarray) -> np.ndarray:
@@ -249,8 +258,7 @@ class Recommender(RankingMethod):
     def _design(self, models: np.ndarray, datasets: np.ndarray,
                 graph_block: np.ndarray | None) -> np.ndarray:
         """Feature rows for (model, dataset) pairs: node features, then graph features."""
-        blocks = [self.view_.model_features.to_numpy(dtype=float)[models],
-                  self.view_.dataset_features.to_numpy(dtype=float)[datasets]]
+        blocks = [self.model_matrix_[models], self.dataset_matrix_[datasets]]
         if graph_block is not None:
             blocks.append(graph_block)
         blocks = [b for b in blocks if b.shape[1]]
@@ -270,13 +278,16 @@ class Recommender(RankingMethod):
         row = self._target_similarity(dataset)
         return neighbour_weights(row[None, :], self.n_neighbors, exclude_self=False)[0]
 
-    def _interpolation_weights(self, dataset: str) -> np.ndarray:
-        """Kernel weights over profiled datasets for the target (1 × profiled). A profiled
-        target is predicted from the others (its leave-one-out row), like its training rows."""
+    def _interpolation_weights(self, dataset: str) -> list[np.ndarray]:
+        """Kernel weights over profiled datasets for the target (1 × profiled), one per
+        similarity. A profiled target is predicted from the others (its leave-one-out row), like
+        its training rows."""
         if dataset in self.profiled_ids_:
             row = self.profiled_ids_.index(dataset)
-            return self.kernel_.leave_one_out_weights()[row:row + 1]
-        return self.kernel_.target_weights(np.nan_to_num(self._target_similarity(dataset)))
+            return [kernel.leave_one_out_weights()[row:row + 1] for kernel in self.kernels_]
+        return [kernel.target_weights(np.nan_to_num(
+                    table.loc[dataset].to_numpy(dtype=float)[self.profiled_]))
+                for kernel, table in zip(self.kernels_, self.similarities_)]
 
     def _predict(self, dataset: str) -> pd.Series:
         with single_threaded():
@@ -288,9 +299,10 @@ class Recommender(RankingMethod):
         graph_block = None
         if self.use_graph:
             nearest = self._target_weights(dataset)[None, :]
-            interpolation = self._interpolation_weights(dataset)
-            per_dataset = self._per_dataset_features(nearest, interpolation)
-            neighbourhood = np.repeat(interpolation @ self.profiled_vectors_, n_models, axis=0)
+            interpolations = self._interpolation_weights(dataset)
+            per_dataset = self._per_dataset_features(nearest, interpolations)
+            neighbourhood = np.repeat(interpolations[0] @ self.profiled_vectors_, n_models,
+                                      axis=0)
             graph_block = self._graph_block(models, [block[:, 0] for block in per_dataset],
                                             self.model_average_, neighbourhood)
         design = self._design(models, np.full(n_models, self.dataset_index_[dataset]),
@@ -333,7 +345,7 @@ class FeaturesOnly(Recommender):
     neighbour scores (the baseline that shows what the graph adds)."""
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "linear", dim: int = 8,
-                 n_neighbors: int = 5, max_rows: int | None = 20_000, use_graph: bool = False,
+                 n_neighbors: int = 10, max_rows: int | None = 20_000, use_graph: bool = False,
                  embedding_params: dict | None = None, metric: str | None = None,
                  seed: int = 0):
         if use_graph:
@@ -341,6 +353,33 @@ class FeaturesOnly(Recommender):
         super().__init__(embedding=embedding, regressor=regressor, dim=dim,
                          n_neighbors=n_neighbors, max_rows=max_rows, use_graph=False,
                          embedding_params=embedding_params, metric=metric, seed=seed)
+
+
+def _compact(features: np.ndarray, max_columns: int = 32, components: int = 16) -> np.ndarray:
+    """Wide node features (e.g. 1,664-d image + caption descriptors) reduced to their leading
+    principal components: a few dozen profiled datasets cannot support a regressor on thousands
+    of constant-per-dataset columns. Unsupervised, so no score leaks in."""
+    if features.shape[1] <= max_columns:
+        return features
+    centred = features - features.mean(axis=0)
+    _, singular, right_t = np.linalg.svd(centred, full_matrices=False)
+    keep = min(components, int((singular > 1e-10 * singular.max(initial=0.0)).sum()))
+    return centred @ right_t[:keep].T
+
+
+def _feature_similarity(graph) -> list[pd.DataFrame]:
+    """The cosine similarity of dataset features, as a second view of the data–data edges when
+    the graph's similarity comes from a table (otherwise it is that same cosine). Empty when
+    the datasets have no varying features."""
+    from .errors import ValidationError
+    from .similarity import dataset_similarity
+
+    if graph.similarity.empty:
+        return []
+    try:
+        return [dataset_similarity(graph, source="features")]
+    except ValidationError:
+        return []
 
 
 def _leave_one_out_average(scores: np.ndarray, measured: np.ndarray, counts: np.ndarray,

@@ -154,3 +154,15 @@ def test_rank_table_is_json_friendly(graph):
     assert isinstance(table, pd.DataFrame)
     neighbours = table.attrs["similar_datasets"]
     assert {"dataset", "similarity", "weight"} <= set(neighbours[0])
+
+
+def test_wide_dataset_descriptors_are_compacted():
+    # real graphs describe datasets by long image/caption embedding vectors
+    wide = synthetic_graph(12, 20, seed=6)
+    rng = np.random.default_rng(0)
+    datasets = wide.datasets.copy()
+    datasets["descriptor"] = [list(rng.normal(size=100)) for _ in range(len(datasets))]
+    wide.datasets = datasets
+    method = Recommender().fit(wide)
+    assert method.dataset_matrix_.shape[1] == 16
+    assert np.isfinite(method.predict(wide.dataset_ids[0])).all()
