@@ -274,7 +274,7 @@ class SpectralEmbedding(GraphEmbedding):
                 blocks.append(scale * centred)
         stacked = np.vstack(blocks)
         k = min(self.dim, *stacked.shape)
-        left, singular, right = _top_singular_vectors(stacked, k)
+        left, singular, right = top_singular_vectors(stacked, k)
         # deterministic sign: the largest |coordinate| of each dataset component is positive
         flip = np.sign(right[np.abs(right).argmax(axis=0), np.arange(k)])
         flip[flip == 0] = 1.0
@@ -288,7 +288,7 @@ class SpectralEmbedding(GraphEmbedding):
         return _pad(model, self.dim), _pad(dataset, self.dim)
 
 
-def _top_singular_vectors(matrix: np.ndarray, k: int):
+def top_singular_vectors(matrix: np.ndarray, k: int):
     """Top ``k`` singular triplets of a tall matrix through the eigenvectors of its small Gram
     matrix (columns = profiled datasets, a few hundred at most): several times faster than a
     full SVD when there are many models. Null directions get zero vectors."""

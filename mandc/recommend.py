@@ -25,7 +25,13 @@ import functools
 import numpy as np
 import pandas as pd
 
-from .embed import EMBEDDINGS, GraphView, make_embedding, neighbour_weights
+from .embed import (
+    EMBEDDINGS,
+    GraphView,
+    make_embedding,
+    neighbour_weights,
+    top_singular_vectors,
+)
 from .errors import ConfigError, NotFittedError
 from .methods import METHODS, RankingMethod
 from .registry import Registry
@@ -194,6 +200,7 @@ class Recommender(RankingMethod):
         counts = self.measured_.sum(axis=1)
         totals = self.scores_.sum(axis=1)
         self.model_average_ = np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
+        self.filled_ = _impute_low_rank(self.scores_, self.measured_, self.dim)
 
         # training rows: every measured pair (a seeded sample of them on big graphs)
         models, columns = np.nonzero(self.measured_)
@@ -242,8 +249,8 @@ class Recommender(RankingMethod):
         coverage = self.measured_.astype(float) @ nearest.T
         neighbour_score = np.divide(weighted, coverage, out=np.zeros_like(weighted),
                                     where=coverage > 0)
-        return [neighbour_score, coverage,
-                *(self.scores_ @ interpolation.T for interpolation in interpolations)]
+        return [neighbour_score, coverage, self.filled_ @ nearest.T,
+                *(self.filled_ @ interpolation.T for interpolation in interpolations)]
 
     def _graph_block(self, models: np.ndarray, scores: list[np.ndarray],
                      model_average: np.ndarray, neighbourhood: np.ndarray) -> np.ndarray:
@@ -353,6 +360,22 @@ class FeaturesOnly(Recommender):
         super().__init__(embedding=embedding, regressor=regressor, dim=dim,
                          n_neighbors=n_neighbors, max_rows=max_rows, use_graph=False,
                          embedding_params=embedding_params, metric=metric, seed=seed)
+
+
+IMPUTE_ITERATIONS = 1
+
+
+def _impute_low_rank(scores: np.ndarray, measured: np.ndarray, rank: int) -> np.ndarray:
+    """Unmeasured normalised scores filled by a rank-``rank`` fit of the measured ones (a few
+    rounds of hard-impute: SVD, refill, repeat). On a sparse graph the dataset mean (0) is a poor
+    stand-in that drags every interpolated score towards the average model."""
+    if measured.all():
+        return scores
+    filled = scores.copy()
+    for _ in range(IMPUTE_ITERATIONS):
+        left, singular, right = top_singular_vectors(filled, min(rank, *filled.shape))
+        filled = np.where(measured, scores, (left * singular) @ right.T)
+    return filled
 
 
 def _compact(features: np.ndarray, max_columns: int = 32, components: int = 16) -> np.ndarray:
