@@ -236,8 +236,14 @@ class Recommender(RankingMethod):
         interpolations = [kernel.leave_one_out_weights() for kernel in self.kernels_]
         per_dataset = self._per_dataset_features(nearest, interpolations)  # models × P each
         leave_one_out = _leave_one_out_average(self.scores_, self.measured_, counts, totals)
+        similarity = view.similarity.to_numpy()[among].copy()
+        np.fill_diagonal(similarity, np.nan)
+        voted = np.zeros(len(models))
+        for column in np.unique(columns):
+            rows = np.flatnonzero(columns == column)
+            voted[rows] = self._measured_neighbour_score(models[rows], similarity[column])
         return self._graph_block(
-            models, [block[models, columns] for block in per_dataset],
+            models, [voted] + [block[models, columns] for block in per_dataset],
             leave_one_out[models, columns], (interpolations[0] @ self.profiled_vectors_)[columns])
 
     def _per_dataset_features(self, nearest: np.ndarray, interpolations: list[np.ndarray]):
@@ -251,6 +257,19 @@ class Recommender(RankingMethod):
                                     where=coverage > 0)
         return [neighbour_score, coverage, self.filled_ @ nearest.T,
                 *(self.filled_ @ interpolation.T for interpolation in interpolations)]
+
+    def _measured_neighbour_score(self, models: np.ndarray, similarity: np.ndarray):
+        """Each model's similarity-weighted normalised score on the ``n_neighbors`` most similar
+        profiled datasets *on which that model was measured* (a per-model vote, which stays
+        sharp on sparse graphs where a shared neighbourhood has few measurements)."""
+        order = np.flatnonzero(np.isfinite(similarity))
+        order = order[np.argsort(-similarity[order], kind="stable")]
+        measured = self.measured_[np.ix_(models, order)]
+        votes = measured & (np.cumsum(measured, axis=1) <= self.n_neighbors)
+        weights = np.clip(similarity[order], 0.0, None) + 1e-9
+        weighted = np.where(votes, self.scores_[np.ix_(models, order)], 0.0) @ weights
+        total = votes.astype(float) @ weights
+        return np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0)
 
     def _graph_block(self, models: np.ndarray, scores: list[np.ndarray],
                      model_average: np.ndarray, neighbourhood: np.ndarray) -> np.ndarray:
@@ -310,7 +329,9 @@ class Recommender(RankingMethod):
             per_dataset = self._per_dataset_features(nearest, interpolations)
             neighbourhood = np.repeat(interpolations[0] @ self.profiled_vectors_, n_models,
                                       axis=0)
-            graph_block = self._graph_block(models, [block[:, 0] for block in per_dataset],
+            voted = self._measured_neighbour_score(models, self._target_similarity(dataset))
+            graph_block = self._graph_block(models,
+                                            [voted] + [block[:, 0] for block in per_dataset],
                                             self.model_average_, neighbourhood)
         design = self._design(models, np.full(n_models, self.dataset_index_[dataset]),
                               graph_block)
