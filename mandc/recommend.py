@@ -152,7 +152,7 @@ class Recommender(RankingMethod):
     """
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "linear", dim: int = 8,
-                 n_neighbors: int = 10, max_rows: int | None = 20_000, use_graph: bool = True,
+                 n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = True,
                  embedding_params: dict | None = None, metric: str | None = None,
                  seed: int = 0):
         super().__init__(metric=metric, seed=seed)
@@ -238,10 +238,8 @@ class Recommender(RankingMethod):
         leave_one_out = _leave_one_out_average(self.scores_, self.measured_, counts, totals)
         similarity = view.similarity.to_numpy()[among].copy()
         np.fill_diagonal(similarity, np.nan)
-        voted = np.zeros(len(models))
-        for column in np.unique(columns):
-            rows = np.flatnonzero(columns == column)
-            voted[rows] = self._measured_neighbour_score(models[rows], similarity[column])
+        order, ordered = _neighbour_order(similarity)
+        voted = self._measured_neighbour_score(models, order[columns], ordered[columns])
         return self._graph_block(
             models, [voted] + [block[models, columns] for block in per_dataset],
             leave_one_out[models, columns], (interpolations[0] @ self.profiled_vectors_)[columns])
@@ -258,17 +256,19 @@ class Recommender(RankingMethod):
         return [neighbour_score, coverage, self.filled_ @ nearest.T,
                 *(self.filled_ @ interpolation.T for interpolation in interpolations)]
 
-    def _measured_neighbour_score(self, models: np.ndarray, similarity: np.ndarray):
+    def _measured_neighbour_score(self, models: np.ndarray, order: np.ndarray,
+                                  ordered_similarity: np.ndarray) -> np.ndarray:
         """Each model's similarity-weighted normalised score on the ``n_neighbors`` most similar
         profiled datasets *on which that model was measured* (a per-model vote, which stays
-        sharp on sparse graphs where a shared neighbourhood has few measurements)."""
-        order = np.flatnonzero(np.isfinite(similarity))
-        order = order[np.argsort(-similarity[order], kind="stable")]
-        measured = self.measured_[np.ix_(models, order)]
+        sharp on sparse graphs where a shared neighbourhood has few measurements). ``order``
+        and ``ordered_similarity`` (one row per model row) list profiled datasets best first."""
+        valid = np.isfinite(ordered_similarity)
+        measured = self.measured_[models[:, None], order] & valid
         votes = measured & (np.cumsum(measured, axis=1) <= self.n_neighbors)
-        weights = np.clip(similarity[order], 0.0, None) + 1e-9
-        weighted = np.where(votes, self.scores_[np.ix_(models, order)], 0.0) @ weights
-        total = votes.astype(float) @ weights
+        weights = np.clip(np.where(valid, ordered_similarity, 0.0), 0.0, None) + 1e-9
+        weighted = np.einsum("ij,ij->i", np.where(votes, self.scores_[models[:, None], order],
+                                                  0.0), weights)
+        total = np.einsum("ij,ij->i", votes.astype(float), weights)
         return np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0)
 
     def _graph_block(self, models: np.ndarray, scores: list[np.ndarray],
@@ -329,7 +329,10 @@ class Recommender(RankingMethod):
             per_dataset = self._per_dataset_features(nearest, interpolations)
             neighbourhood = np.repeat(interpolations[0] @ self.profiled_vectors_, n_models,
                                       axis=0)
-            voted = self._measured_neighbour_score(models, self._target_similarity(dataset))
+            order, ordered = _neighbour_order(self._target_similarity(dataset)[None, :])
+            shape = (n_models, order.shape[1])
+            voted = self._measured_neighbour_score(models, np.broadcast_to(order, shape),
+                                                   np.broadcast_to(ordered, shape))
             graph_block = self._graph_block(models,
                                             [voted] + [block[:, 0] for block in per_dataset],
                                             self.model_average_, neighbourhood)
@@ -373,7 +376,7 @@ class FeaturesOnly(Recommender):
     neighbour scores (the baseline that shows what the graph adds)."""
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "linear", dim: int = 8,
-                 n_neighbors: int = 10, max_rows: int | None = 20_000, use_graph: bool = False,
+                 n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = False,
                  embedding_params: dict | None = None, metric: str | None = None,
                  seed: int = 0):
         if use_graph:
@@ -381,6 +384,14 @@ class FeaturesOnly(Recommender):
         super().__init__(embedding=embedding, regressor=regressor, dim=dim,
                          n_neighbors=n_neighbors, max_rows=max_rows, use_graph=False,
                          embedding_params=embedding_params, metric=metric, seed=seed)
+
+
+def _neighbour_order(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of each row sorted by decreasing similarity (unknown = NaN last) and the sorted
+    similarities (-inf where unknown)."""
+    filled = np.where(np.isfinite(similarity), similarity, -np.inf)
+    order = np.argsort(-filled, axis=1, kind="stable")
+    return order, np.take_along_axis(filled, order, axis=1)
 
 
 IMPUTE_ITERATIONS = 1
