@@ -4,6 +4,7 @@ sanity check on real Inception features of the mini-zoo domains."""
 import numpy as np
 import pytest
 from PIL import Image
+from stand_ins import PixelExtractor
 
 from mandc.errors import ConfigError, ValidationError
 from mandc.profile import metrics
@@ -133,20 +134,6 @@ def test_inception_input_rejects_non_rgb_images():
 
 
 # ---------------------------------------------------------------- cache and scorer (no network)
-class CountingExtractor:
-    """Stands in for Inception: features are 4 × 4 downsampled pixels; counts images seen."""
-
-    cache_tag = "counting-test"
-
-    def __init__(self):
-        self.images_seen = 0
-
-    def transform(self, images):
-        self.images_seen += len(images)
-        return np.stack([np.asarray(im.resize((4, 4)), dtype=float).ravel() / 255
-                         for im in images])
-
-
 def colour_images(n, seed, base):
     rng = np.random.default_rng(seed)
     return [Image.new("RGB", (16, 16), tuple(int(v) for v in np.clip(base + rng.normal(0, 20, 3),
@@ -155,7 +142,7 @@ def colour_images(n, seed, base):
 
 
 def test_real_features_are_cached_per_fingerprint(_private_home):
-    extractor = CountingExtractor()
+    extractor = PixelExtractor("counting-test")
     images = colour_images(6, seed=0, base=100)
     first = real_features(images, "abc123", extractor=extractor)
     again = real_features(images, "abc123", extractor=extractor)
@@ -177,7 +164,7 @@ def test_scorer_reads_the_dataset_cache_and_scores_lower_for_the_matching_set():
         def fingerprint(self):
             return "fake-set"
 
-    extractor = CountingExtractor()
+    extractor = PixelExtractor("counting-test")
     scorer = FIDKIDScorer(extractor=extractor, kid_subsets=5)
     real = FakeSet(colour_images(12, seed=1, base=60))
     real_feats = scorer.real_features(real)

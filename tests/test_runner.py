@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from stand_ins import PixelExtractor
 
 from mandc.errors import ConfigError
 from mandc.graph import MatchingGraph
@@ -30,20 +31,6 @@ MICRO = ZooSpec(
 RECIPE = Recipe(steps=2, rank=2, batch_size=4, resolution=16, num_inference_steps=2)
 SIZES = dict(train_samples=8, eval_samples=8)
 ALL_METRICS = {"fid", "kid", "zero_shot_fid", "zero_shot_kid"}
-
-
-class PixelExtractor:
-    """Stands in for Inception: 4 × 4 downsampled pixels as features; counts images seen."""
-
-    cache_tag = "pixel-test"
-
-    def __init__(self):
-        self.images_seen = 0
-
-    def transform(self, images):
-        self.images_seen += len(images)
-        return np.stack([np.asarray(im.resize((4, 4)), dtype=float).ravel() / 255
-                         for im in images])
 
 
 @pytest.fixture(scope="module")
