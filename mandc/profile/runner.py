@@ -20,7 +20,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -175,7 +175,7 @@ def _relative_to(path: Path, root: Path) -> str:
 
 
 def _score_rows(model: str, dataset: str, recipe: Recipe, values: dict) -> pd.DataFrame:
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     return pd.DataFrame([{
         "model": model, "dataset": dataset, "metric": metric, "value": float(value),
         "higher_is_better": False, "count": 1, "recipe": recipe.to_json(),
@@ -261,7 +261,7 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
         "wall_time_s": timings["total"], "timings_s": timings,
         "train_images": len(train), "eval_images": len(test), "heldout": heldout,
         "samples": sample_files, "shard": _relative_to(shard, graph_dir),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     runs = graph_dir / "runs"
     runs.mkdir(exist_ok=True)
