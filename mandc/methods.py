@@ -9,6 +9,8 @@ from :data:`METHODS`, so the evaluation and the CLI can run any of them.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import pandas as pd
 
 from .errors import NotFittedError, ValidationError
@@ -18,7 +20,7 @@ from .registry import Registry
 METHODS: Registry[type[RankingMethod]] = Registry("method")
 
 
-class RankingMethod:
+class RankingMethod(ABC):
     """Base class: subclasses implement ``_fit`` and ``_predict``."""
 
     def __init__(self, *, metric: str | None = None, seed: int = 0):
@@ -52,12 +54,13 @@ class RankingMethod:
         table["rank"] = range(1, len(table) + 1)
         return table
 
-    # subclasses
+    @abstractmethod
     def _fit(self, graph: MatchingGraph) -> None:
-        raise NotImplementedError
+        """Learn from ``graph`` (already stored as ``graph_``)."""
 
+    @abstractmethod
     def _predict(self, dataset: str) -> pd.Series:
-        raise NotImplementedError
+        """Predicted normalised quality per model id on ``dataset``."""
 
 
 def make_method(name: str, **params) -> RankingMethod:
