@@ -46,7 +46,7 @@ def _pretrain(args) -> int:
     summaries = pretrain_zoo(_names(args.models) if args.models else None, steps=args.steps,
                              out=args.out or ASSETS_DIR, resume=not args.no_resume,
                              time_limit_s=args.time_limit * 60 if args.time_limit else None,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, device=args.device)
     print(report.to_json(summaries))
     return 0
 
@@ -68,7 +68,9 @@ def _profile_grid(args) -> int:
     result = grid_command(_names(args.models), _names(args.datasets), graph=args.graph,
                           seeds=_seeds(args.seeds), steps=args.steps, rank=args.rank, lr=args.lr,
                           resume=not args.no_resume, samples_dir=args.samples_dir,
-                          progress=not args.no_progress, **_eval_samples(args))
+                          progress=not args.no_progress, workers=args.workers,
+                          time_limit_s=args.time_limit * 60 if args.time_limit else None,
+                          **_eval_samples(args))
     print(result.summary())
     return 1 if result.failed else 0
 
@@ -119,6 +121,8 @@ def add_commands(commands, formatter) -> None:
     pretrain.add_argument("--time-limit", type=float, metavar="MIN",
                           help="stop (checkpointed) after this many minutes")
     pretrain.add_argument("--no-resume", action="store_true", help="start from scratch")
+    pretrain.add_argument("--device", help="torch device to train on, e.g. cuda "
+                          "(default: MANDC_DEVICE, else cpu)")
     pretrain.add_argument("--no-progress", action="store_true")
     pretrain.set_defaults(handler=_pretrain)
 
@@ -152,6 +156,10 @@ def add_commands(commands, formatter) -> None:
     grid.add_argument("--datasets", required=True, metavar="X,Y")
     grid.add_argument("--seeds", default="0", metavar="0,1", help="seeds (default 0)")
     grid.add_argument("--no-resume", action="store_true", help="redo finished pairs")
+    grid.add_argument("--workers", type=int, default=1,
+                      help="pairs run at once, each in its own process (default 1)")
+    grid.add_argument("--time-limit", type=float, metavar="MIN",
+                      help="start no pair after this many minutes (rerun to go on)")
     recipe_options(grid)
     grid.set_defaults(handler=_profile_grid)
 

@@ -28,8 +28,8 @@ MICRO = ZooSpec(
     norm_num_groups=4, text_hidden_size=16, text_layers=1, text_heads=2, max_caption_tokens=64,
     resolution=16, seed=3,
 )
-RECIPE = Recipe(steps=2, rank=2, batch_size=4, resolution=16, num_inference_steps=2)
-SIZES = dict(train_samples=8, eval_samples=8)
+RECIPE = Recipe(steps=2, rank=2, batch_size=4, resolution=16, num_inference_steps=2,
+                train_samples=8, eval_samples=8)
 ALL_METRICS = {"fid", "kid", "zero_shot_fid", "zero_shot_kid"}
 
 
@@ -64,7 +64,7 @@ def test_profile_pair_writes_four_scores_samples_and_a_run_record(micro_model, d
     graph_dir = tmp_path / "graph"
     shared = scorer()
     record = runner.profile_pair(micro_model, domains[0], RECIPE, graph_dir=graph_dir,
-                                 scorer=shared, **SIZES)
+                                 scorer=shared)
 
     graph = load_graph(graph_dir)
     assert graph.model_ids == ["micro"] and graph.dataset_ids == ["shapes-red-circles"]
@@ -94,7 +94,7 @@ def test_profile_pair_writes_four_scores_samples_and_a_run_record(micro_model, d
     assert (graph_dir / record["shard"]).is_file()
 
     # the held-out set loads with the same fingerprint again, so its features come from the cache
-    _, test, _ = runner._load_splits(domains[0], **SIZES)
+    _, test, _ = runner._load_splits(domains[0], RECIPE.train_samples, RECIPE.eval_samples)
     shared.real_features(test)
     assert shared.extractor.images_seen == 24
 
@@ -128,7 +128,7 @@ def test_grid_profiles_every_seed_as_its_own_recipe(tmp_path, monkeypatch):
 def test_an_interrupted_grid_completes_the_rest_and_then_does_no_work(micro_model, domains,
                                                                       tmp_path, monkeypatch):
     graph_dir = tmp_path / "graph"
-    options = dict(graph_dir=graph_dir, progress=False, zero_shot=False, scorer=scorer(), **SIZES)
+    options = dict(graph_dir=graph_dir, progress=False, zero_shot=False, scorer=scorer())
     real_profile_pair = runner.profile_pair
     calls = []
 
@@ -175,11 +175,40 @@ def test_a_failing_pair_is_reported_and_the_grid_goes_on(tmp_path, monkeypatch):
     assert "m × broken" in result.summary()
 
 
-def test_grid_refuses_workers_and_empty_inputs(tmp_path):
-    with pytest.raises(ConfigError, match="Ray"):
-        runner.run_grid(["m"], ["d"], RECIPE, graph_dir=tmp_path, workers=2)
+def test_grid_refuses_bad_workers_and_empty_inputs(tmp_path):
+    with pytest.raises(ConfigError, match="workers"):
+        runner.run_grid(["m"], ["d"], RECIPE, graph_dir=tmp_path, workers=0)
     with pytest.raises(ConfigError, match="at least one"):
         runner.run_grid([], ["d"], RECIPE, graph_dir=tmp_path)
+
+
+def test_a_grid_past_its_time_limit_starts_nothing_and_lists_the_rest(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "profile_pair", lambda *a, **k: pytest.fail("a pair started"))
+    result = runner.run_grid(["m1", "m2"], ["d"], RECIPE, graph_dir=tmp_path / "g",
+                             progress=False, scorer=object(), time_limit_s=-1)
+    assert result.finished == [] and result.not_started == [("m1", "d", 0), ("m2", "d", 0)]
+    assert "2 pairs left for a rerun" in result.summary()
+
+
+@pytest.mark.slow
+def test_parallel_workers_write_the_same_scores_as_one_process(micro_model, domains, tmp_path):
+    """Two spawned workers (real Inception FID) give the scores a sequential grid gives."""
+    recipe = Recipe(steps=2, rank=2, batch_size=4, resolution=16, num_inference_steps=2,
+                    train_samples=8, eval_samples=4)
+    options = dict(progress=False, zero_shot=False)
+    parallel = runner.run_grid([micro_model], domains, recipe, graph_dir=tmp_path / "par",
+                               workers=2, **options)
+    sequential = runner.run_grid([micro_model], domains, recipe, graph_dir=tmp_path / "seq",
+                                 **options)
+    assert not parallel.failed and len(parallel.finished) == 2
+
+    def scores(graph_dir):
+        table = load_graph(graph_dir).scores
+        return table.set_index(["dataset", "metric"])["value"].sort_index()
+
+    pd.testing.assert_series_equal(scores(tmp_path / "par"), scores(tmp_path / "seq"),
+                                   rtol=1e-4)
+    assert shard_count(tmp_path / "par") == 2
 
 
 # ---------------------------------------------------------------- graph bookkeeping
@@ -236,10 +265,10 @@ def test_model_rows_and_ids(micro_model):
 def test_held_out_images_come_from_train_when_there_is_no_test_split(domains, tmp_path):
     flat = tmp_path / "flat"
     shutil.copytree(f"{domains[0]}/train", flat)  # images and metadata.jsonl, no split folders
-    train, test, heldout = runner._load_splits(str(flat), train_samples=5, eval_samples=3)
+    train, test, heldout = runner._load_splits(str(flat), 5, 3)
     assert heldout == "train-holdout" and (len(train), len(test)) == (5, 3)
     assert {im.tobytes() for im in train.images}.isdisjoint(im.tobytes() for im in test.images)
-    with_split = runner._load_splits(domains[0], train_samples=4, eval_samples=8)
+    with_split = runner._load_splits(domains[0], 4, 8)
     assert with_split[2] == "test" and (len(with_split[0]), len(with_split[1])) == (4, 8)
 
 
@@ -274,9 +303,9 @@ def test_fine_tuning_a_zoo_model_lowers_its_fid_on_the_target(tmp_path):
     if not (ASSETS_DIR / FAR_MODEL / "model_index.json").is_file():
         pytest.skip(f"zoo model {FAR_MODEL} is not pretrained yet")
     domain = write_imagefolder(TARGET_DOMAIN, tmp_path / "data", n_train=64, n_test=16)
-    recipe = Recipe(steps=60, batch_size=16, num_inference_steps=10)
-    record = runner.profile_pair(FAR_MODEL, domain, recipe, graph_dir=tmp_path / "graph",
-                                 train_samples=64, eval_samples=16)
+    recipe = Recipe(steps=60, batch_size=16, num_inference_steps=10, train_samples=64,
+                    eval_samples=16)
+    record = runner.profile_pair(FAR_MODEL, domain, recipe, graph_dir=tmp_path / "graph")
     scores = record["scores"]
     assert scores["fid"] < scores["zero_shot_fid"]
     assert scores["kid"] < scores["zero_shot_kid"]

@@ -134,11 +134,16 @@ def min_snr_weights(scheduler, timesteps, gamma: float) -> torch.Tensor:
 class Trainer:
     """Holds the pipeline, optimizer, EMA and generator; ``step()`` runs one training step."""
 
-    def __init__(self, spec: ZooSpec, data: PretrainData, *, total_steps: int, seed: int):
+    def __init__(self, spec: ZooSpec, data: PretrainData, *, total_steps: int, seed: int,
+                 device: str | torch.device = "cpu"):
         from diffusers import DDPMScheduler
 
-        self.spec, self.data, self.total_steps = spec, data, total_steps
-        self.pipeline = build_pipeline(spec, seed=seed)
+        self.spec, self.total_steps = spec, total_steps
+        self.device = torch.device(device)
+        # Random draws stay on a CPU generator (the same stream on every device); only the
+        # tensors they index or shape move to the training device.
+        self.data = replace(data, images=data.images.to(self.device))
+        self.pipeline = build_pipeline(spec, seed=seed).to(self.device)
         self.noise_scheduler = DDPMScheduler.from_config(self.pipeline.scheduler.config)
         self.modules = torch.nn.ModuleDict({"unet": self.pipeline.unet,
                                             "text_encoder": self.pipeline.text_encoder})
@@ -149,8 +154,8 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(seed)
         self.step_index = 0
         tokenizer = self.pipeline.tokenizer
-        self.caption_ids = self._tokenize(tokenizer, data.captions)
-        self.empty_ids = self._tokenize(tokenizer, [""])[0]
+        self.caption_ids = self._tokenize(tokenizer, data.captions).to(self.device)
+        self.empty_ids = self._tokenize(tokenizer, [""])[0].to(self.device)
         self.last_loss = float("nan")
 
     @staticmethod
@@ -169,14 +174,16 @@ class Trainer:
     def step(self) -> float:
         spec, gen = self.spec, self.generator
         batch = spec.batch_size
-        index = torch.multinomial(self.data.weights, batch, replacement=True, generator=gen)
+        device = self.device
+        index = torch.multinomial(self.data.weights, batch, replacement=True,
+                                  generator=gen).to(device)
         clean = self.data.images[index]
         ids = self.caption_ids[index].clone()
-        dropped = torch.rand(batch, generator=gen) < spec.caption_dropout
+        dropped = (torch.rand(batch, generator=gen) < spec.caption_dropout).to(device)
         ids[dropped] = self.empty_ids
-        noise = torch.randn(clean.shape, generator=gen)
+        noise = torch.randn(clean.shape, generator=gen).to(device)
         timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (batch,),
-                                  generator=gen)
+                                  generator=gen).to(device)
         noisy = self.noise_scheduler.add_noise(clean, noise, timesteps)
         target = prediction_target(self.noise_scheduler, clean, noise, timesteps)
 
@@ -201,11 +208,16 @@ class Trainer:
     @torch.no_grad()
     def _update_ema(self):
         decay = min(self.spec.ema_decay, (1 + self.step_index) / (10 + self.step_index))
+        averaged, current = [], []
         for key, value in self.modules.state_dict().items():
             if value.dtype.is_floating_point:
-                self.ema[key].mul_(decay).add_(value.detach(), alpha=1 - decay)
+                averaged.append(self.ema[key])
+                current.append(value.detach())
             else:
                 self.ema[key].copy_(value)
+        # One fused lerp over all tensors: ema += (1 - decay) (value - ema). On a GPU a loop of
+        # per-tensor updates costs more kernel launches than the training step itself.
+        torch._foreach_lerp_(averaged, current, 1 - decay)
 
     # ------------------------------------------------------------ checkpoints
 
@@ -217,9 +229,9 @@ class Trainer:
         scratch = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
-        save_file({k: v.contiguous() for k, v in self.modules.state_dict().items()},
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.modules.state_dict().items()},
                   str(scratch / "model.safetensors"))
-        save_file({k: v.contiguous() for k, v in self.ema.items()},
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.ema.items()},
                   str(scratch / "ema.safetensors"))
         torch.save({"optimizer": self.optimizer.state_dict(), "step": self.step_index,
                     "generator": self.generator.get_state(), "total_steps": self.total_steps},
@@ -241,7 +253,8 @@ class Trainer:
             raise ConfigError(f"{directory}: checkpoint was made with another spec or recipe; "
                               f"delete it or pass resume=False")
         self.modules.load_state_dict(load_file(str(directory / "model.safetensors")))
-        self.ema = load_file(str(directory / "ema.safetensors"))
+        self.ema = {key: value.to(self.device)
+                    for key, value in load_file(str(directory / "ema.safetensors")).items()}
         state = torch.load(directory / "state.pt", weights_only=True)
         self.optimizer.load_state_dict(state["optimizer"])
         self.step_index = int(state["step"])
@@ -251,7 +264,7 @@ class Trainer:
         """The pipeline carrying the EMA weights (the ones that are shipped)."""
         self.modules.load_state_dict(self.ema)
         self.modules.eval()
-        return self.pipeline
+        return self.pipeline.to("cpu")
 
 
 # ---------------------------------------------------------------- entry points
@@ -280,7 +293,7 @@ def pretrain(spec: ZooSpec | str, out_dir: str | Path, *, steps: int | None = No
              resume: bool = True, progress: bool = True, checkpoint_every: int = 250,
              checkpoint_dir: str | Path | None = None, stop_after: int | None = None,
              time_limit_s: float | None = None, data: PretrainData | None = None,
-             sample_grid: bool = True) -> dict:
+             sample_grid: bool = True, device: str | None = None) -> dict:
     """Pretrain one zoo model; write the final pipeline (EMA weights, safetensors) to ``out_dir``.
 
     ``steps``/``batch_size``/``lr``/``seed`` override the spec. A checkpoint is kept in
@@ -288,6 +301,8 @@ def pretrain(spec: ZooSpec | str, out_dir: str | Path, *, steps: int | None = No
     ``resume``. ``stop_after`` (steps in this call) and ``time_limit_s`` end the call early with a
     checkpoint, so long runs go in pieces. ``data`` replaces the spec's domain mixture (tests).
     A finished run also writes ``samples.png``: 16 pretraining captions, one image each.
+    ``device`` (default: MANDC_DEVICE) is where training runs; the saved weights and the sample
+    grid are made on the CPU either way.
     Returns a summary: name, step reached, whether finished, seconds, last loss.
     """
     if isinstance(spec, str):
@@ -302,7 +317,8 @@ def pretrain(spec: ZooSpec | str, out_dir: str | Path, *, steps: int | None = No
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else default_checkpoint_dir(spec.name)
 
     data = data if data is not None else mixture_data(spec)
-    trainer = Trainer(spec, data, total_steps=spec.steps, seed=spec.seed)
+    trainer = Trainer(spec, data, total_steps=spec.steps, seed=spec.seed,
+                      device=device or get_settings().device)
     if resume and (checkpoint_dir / "state.pt").is_file():
         trainer.load_checkpoint(checkpoint_dir)
 
@@ -348,7 +364,8 @@ def pretrain(spec: ZooSpec | str, out_dir: str | Path, *, steps: int | None = No
 
 def pretrain_zoo(names: list[str] | None = None, steps: int | None = None,
                  out: str | Path = ASSETS_DIR, resume: bool = True,
-                 time_limit_s: float | None = None, progress: bool = True) -> list[dict]:
+                 time_limit_s: float | None = None, progress: bool = True,
+                 device: str | None = None) -> list[dict]:
     """Pretrain several zoo models (all by default) into ``out/<name>/``; skip finished ones.
 
     Backs ``mandc minizoo pretrain [--models ...] [--steps N]``. With ``time_limit_s`` the whole
@@ -367,7 +384,7 @@ def pretrain_zoo(names: list[str] | None = None, steps: int | None = None,
         if left is not None and left <= 0:
             break
         summaries.append(pretrain(spec, target, steps=steps, resume=resume, progress=progress,
-                                  time_limit_s=left))
+                                  time_limit_s=left, device=device))
         if not summaries[-1]["finished"]:
             break
     return summaries

@@ -18,20 +18,28 @@ from ..errors import ConfigError
 class Recipe:
     """LoRA fine-tune and generation settings (the diffusers text-to-image LoRA recipe)."""
 
-    steps: int = 100
+    steps: int = 60
     rank: int = 4
     lr: float = 1e-3
     batch_size: int = 16
     seed: int = 0
     resolution: int = 32
-    num_inference_steps: int = 25
+    num_inference_steps: int = 20
     guidance_scale: float = 3.0
+    train_samples: int = 256
+    """Images the fine-tune draws from the dataset's train split (seeded sample)."""
+    eval_samples: int = 64
+    """Held-out images (and their captions) that FID/KID compare generations against."""
 
     def __post_init__(self):
-        for name in ("steps", "rank", "batch_size", "resolution", "num_inference_steps"):
+        for name in ("steps", "rank", "batch_size", "resolution", "num_inference_steps",
+                     "train_samples", "eval_samples"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"recipe {name} must be a positive integer, got {value!r}")
+        for name in ("train_samples", "eval_samples"):
+            if getattr(self, name) < 2:
+                raise ConfigError(f"recipe {name} must be at least 2 (FID needs a covariance)")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"recipe seed must be an integer, got {self.seed!r}")
         if not self.lr > 0:

@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 
 FINETUNED_METRICS = ("fid", "kid")
 ZERO_SHOT_METRICS = ("zero_shot_fid", "zero_shot_kid")
-DEFAULT_TRAIN_SAMPLES = 256
-DEFAULT_EVAL_SAMPLES = 64
 DATA_SEED = 0
 """Seed that samples the train and held-out images: fixed, so all models see the same data."""
 PRIMARY_METRIC = "fid"
@@ -185,9 +183,7 @@ def _score_rows(model: str, dataset: str, recipe: Recipe, values: dict) -> pd.Da
 
 def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
                  graph_dir: str | Path, samples_dir: str | Path | None = None,
-                 zero_shot: bool = True, train_samples: int = DEFAULT_TRAIN_SAMPLES,
-                 eval_samples: int = DEFAULT_EVAL_SAMPLES, scorer=None,
-                 progress: bool = False) -> dict:
+                 zero_shot: bool = True, scorer=None, progress: bool = False) -> dict:
     """Fine-tune ``model`` on ``dataset`` with ``recipe`` and record FID/KID in the graph.
 
     Writes, at once: score rows ``fid``, ``kid`` (and ``zero_shot_fid``, ``zero_shot_kid``
@@ -203,9 +199,6 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
 
     if not isinstance(recipe, Recipe):
         raise ConfigError(f"recipe must be a Recipe, got {type(recipe).__name__}")
-    for name, value in (("train_samples", train_samples), ("eval_samples", eval_samples)):
-        if not isinstance(value, int) or value < 2:
-            raise ConfigError(f"{name} must be an integer ≥ 2, got {value!r}")
     graph_dir = Path(graph_dir)
     samples_dir = Path(samples_dir) if samples_dir is not None else graph_dir / "samples"
     scorer = scorer or FIDKIDScorer()
@@ -218,8 +211,8 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
         timings[stage] = round(now - clock, 3)
         clock = now
 
-    pipeline = load_pipeline(model)
-    train, test, heldout = _load_splits(dataset, train_samples, eval_samples)
+    pipeline = load_pipeline(model, device=get_settings().device)
+    train, test, heldout = _load_splits(dataset, recipe.train_samples, recipe.eval_samples)
     lap("load")
     model_name, dataset_name = model_id(model), train.name
     ensure_graph(graph_dir, [model_row(model, pipeline)], [dataset_row(train)])
@@ -272,30 +265,92 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
 # ---------------------------------------------------------------------------------- the grid
 @dataclass
 class GridResult:
-    """What a grid run did: finished records, skipped pairs, failures (pair → error line)."""
+    """What a grid run did: finished records, skipped pairs, failures (pair → error line), and
+    pairs left for a later run because the time limit came first."""
 
     finished: list[dict] = field(default_factory=list)
     skipped: list[tuple[str, str, int]] = field(default_factory=list)
     failed: list[tuple[str, str, int, str]] = field(default_factory=list)
+    not_started: list[tuple[str, str, int]] = field(default_factory=list)
     wall_time_s: float = 0.0
 
     def summary(self) -> str:
         lines = [f"{len(self.finished)} pairs profiled, {len(self.skipped)} already done, "
                  f"{len(self.failed)} failed in {self.wall_time_s:.0f} s"]
+        if self.not_started:
+            lines.append(f"{len(self.not_started)} pairs left for a rerun (time limit reached)")
         lines += [f"  failed: {m} × {d} (seed {s}): {error}" for m, d, s, error in self.failed]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         return {"finished": self.finished, "skipped": [list(p) for p in self.skipped],
-                "failed": [list(p) for p in self.failed], "wall_time_s": self.wall_time_s}
+                "failed": [list(p) for p in self.failed],
+                "not_started": [list(p) for p in self.not_started],
+                "wall_time_s": self.wall_time_s}
+
+
+@dataclass(frozen=True)
+class _Job:
+    model: str
+    dataset: str
+    seed: int
+    recipe: Recipe
+    zero_shot: bool
+
+    @property
+    def label(self) -> tuple[str, str, int]:
+        return model_id(self.model), dataset_id(self.dataset), self.seed
+
+
+def _plan(models, datasets, recipe: Recipe, seeds, zero_shot: bool, graph_dir, resume: bool):
+    """Jobs in run order (seed, then dataset, then model) and the pairs already in the graph."""
+    done = {flag: finished_keys(graph_dir, zero_shot=flag) if resume else set()
+            for flag in (True, False)}
+    jobs, skipped = [], []
+    for position, seed in enumerate(seeds):
+        seeded = recipe.with_seed(int(seed))
+        with_zero_shot = zero_shot and position == 0
+        for dataset in datasets:
+            for model in models:
+                job = _Job(str(model), str(dataset), int(seed), seeded, with_zero_shot)
+                key = (model_id(model), dataset_id(dataset), seeded.hash())
+                (skipped if key in done[with_zero_shot] else jobs).append(job)
+    return jobs, [job.label for job in skipped]
+
+
+def _add_all_nodes(graph_dir, jobs: list[_Job]) -> None:
+    """Create every node up front, so parallel workers only ever append score shards."""
+    models = {job.model: model_row(job.model) for job in jobs}
+    datasets = {}
+    for job in jobs:
+        if job.dataset not in datasets:
+            train = _load_splits(job.dataset, job.recipe.train_samples, job.recipe.eval_samples)[0]
+            datasets[job.dataset] = dataset_row(train)
+    ensure_graph(graph_dir, list(models.values()), list(datasets.values()))
+
+
+_worker_scorer = None
+
+
+def _start_worker(threads: int) -> None:
+    import torch
+
+    global _worker_scorer
+    torch.set_num_threads(threads)
+    from .metrics import FIDKIDScorer
+
+    _worker_scorer = FIDKIDScorer()
+
+
+def _run_job(job: _Job, graph_dir: str, samples_dir: str | None) -> dict:
+    return profile_pair(job.model, job.dataset, job.recipe, graph_dir=graph_dir,
+                        samples_dir=samples_dir, zero_shot=job.zero_shot, scorer=_worker_scorer)
 
 
 def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
              graph_dir: str | Path, seeds=(0,), resume: bool = True, progress: bool = True,
-             samples_dir: str | Path | None = None, zero_shot: bool = True,
-             train_samples: int = DEFAULT_TRAIN_SAMPLES,
-             eval_samples: int = DEFAULT_EVAL_SAMPLES, scorer=None,
-             workers: int = 1) -> GridResult:
+             samples_dir: str | Path | None = None, zero_shot: bool = True, scorer=None,
+             workers: int = 1, time_limit_s: float | None = None) -> GridResult:
     """Profile every model × dataset × seed; each finished pair is in the graph at once.
 
     ``seeds`` replace the recipe's seed (each seed is its own recipe, hash and score rows).
@@ -303,53 +358,57 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     cheap feature of the pair, not the ground truth, and each costs a generation and an
     Inception pass. With ``resume`` a pair whose (model, dataset, recipe_hash) already has all
     its metrics in the graph is skipped, so an interrupted grid picks up where it stopped. A pair
-    that fails is logged and counted; the grid goes on. Sequential only: ``workers > 1`` is
-    refused (a Ray back end is not part of this build).
+    that fails is logged and counted; the grid goes on. ``workers > 1`` runs pairs in that many
+    processes (one GPU holds many of the zoo's small models at once; on a CPU each worker gets
+    an equal share of the cores). With ``time_limit_s`` no pair starts after that many seconds;
+    the ones not started are listed for a rerun.
     """
-    from .metrics import FIDKIDScorer
-
-    if workers != 1:
-        raise ConfigError("run_grid runs pairs one after another; workers > 1 (Ray) is not "
-                          "available in this build")
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
     if not models or not datasets or not seeds:
         raise ConfigError("run_grid needs at least one model, one dataset and one seed")
     started = time.perf_counter()
-    done = {flag: finished_keys(graph_dir, zero_shot=flag) if resume else set()
-            for flag in (True, False)}
-    jobs, result = [], GridResult()
-    for position, seed in enumerate(seeds):
-        seeded = recipe.with_seed(int(seed))
-        with_zero_shot = zero_shot and position == 0
-        for dataset in datasets:
-            for model in models:
-                key = (model_id(model), dataset_id(dataset), seeded.hash())
-                if key in done[with_zero_shot]:
-                    result.skipped.append((key[0], key[1], int(seed)))
-                else:
-                    jobs.append((model, dataset, int(seed), seeded, with_zero_shot))
-    scorer = scorer or FIDKIDScorer()
+    jobs, skipped = _plan(models, datasets, recipe, seeds, zero_shot, graph_dir, resume)
+    result = GridResult(skipped=skipped)
+
+    def out_of_time() -> bool:
+        return time_limit_s is not None and time.perf_counter() - started > time_limit_s
+
+    def record(job: _Job, outcome) -> None:
+        if isinstance(outcome, BaseException):
+            line = f"{type(outcome).__name__}: {outcome}".splitlines()[0]
+            log.warning("pair %s × %s (seed %s) failed: %s\n%s", job.model, job.dataset,
+                        job.seed, line, "".join(traceback.format_exception(outcome)))
+            result.failed.append((*job.label[:2], job.seed, line))
+        else:
+            result.finished.append(outcome)
+        if bar is not None:
+            bar.set_postfix_str(f"{job.label[0]} × {job.label[1]} s{job.seed}")
+            bar.update(1)
+
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(jobs), desc="profile grid", unit="pair", dynamic_ncols=True)
     try:
-        for model, dataset, seed, seeded, with_zero_shot in jobs:
-            if bar is not None:
-                bar.set_postfix_str(f"{model_id(model)} × {dataset_id(dataset)} s{seed}")
-            try:
-                record = profile_pair(model, dataset, seeded, graph_dir=graph_dir,
-                                      samples_dir=samples_dir, zero_shot=with_zero_shot,
-                                      train_samples=train_samples, eval_samples=eval_samples,
-                                      scorer=scorer)
-                result.finished.append(record)
-            except Exception as error:  # one broken pair must not stop a three-hour grid
-                line = f"{type(error).__name__}: {error}".splitlines()[0]
-                log.warning("pair %s × %s (seed %s) failed: %s\n%s", model, dataset, seed, line,
-                            traceback.format_exc())
-                result.failed.append((model_id(model), dataset_id(dataset), seed, line))
-            if bar is not None:
-                bar.update(1)
+        if workers == 1:
+            from .metrics import FIDKIDScorer
+
+            scorer = scorer or FIDKIDScorer()
+            for position, job in enumerate(jobs):
+                if out_of_time():
+                    result.not_started = [j.label for j in jobs[position:]]
+                    break
+                try:
+                    outcome = profile_pair(job.model, job.dataset, job.recipe,
+                                           graph_dir=graph_dir, samples_dir=samples_dir,
+                                           zero_shot=job.zero_shot, scorer=scorer)
+                except Exception as error:  # one broken pair must not stop a long grid
+                    outcome = error
+                record(job, outcome)
+        else:
+            _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result)
     finally:
         if bar is not None:
             bar.close()
@@ -357,13 +416,43 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     return result
 
 
+def _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result) -> None:
+    """Keep ``workers`` pairs in flight in spawned processes until the jobs or the time run out."""
+    import multiprocessing
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    if jobs:
+        _add_all_nodes(graph_dir, jobs)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    queue = list(jobs)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker, initargs=(threads,)) as pool:
+        running = {}
+        while queue or running:
+            while queue and len(running) < workers and not out_of_time():
+                job = queue.pop(0)
+                samples = None if samples_dir is None else str(samples_dir)
+                running[pool.submit(_run_job, job, str(graph_dir), samples)] = job
+            if out_of_time() and queue:
+                result.not_started = [job.label for job in queue]
+                queue = []
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job = running.pop(future)
+                error = future.exception()
+                record(job, error if error is not None else future.result())
+
+
 # ---------------------------------------------------------------------------------- CLI helpers
 def recipe_from_options(*, steps: int | None = None, rank: int | None = None,
                         lr: float | None = None, seed: int | None = None,
-                        base: Recipe | None = None) -> Recipe:
+                        eval_samples: int | None = None, base: Recipe | None = None) -> Recipe:
     """The default recipe with the options a user gave on the command line."""
     values = (base or Recipe()).to_dict()
-    given = {"steps": steps, "rank": rank, "lr": lr, "seed": seed}
+    given = {"steps": steps, "rank": rank, "lr": lr, "seed": seed, "eval_samples": eval_samples}
     values.update({key: value for key, value in given.items() if value is not None})
     return Recipe.from_dict(values)
 
@@ -371,21 +460,23 @@ def recipe_from_options(*, steps: int | None = None, rank: int | None = None,
 def profile_command(model: str, dataset: str, *, graph: str | Path | None = None,
                     steps: int | None = None, rank: int | None = None, lr: float | None = None,
                     seed: int | None = None, samples_dir: str | Path | None = None,
-                    eval_samples: int = DEFAULT_EVAL_SAMPLES, progress: bool = True) -> dict:
+                    eval_samples: int | None = None, progress: bool = True) -> dict:
     """``mandc profile --model M --dataset D [--steps --rank --lr --seed] --graph DIR``."""
-    recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, seed=seed)
+    recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, seed=seed,
+                                 eval_samples=eval_samples)
     return profile_pair(model, dataset, recipe,
                         graph_dir=graph or get_settings().default_graph_dir,
-                        samples_dir=samples_dir, eval_samples=eval_samples, progress=progress)
+                        samples_dir=samples_dir, progress=progress)
 
 
 def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | None = None,
                  seeds=(0,), steps: int | None = None, rank: int | None = None,
                  lr: float | None = None, resume: bool = True,
-                 samples_dir: str | Path | None = None,
-                 eval_samples: int = DEFAULT_EVAL_SAMPLES, progress: bool = True) -> GridResult:
-    """``mandc profile grid --models … --datasets … [--seeds 0,1] --graph DIR``."""
-    recipe = recipe_from_options(steps=steps, rank=rank, lr=lr)
+                 samples_dir: str | Path | None = None, eval_samples: int | None = None,
+                 progress: bool = True, workers: int = 1,
+                 time_limit_s: float | None = None) -> GridResult:
+    """``mandc profile-grid --models … --datasets … [--seeds 0,1] --graph DIR``."""
+    recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, eval_samples=eval_samples)
     return run_grid(models, datasets, recipe, graph_dir=graph or get_settings().default_graph_dir,
                     seeds=seeds, resume=resume, progress=progress, samples_dir=samples_dir,
-                    eval_samples=eval_samples)
+                    workers=workers, time_limit_s=time_limit_s)
