@@ -45,7 +45,7 @@ def _pretrain(args) -> int:
 
     summaries = pretrain_zoo(_names(args.models) if args.models else None, steps=args.steps,
                              out=args.out or ASSETS_DIR, resume=not args.no_resume,
-                             time_limit_s=args.time_limit * 60 if args.time_limit else None,
+                             time_limit_s=None if args.time_limit is None else args.time_limit * 60,
                              progress=not args.no_progress, device=args.device)
     print(report.to_json(summaries))
     return 0
@@ -69,7 +69,7 @@ def _profile_grid(args) -> int:
                           seeds=_seeds(args.seeds), steps=args.steps, rank=args.rank, lr=args.lr,
                           resume=not args.no_resume, samples_dir=args.samples_dir,
                           progress=not args.no_progress, workers=args.workers,
-                          time_limit_s=args.time_limit * 60 if args.time_limit else None,
+                          time_limit_s=None if args.time_limit is None else args.time_limit * 60,
                           **_eval_samples(args))
     print(result.summary())
     return 1 if result.failed else 0

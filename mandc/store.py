@@ -72,7 +72,8 @@ def save_graph(graph: MatchingGraph, directory: str | Path) -> Path:
 
 def append_scores(directory: str | Path, rows: pd.DataFrame) -> Path:
     """Add score rows as a new shard and touch no other file, so concurrent writers are safe."""
-    load_graph(directory).add_scores(rows)  # validates ids and metric directions first
+    # validates ids and metric directions against the nodes; the other shards need not be read
+    load_graph(directory, with_scores=False).add_scores(rows)
     path = Path(directory) / "scores" / new_shard_name()
     complete_scores(rows).to_parquet(path, index=False)
     return path
@@ -87,7 +88,7 @@ def add_nodes(directory: str | Path, *, models: pd.DataFrame | None = None,
     workers append scores).
     """
     directory = Path(directory)
-    graph = load_graph(directory)
+    graph = load_graph(directory, with_scores=False)
     tables = {"models": (graph.models, models, "model"),
               "datasets": (graph.datasets, datasets, "dataset")}
     changed = {}
@@ -101,6 +102,7 @@ def add_nodes(directory: str | Path, *, models: pd.DataFrame | None = None,
             changed[name] = pd.concat([stored, fresh], ignore_index=True)
     if not changed:
         return graph
+    graph = load_graph(directory)  # the card counts the scores too
     updated = MatchingGraph(changed.get("models", graph.models),
                             changed.get("datasets", graph.datasets),
                             graph.scores, graph.similarity, dict(graph.meta))
@@ -112,8 +114,12 @@ def add_nodes(directory: str | Path, *, models: pd.DataFrame | None = None,
     return updated
 
 
-def load_graph(directory: str | Path) -> MatchingGraph:
-    """Read a graph directory, merging score shards and dropping exact duplicate rows."""
+def load_graph(directory: str | Path, *, with_scores: bool = True) -> MatchingGraph:
+    """Read a graph directory, merging score shards and dropping exact duplicate rows.
+
+    ``with_scores=False`` skips the shards (nodes, similarity and metadata only): what writers
+    need to validate new rows, at a constant cost however many shards a grid has written.
+    """
     directory = Path(directory)
     meta_path = directory / "graph.json"
     if not meta_path.is_file():
@@ -122,7 +128,7 @@ def load_graph(directory: str | Path) -> MatchingGraph:
     if meta.get("schema_version", 0) > SCHEMA_VERSION:
         raise ValidationError(f"graph schema {meta['schema_version']} is newer than this M&C "
                               f"understands ({SCHEMA_VERSION}); upgrade mandc", file=str(meta_path))
-    shards = sorted((directory / "scores").glob("*.parquet"))
+    shards = sorted((directory / "scores").glob("*.parquet")) if with_scores else []
     scores = (pd.concat([pd.read_parquet(s) for s in shards], ignore_index=True)
               .drop_duplicates(ignore_index=True) if shards else empty_scores())
     similarity_path = directory / "similarity.parquet"
