@@ -200,7 +200,7 @@ def test_parallel_workers_write_the_same_scores_as_one_process(micro_model, doma
                                workers=2, **options)
     sequential = runner.run_grid([micro_model], domains, recipe, graph_dir=tmp_path / "seq",
                                  **options)
-    assert not parallel.failed and len(parallel.finished) == 2
+    assert not parallel.failed and len(parallel.finished) == 2 == len(sequential.finished)
 
     def scores(graph_dir):
         table = load_graph(graph_dir).scores
