@@ -69,6 +69,7 @@ def _profile_grid(args) -> int:
                           seeds=_seeds(args.seeds), steps=args.steps, rank=args.rank, lr=args.lr,
                           resume=not args.no_resume, samples_dir=args.samples_dir,
                           progress=not args.no_progress, workers=args.workers,
+                          zero_shot=not args.no_zero_shot,
                           time_limit_s=None if args.time_limit is None else args.time_limit * 60,
                           **_eval_samples(args))
     print(result.summary())
@@ -156,6 +157,9 @@ def add_commands(commands, formatter) -> None:
     grid.add_argument("--datasets", required=True, metavar="X,Y")
     grid.add_argument("--seeds", default="0", metavar="0,1", help="seeds (default 0)")
     grid.add_argument("--no-resume", action="store_true", help="redo finished pairs")
+    grid.add_argument("--no-zero-shot", action="store_true",
+                      help="skip the zero-shot scores of the base models (saves a generation "
+                           "and an Inception pass per pair)")
     grid.add_argument("--workers", type=int, default=1,
                       help="pairs run at once, each in its own process (default 1)")
     grid.add_argument("--time-limit", type=float, metavar="MIN",

@@ -473,10 +473,10 @@ def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | 
                  seeds=(0,), steps: int | None = None, rank: int | None = None,
                  lr: float | None = None, resume: bool = True,
                  samples_dir: str | Path | None = None, eval_samples: int | None = None,
-                 progress: bool = True, workers: int = 1,
+                 progress: bool = True, workers: int = 1, zero_shot: bool = True,
                  time_limit_s: float | None = None) -> GridResult:
     """``mandc profile-grid --models … --datasets … [--seeds 0,1] --graph DIR``."""
     recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, eval_samples=eval_samples)
     return run_grid(models, datasets, recipe, graph_dir=graph or get_settings().default_graph_dir,
                     seeds=seeds, resume=resume, progress=progress, samples_dir=samples_dir,
-                    workers=workers, time_limit_s=time_limit_s)
+                    workers=workers, zero_shot=zero_shot, time_limit_s=time_limit_s)
