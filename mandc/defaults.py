@@ -1,8 +1,9 @@
 """Which graph and which target a command means when the user does not spell it out.
 
 One place decides the default graph, so the CLI and the app agree: a named directory, else
-``$MANDC_HOME/graph`` if a graph was saved there, else the example graph that ships with the
-package (``mandc/examples/toy``, illustrative numbers, built from its CSVs on first use).
+``$MANDC_HOME/graph`` if a graph was saved there, else the measured mini-zoo graph that ships with
+the package (``mandc/graphs/minizoo``: 11 zoo models fine-tuned on 32 procedural domains). The
+illustrative toy graph (``mandc/examples/toy``) remains for tests and as an import example.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from .settings import get_settings
 from .store import load_graph
 
 EXAMPLE_NAME = "toy"
+SHIPPED_GRAPH = "minizoo"
+
+
+def shipped_graph_dir(name: str = SHIPPED_GRAPH) -> Path:
+    """A measured graph directory inside the package: ``minizoo`` (the default graph),
+    ``minizoo-heldout`` (ground truth of the 8 held-out domains) or ``minizoo-seed1`` (a second
+    profiling seed, for the stability check)."""
+    return Path(str(resources.files("mandc") / "graphs" / name))
 
 
 def example_dir(name: str = EXAMPLE_NAME) -> Path:
@@ -45,17 +54,32 @@ def default_graph_source() -> str:
     home_graph = get_settings().default_graph_dir
     if (home_graph / "graph.json").is_file():
         return str(home_graph)
+    if (shipped_graph_dir() / "graph.json").is_file():
+        return f"shipped mini-zoo graph ({shipped_graph_dir()})"
     return f"example graph {EXAMPLE_NAME!r} (illustrative numbers, not measured)"
 
 
 def resolve_graph(path_or_none: str | Path | None = None) -> MatchingGraph:
-    """The graph a command works on: the named directory, ``$MANDC_HOME/graph``, or the example."""
+    """The graph a command works on: the named directory, ``$MANDC_HOME/graph``, the shipped
+    mini-zoo graph, or (in a checkout without it) the toy example."""
     if path_or_none is not None:
         return load_graph(path_or_none)
     home_graph = get_settings().default_graph_dir
     if (home_graph / "graph.json").is_file():
         return load_graph(home_graph)
+    if (shipped_graph_dir() / "graph.json").is_file():
+        return _shipped_graph()
     return example_graph()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_shipped() -> MatchingGraph:
+    return load_graph(shipped_graph_dir())
+
+
+def _shipped_graph() -> MatchingGraph:
+    """The shipped graph, read once per process (each call gets its own copy)."""
+    return copy.deepcopy(_load_shipped())
 
 
 def resolve_target(graph: MatchingGraph, target: str, *, samples: int | None = None,

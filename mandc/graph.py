@@ -101,6 +101,15 @@ class MatchingGraph:
         metric = self._metric(metric)
         return bool(self.meta["metrics"][metric]["higher_is_better"])
 
+    def log_scale(self, metric: str | None = None) -> bool:
+        """Whether the metric is compared by ratios (``"log_scale": true`` in its metadata).
+
+        FID is such a metric: 100 → 50 is the same gain on any dataset as 400 → 200, and the
+        regret M&C reports is relative. Learners then standardise log scores.
+        """
+        metric = self._metric(metric)
+        return bool(self.meta["metrics"][metric].get("log_scale", False))
+
     def _metric(self, metric: str | None) -> str:
         metric = metric or self.primary_metric
         if metric is None:
@@ -198,12 +207,18 @@ class MatchingGraph:
     def normalized_score_matrix(self, metric: str | None = None) -> pd.DataFrame:
         """``score_matrix`` z-scored within each dataset and signed so that higher is better.
 
+        A ``log_scale`` metric is log-transformed first, so the z-scores compare ratios.
         Scores of different datasets live on different scales (an FID of 30 is good on one set and
         bad on another); learners compare models within a dataset, so each column is standardised.
         A column with one score or no spread becomes 0 where measured.
         """
         metric = self._metric(metric)
         matrix = self.score_matrix(metric)
+        if self.log_scale(metric):
+            if (matrix <= 0).any().any():
+                raise ValidationError(f"metric {metric!r} is declared log_scale but has scores "
+                                      f"≤ 0", file="scores", column="value")
+            matrix = np.log(matrix)
         if not self.higher_is_better(metric):
             matrix = -matrix
         std = matrix.std(axis=0, ddof=0)

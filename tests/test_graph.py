@@ -43,6 +43,28 @@ def test_normalised_matrix_is_zscored_per_dataset_and_signed():
     assert lower.normalized_score_matrix()["x"].idxmax() == "a"  # lowest raw value is best
 
 
+def test_a_log_scale_metric_is_standardised_by_ratios():
+    scores = pd.DataFrame({"model": ["a", "b", "c"] * 2, "dataset": ["x"] * 3 + ["y"] * 3,
+                           "value": [10.0, 20.0, 40.0, 100.0, 200.0, 400.0],
+                           "higher_is_better": False})
+    plain = MatchingGraph(pd.DataFrame({"model": ["a", "b", "c"]}),
+                          pd.DataFrame({"dataset": ["x", "y"]}), scores)
+    ratio = MatchingGraph(plain.models, plain.datasets, scores,
+                          meta={"metrics": {"score": {"higher_is_better": False,
+                                                      "log_scale": True}}})
+    assert ratio.log_scale() and not plain.log_scale()
+    # FID 10 → 20 → 40 and 100 → 200 → 400 are the same ratios: the same standard scores, evenly
+    # spaced; on the raw scale the middle model sits closer to the best than to the worst
+    z = ratio.normalized_score_matrix()
+    np.testing.assert_allclose(z["x"], z["y"])
+    np.testing.assert_allclose(z["x"].to_numpy(), [np.sqrt(1.5), 0.0, -np.sqrt(1.5)])
+    assert plain.normalized_score_matrix().loc["b", "x"] > 0
+    negative = MatchingGraph(plain.models, plain.datasets, scores.assign(value=-1.0),
+                             meta=ratio.meta)
+    with pytest.raises(ValidationError, match="log_scale"):
+        negative.normalized_score_matrix()
+
+
 def test_given_similarity_turns_distances_into_similarities_symmetrically():
     sim = small_graph().given_similarity()
     assert sim.loc["x", "z"] == pytest.approx(np.exp(-1.0))  # the only distance is the median

@@ -166,3 +166,12 @@ def test_wide_dataset_descriptors_are_compacted():
     method = Recommender().fit(wide)
     assert method.dataset_matrix_.shape[1] == 16
     assert np.isfinite(method.predict(wide.dataset_ids[0])).all()
+
+
+def test_auto_regressor_is_a_forest_on_small_graphs_and_a_ridge_on_big_ones():
+    small = make_method("mandc").fit(synthetic_graph(10, 32, seed=0))
+    big = make_method("mandc", max_rows=None).fit(synthetic_graph(60, 40, seed=0))
+    assert small.regressor_ == "random_forest" and small.n_training_rows_ == 320
+    assert big.regressor_ == "linear" and big.n_training_rows_ == 2400
+    assert make_method("mandc", regressor="linear").fit(
+        synthetic_graph(10, 32, seed=0)).regressor_ == "linear"

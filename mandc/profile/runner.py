@@ -108,6 +108,8 @@ def ensure_graph(graph_dir: str | Path, models: list[dict], datasets: list[dict]
         if graph_dir.exists() and any(graph_dir.iterdir()):
             raise ConfigError(f"{graph_dir} exists, is not empty and is not a matching graph")
         metrics = {m: {"higher_is_better": False} for m in FINETUNED_METRICS + ZERO_SHOT_METRICS}
+        for fid_metric in ("fid", "zero_shot_fid"):  # positive, compared by ratios; KID can be < 0
+            metrics[fid_metric]["log_scale"] = True
         graph = MatchingGraph(models=models_table, datasets=datasets_table,
                               meta={"metrics": metrics, "primary_metric": PRIMARY_METRIC})
         graph.save(graph_dir)
