@@ -152,11 +152,11 @@ class SimilarityKernelRegression:
 class Recommender(RankingMethod):
     """Predicts within-dataset-normalised quality from node features and graph embeddings.
 
-    Settings: ``embedding`` (a name in :data:`mandc.embed.EMBEDDINGS`), ``regressor`` (a name in
-    :data:`REGRESSORS`, or ``auto``: see :data:`AUTO_FOREST_MAX_ROWS`), ``dim`` (embedding width), ``n_neighbors`` (profiled datasets that
-    describe a dataset), ``max_rows`` (training rows kept, a seeded sample, so big graphs stay
-    fast), ``use_graph`` (False: node features only), ``embedding_params`` (extra settings of the
-    embedding), ``metric``, ``seed``.
+    Settings: ``embedding`` (a name in :data:`mandc.embed.EMBEDDINGS`), ``regressor`` (a name
+    in :data:`REGRESSORS`, or ``auto``: see :data:`AUTO_FOREST_MAX_ROWS`), ``dim`` (embedding
+    width), ``n_neighbors`` (profiled datasets that describe a dataset), ``max_rows`` (training
+    rows kept, a seeded sample, so big graphs stay fast), ``use_graph`` (False: node features
+    only), ``embedding_params`` (extra settings of the embedding), ``metric``, ``seed``.
     """
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
