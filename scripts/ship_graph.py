@@ -1,6 +1,7 @@
 """Copy a profiled graph into the package (``mandc/graphs/<name>``), small enough to ship.
 
     python scripts/ship_graph.py BUILT_GRAPH_DIR NAME [--descriptors DESCRIBED_GRAPH_DIR]
+                                 [--exclude-models A,B]
 
 Keeps the node tables, one consolidated score shard, the similarity edges, the run records
 (``runs/*.json``: recipe, seed and wall time of every pair) and the fine-tuned 4 × 4 sample grid
@@ -8,6 +9,8 @@ of every pair, re-encoded as WebP (quality 85: about a sixth of the PNG's size).
 grids stay behind. ``--descriptors`` takes the dataset table, similarity edges and featurizer
 from a copy of the graph that ``mandc graph describe`` processed (describing rewrites the score
 shards, so it ran on a copy while the grid was still adding to the original).
+``--exclude-models`` leaves models out (nodes, scores, runs), e.g. ones whose profiling is not
+finished.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ def main() -> None:
     parser.add_argument("built", type=Path)
     parser.add_argument("name")
     parser.add_argument("--descriptors", type=Path)
+    parser.add_argument("--exclude-models", default="", metavar="A,B")
     args = parser.parse_args()
 
+    excluded = {name for name in args.exclude_models.split(",") if name}
     graph = load_graph(args.built)
+    graph = MatchingGraph(graph.models[~graph.models["model"].isin(excluded)], graph.datasets,
+                          graph.scores[~graph.scores["model"].isin(excluded)], graph.similarity,
+                          dict(graph.meta))
     if args.descriptors:
         described = load_graph(args.descriptors)
         if sorted(described.dataset_ids) != sorted(graph.dataset_ids):
@@ -48,6 +56,8 @@ def main() -> None:
     (target / "samples").mkdir()
     for record_path in sorted((args.built / "runs").glob("*.json")):
         record = json.loads(record_path.read_text())
+        if record["model"] in excluded:
+            continue
         samples = {}
         finetuned = record.get("samples", {}).get("finetuned")
         if finetuned and (args.built / finetuned).is_file():

@@ -1,0 +1,111 @@
+"""The shipped mini-zoo results: a ground truth that is neither trivial nor noise.
+
+These tests read the measured graphs under ``mandc/graphs/`` (built by scripts/build_on_gpu.sh and
+scripts/ship_graph.py), so they check the results that users get, not a fixture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from mandc.defaults import default_graph_source, resolve_graph, shipped_graph_dir
+from mandc.minizoo.domains import FAMILIES, HELD_OUT_DOMAINS, PROFILED_DOMAINS, family_of
+from mandc.minizoo.models import get_spec, zoo_specs
+from mandc.store import load_graph
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return load_graph(shipped_graph_dir())
+
+
+@pytest.fixture(scope="module")
+def fid(graph):
+    return graph.score_matrix("fid")
+
+
+def test_the_default_graph_is_the_measured_mini_zoo_graph():
+    graph = resolve_graph(None)  # conftest gives each test an empty MANDC_HOME
+    # three zoo models are still being profiled after a sampler fix (see the README's Status)
+    assert set(graph.model_ids) <= {spec.name for spec in zoo_specs()}
+    assert len(graph.model_ids) >= 8
+    assert sorted(graph.dataset_ids) == sorted(PROFILED_DOMAINS)
+    assert graph.primary_metric == "fid"
+    assert graph.meta["featurizer"]  # described, so new datasets can be placed in it
+    assert "shipped mini-zoo graph" in default_graph_source()
+
+
+def test_every_pair_is_measured_under_one_recipe_and_no_held_out_domain_leaks(graph, fid):
+    assert fid.notna().all().all()
+    assert graph.scores["recipe_hash"].nunique() == 1
+    assert not set(HELD_OUT_DOMAINS) & set(graph.dataset_ids)
+    assert (fid > 0).all().all()
+
+
+def test_no_model_is_the_best_on_more_than_half_of_the_domains(fid):
+    wins = fid.idxmin().value_counts()
+    assert wins.max() <= len(fid.columns) / 2
+    assert len(wins) >= 5  # the answer depends on the domain
+
+
+def test_the_best_model_follows_the_domain_family(fid):
+    best = fid.idxmin()
+    # the winner was pretrained on the domain's family ...
+    pretrained_on_family = [get_spec(best[d]).mixture_weights().get(family_of(d), 0.0) > 0
+                            for d in best.index]
+    assert np.mean(pretrained_on_family) >= 0.8
+    # ... each family has a usual winner, and the usual winner changes with the family
+    usual = {}
+    for family in FAMILIES:
+        winners = best[[d for d in best.index if family_of(d) == family]].value_counts()
+        assert winners.iloc[0] / winners.sum() >= 0.5, (family, winners.to_dict())
+        usual[family] = winners.index[0]
+    assert len(set(usual.values())) >= 4, usual
+
+
+def test_zoo_models_generate_their_pretraining_domains(graph):
+    """Zero-shot KID of each model is lower on its pretraining families than on unseen ones.
+
+    Measured ratios (median KID on families with mixture weight ≥ 0.2 / on families never seen)
+    run from 0.22 (gradients-tiny) to 0.76 (scenes-xattn2, the weakest generator).
+    """
+    kid = graph.score_matrix("zero_shot_kid")
+    ratios = {}
+    for model in kid.index:
+        measured = kid.loc[model].dropna()
+        weights = get_spec(model).mixture_weights()
+        seen = [d for d in measured.index if weights.get(family_of(d), 0.0) >= 0.2]
+        unseen = [d for d in measured.index if weights.get(family_of(d), 0.0) == 0.0]
+        if seen and unseen:
+            ratios[model] = measured[seen].median() / measured[unseen].median()
+    assert len(ratios) >= 6
+    assert max(ratios.values()) < 0.8, ratios
+    assert np.median(list(ratios.values())) <= 0.55, ratios
+
+
+def test_two_profiling_seeds_agree():
+    """The issue's stability check, on the domains profiled a second time."""
+    if not (shipped_graph_dir("minizoo-seed1") / "graph.json").is_file():
+        pytest.skip("no second-seed results are shipped yet")
+    first = load_graph(shipped_graph_dir()).score_matrix("fid")
+    second = load_graph(shipped_graph_dir("minizoo-seed1")).score_matrix("fid")
+    correlations, same_best = [], []
+    for domain in second.columns:
+        both = first[domain].to_frame("a").join(second[domain].rename("b")).dropna()
+        assert len(both) >= 8, domain
+        correlations.append(spearmanr(both["a"], both["b"]).statistic)
+        same_best.append(both["a"].idxmin() == both["b"].idxmin())
+    assert len(correlations) >= 2
+    assert np.mean(correlations) >= 0.8, correlations
+    assert np.mean(same_best) >= 0.8, same_best
+
+
+def test_held_out_ground_truth_covers_unseen_domains_only():
+    heldout = load_graph(shipped_graph_dir("minizoo-heldout"))
+    assert set(heldout.dataset_ids) <= set(HELD_OUT_DOMAINS)
+    measured = heldout.score_matrix("fid").notna().sum()
+    shipped_models = len(load_graph(shipped_graph_dir()).model_ids)
+    assert (measured[measured > 0] == shipped_models).all() and (measured > 0).sum() >= 4
+    assert heldout.meta["featurizer"] == load_graph(shipped_graph_dir()).meta["featurizer"]
