@@ -6,7 +6,7 @@ import pytest
 
 from mandc import __version__
 from mandc.cli import main
-from mandc.defaults import example_dir, resolve_graph
+from mandc.defaults import example_dir, example_graph, resolve_graph
 
 BASELINES = ["random", "best_average", "nearest_dataset"]
 
@@ -23,6 +23,12 @@ def import_example(capsys, out, *extra) -> tuple[int, str, str]:
                "--models", folder / "models.csv", "--datasets", folder / "datasets.csv",
                "--similarity", folder / "similarity.csv", "--lower-is-better", "--out", out,
                *extra)
+
+
+@pytest.fixture
+def toy_default(_private_home):
+    """The illustrative toy graph saved as $MANDC_HOME/graph: the default, with known numbers."""
+    example_graph().save(_private_home / "graph")
 
 
 def test_version(capsys):
@@ -69,9 +75,10 @@ def test_lower_is_better_for_named_metrics(capsys, tmp_path):
     assert json.loads(out)["primary_metric"] == "clip"
 
 
-def test_show_without_a_directory_uses_the_example_then_mandc_home(capsys, _private_home):
+def test_show_without_a_directory_uses_the_shipped_graph_then_mandc_home(capsys, _private_home):
     code, out, _ = run(capsys, "graph", "show")
-    assert code == 0 and "example graph 'toy'" in out and "not measured" in out
+    assert code == 0 and "shipped mini-zoo graph" in out
+    assert "datasets    32 (32 with scores)" in out and "featurizer  effnet-minilm" in out
 
     import_example(capsys, _private_home / "graph")
     code, out, _ = run(capsys, "graph", "show", "--json")
@@ -104,7 +111,7 @@ def test_synth_then_evaluate_json_shape(capsys, tmp_path):
     assert result["methods"]["random"]["top1"] == pytest.approx(1 / 8, abs=0.1)
 
 
-def test_evaluate_json_to_stdout_on_the_default_graph(capsys):
+def test_evaluate_json_to_stdout_on_the_default_graph(capsys, toy_default):
     code, out, _ = run(capsys, "evaluate", "--methods", "best_average", "--json", "-",
                        "--no-progress")
     result = json.loads(out)
@@ -112,7 +119,7 @@ def test_evaluate_json_to_stdout_on_the_default_graph(capsys):
     assert result["methods"]["best_average"]["top1"] == pytest.approx(1 / 8)  # SDXL wins once
 
 
-def test_recommend_json_with_a_baseline(capsys):
+def test_recommend_json_with_a_baseline(capsys, toy_default):
     code, out, err = run(capsys, "recommend", "--dataset", "oxford-pets", "--method",
                          "nearest_dataset", "--top", 3, "--json")
     assert code == 0, err
@@ -125,7 +132,7 @@ def test_recommend_json_with_a_baseline(capsys):
     assert result["metric"] == "fid" and result["higher_is_better"] is False
 
 
-def test_recommend_text_shows_measured_and_drivers(capsys):
+def test_recommend_text_shows_measured_and_drivers(capsys, toy_default):
     code, out, _ = run(capsys, "recommend", "--dataset", "celeba-hq-faces", "--method",
                        "nearest_dataset", "--hold-out")
     assert code == 0
@@ -133,7 +140,7 @@ def test_recommend_text_shows_measured_and_drivers(capsys):
     assert "most similar profiled datasets (similarity): oxford-pets (0.58)," in out
 
 
-def test_recommend_with_mandc_on_the_example_graph(capsys):
+def test_recommend_with_mandc_on_the_example_graph(capsys, toy_default):
     pytest.importorskip("mandc.recommend")
     code, out, err = run(capsys, "recommend", "--dataset", "wikiart-impressionism", "--json")
     assert code == 0, err
@@ -151,7 +158,7 @@ def test_recommend_with_mandc_on_the_example_graph(capsys):
     (["evaluate", "--methods", "random", "--metric", "kid"], "unknown metric 'kid'"),
     (["graph", "show", "/nonexistent/graph"], "not a matching graph directory"),
 ])
-def test_errors_are_one_line_with_exit_code_2(capsys, argv, match):
+def test_errors_are_one_line_with_exit_code_2(capsys, argv, match, toy_default):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and match in err
@@ -240,7 +247,11 @@ def test_describe_errors_are_one_line(capsys, tmp_path):
     assert code == 2 and "unknown featurizer 'nope'" in err and name in err
 
 
-def test_the_example_graph_is_a_fresh_copy_each_time():
-    first = resolve_graph(None)
+def test_the_example_and_shipped_graphs_are_fresh_copies_each_time():
+    first = example_graph()
     first.scores.loc[:, "value"] = 0.0
-    assert resolve_graph(None).score_matrix().loc["openjourney", "wikiart-impressionism"] == 33.8
+    assert example_graph().score_matrix().loc["openjourney", "wikiart-impressionism"] == 33.8
+    shipped = resolve_graph(None)
+    before = shipped.score_matrix().loc["shapes-v", "shapes-red-circles"]
+    shipped.scores.loc[:, "value"] = 0.0
+    assert resolve_graph(None).score_matrix().loc["shapes-v", "shapes-red-circles"] == before > 0

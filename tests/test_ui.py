@@ -1,14 +1,14 @@
-"""The app's callback on the default graph (the browser test of the Space is a later issue)."""
+"""The app's callback on the default (shipped mini-zoo) graph; the browser test is a later issue."""
 
 from mandc.ui import build_app, recommend_callback
 
 
 def test_callback_ranks_a_profiled_dataset_and_explains_it():
-    status, ranking, neighbours = recommend_callback(None, "pokemon-blip", None, None, "mandc", 3)
-    assert "Fine-tune" in status and "pokemon-blip" in status
+    status, ranking, neighbours = recommend_callback(None, "scenes-day", None, None, "mandc", 3)
+    assert "Fine-tune" in status and "scenes-day" in status
     assert list(ranking["rank"]) == [1, 2, 3]
     assert ranking["model"].iloc[0] in status
-    assert len(neighbours) >= 1 and "pokemon-blip" not in set(neighbours["dataset"])
+    assert len(neighbours) >= 1 and "scenes-day" not in set(neighbours["dataset"])
 
 
 def test_callback_without_a_target_asks_for_one():
