@@ -45,7 +45,7 @@ def _pretrain(args) -> int:
 
     summaries = pretrain_zoo(_names(args.models) if args.models else None, steps=args.steps,
                              out=args.out or ASSETS_DIR, resume=not args.no_resume,
-                             time_limit_s=None if args.time_limit is None else args.time_limit * 60,
+                             time_limit_s=_seconds(args.time_limit),
                              progress=not args.no_progress, device=args.device)
     print(report.to_json(summaries))
     return 0
@@ -70,10 +70,15 @@ def _profile_grid(args) -> int:
                           resume=not args.no_resume, samples_dir=args.samples_dir,
                           progress=not args.no_progress, workers=args.workers,
                           zero_shot=not args.no_zero_shot,
-                          time_limit_s=None if args.time_limit is None else args.time_limit * 60,
+                          time_limit_s=_seconds(args.time_limit),
                           **_eval_samples(args))
     print(result.summary())
     return 1 if result.failed else 0
+
+
+def _seconds(minutes: float | None) -> float | None:
+    """A ``--time-limit`` in minutes as seconds; 0 is a limit too (stop at once)."""
+    return None if minutes is None else minutes * 60
 
 
 def _eval_samples(args) -> dict:
