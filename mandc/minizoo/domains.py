@@ -66,8 +66,9 @@ def _register_catalogue() -> None:
     # -- shapes: one to three objects on a plain background ------------------------------------
     for colour, shape, ground in [
         ("red", "circle", "white"), ("blue", "circle", "white"), ("orange", "ring", "white"),
-        ("blue", "square", "white"), ("green", "triangle", "white"),
-        ("yellow", "star", "navy blue"), ("purple", "diamond", "light grey"),
+        ("blue", "square", "white"), ("red", "square", "white"), ("green", "triangle", "white"),
+        ("yellow", "star", "navy blue"), ("green", "star", "navy blue"),
+        ("purple", "diamond", "light grey"),
     ]:
         _add(f"shapes-{colour}-{shape}s", "shapes", f"{colour} {shape}s on {ground}",
              objects.paint_objects, [colour], shapes=(shape,), colours=(colour,),
@@ -88,6 +89,8 @@ def _register_catalogue() -> None:
         ("waves", fields.paint_waves, "wavy two-colour bands"),
     ]:
         _add(f"patterns-{short}", "patterns", description, painter, WITH_BW, colours=WITH_BW)
+    _add("patterns-checkers-bw", "patterns", "black and white checkerboards",
+         fields.paint_checkers, ("black", "white"), colours=("black", "white"))
     _add("patterns-bricks", "patterns", "brick walls", fields.paint_bricks, ["bricks"],
          brick_colours=("red", "brown", "orange", "grey"),
          mortar_colours=("light grey", "white", "black"))
@@ -99,6 +102,7 @@ def _register_catalogue() -> None:
         ("digits-white", objects.DIGITS, "digit", ("white",), "black"),
         ("digits-colour", objects.DIGITS, "digit", coloured, "white"),
         ("letters-black", objects.LETTERS, "letter", ("black",), "white"),
+        ("letters-white", objects.LETTERS, "letter", ("white",), "black"),
         ("letters-colour", objects.LETTERS, "letter", coloured, "pale yellow"),
     ]:
         ink = "coloured" if len(inks) > 1 else inks[0]
@@ -128,6 +132,9 @@ def _register_catalogue() -> None:
         ("quadrants", fields.paint_quadrants, "four flat colour blocks"),
     ]:
         _add(f"gradients-{short}", "gradients", description, painter, WITH_BW, colours=WITH_BW)
+    warm = ("red", "orange", "yellow", "pink")
+    _add("gradients-vertical-warm", "gradients", "vertical gradients between warm colours",
+         fields.paint_linear_gradient, warm, orientation="vertical", colours=warm)
 
     # -- scenes: sky, horizon and things on it ---------------------------------------------------
     for short, painter, keyword, description in [
@@ -136,6 +143,7 @@ def _register_catalogue() -> None:
         ("sunset", scenes.paint_sunset, "sunset", "a sun on the horizon under an orange sky"),
         ("trees", scenes.paint_trees, "tree", "round trees on grass"),
         ("winter", scenes.paint_winter, "pine", "pine trees on snow"),
+        ("pines", scenes.paint_pines, "pine", "pine trees on grass"),
         ("houses", scenes.paint_houses, "house", "houses on grass"),
         ("mountains", scenes.paint_mountains, "mountain", "snowy mountains"),
         ("sea", scenes.paint_sea, "boat", "a sailing boat at sea"),
@@ -148,6 +156,9 @@ def _register_catalogue() -> None:
          shapes=("circle",), **on_white)
     _add("grids-squares", "grids", "square grids of squares", objects.paint_grid, BRIGHT,
          shapes=("square",), **on_white)
+    for shape in ("triangle", "diamond"):
+        _add(f"grids-{shape}s", "grids", f"square grids of {shape}s", objects.paint_grid, BRIGHT,
+             shapes=(shape,), **on_white)
     _add("grids-alternating", "grids", "grids of circles in two alternating colours",
          objects.paint_grid, BRIGHT, shapes=("circle",), alternate=True, **on_white)
     _add("grids-mixed", "grids", "grids of mixed shapes in one colour", objects.paint_mixed_grid,
@@ -191,6 +202,15 @@ HELD_OUT_DOMAINS: tuple[str, ...] = (
     "gradients-halves",  # quadrants -> halves
     "scenes-winter",  # round trees on grass -> pine trees on snow
     "grids-columns",  # rows -> columns
+    # a second eight, added after the first profiling so that held-out figures rest on 16 domains
+    "shapes-red-squares",  # blue squares -> red squares
+    "shapes-green-stars",  # yellow stars -> green stars
+    "patterns-checkers-bw",  # any two colours -> black and white
+    "glyphs-letters-white",  # black on white -> white on black
+    "gradients-vertical-warm",  # any two colours -> two warm colours
+    "scenes-pines",  # round trees -> pine trees (the pines of scenes-winter, on grass)
+    "grids-triangles",  # grids of circles or squares -> of triangles
+    "grids-diamonds",  # grids of circles or squares -> of diamonds
 )
 # Neither profiled nor held out: material for the zoo's pretraining mixtures.
 EXTRA_DOMAINS: tuple[str, ...] = tuple(

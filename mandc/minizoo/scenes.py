@@ -158,6 +158,16 @@ def paint_winter(rng, size):
     )
 
 
+def paint_pines(rng, size):
+    canvas, n = _scene_with(
+        rng, size, sky=("blue", "sky blue"), ground="green", draw_object=_pine, counts=(1, 2, 3, 4)
+    )
+    return (
+        canvas.finish(),
+        f"{count_phrase(n)} pine {plural('tree', n)} on grass under a blue sky",
+    )
+
+
 def paint_houses(rng, size):
     wall, roof = rng.choice(("white", "yellow", "pink")), rng.choice(("red", "brown"))
 
