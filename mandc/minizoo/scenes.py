@@ -133,14 +133,19 @@ def _scene_with(rng, size, *, sky, ground, draw_object, counts):
     return canvas, count
 
 
-def paint_trees(rng, size):
+TREE_KINDS = {"round": ("round green", _tree), "pine": ("pine", _pine)}
+"""Caption words and drawer of each kind of tree."""
+
+
+def paint_trees(rng, size, *, kind="round"):
+    """``kind`` trees (see ``TREE_KINDS``) on grass under a blue sky."""
+    words, drawer = TREE_KINDS[kind]
     canvas, n = _scene_with(
-        rng, size, sky=("blue", "sky blue"), ground="green", draw_object=_tree, counts=(1, 2, 3, 4)
+        rng, size, sky=("blue", "sky blue"), ground="green", draw_object=drawer,
+        counts=(1, 2, 3, 4),
     )
-    return (
-        canvas.finish(),
-        f"{count_phrase(n)} round green {plural('tree', n)} on grass under a blue sky",
-    )
+    caption = f"{count_phrase(n)} {words} {plural('tree', n)} on grass under a blue sky"
+    return canvas.finish(), caption
 
 
 def paint_winter(rng, size):
@@ -155,16 +160,6 @@ def paint_winter(rng, size):
     return (
         canvas.finish(),
         f"{count_phrase(n)} pine {plural('tree', n)} on white snow under a grey sky",
-    )
-
-
-def paint_pines(rng, size):
-    canvas, n = _scene_with(
-        rng, size, sky=("blue", "sky blue"), ground="green", draw_object=_pine, counts=(1, 2, 3, 4)
-    )
-    return (
-        canvas.finish(),
-        f"{count_phrase(n)} pine {plural('tree', n)} on grass under a blue sky",
     )
 
 
