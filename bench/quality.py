@@ -66,6 +66,20 @@ def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFr
     return summary.reindex(list(methods)), per_domain
 
 
+def head_to_head(per_domain: pd.DataFrame, method: str = "mandc") -> pd.DataFrame:
+    """Per baseline: on how many held-out domains ``method``'s pick loses less FID (wins), the
+    same (ties: usually the same pick) or more (losses). With a few held-out domains a mean can
+    turn on one domain; this shows whether it did."""
+    regret = per_domain.pivot(index="dataset", columns="method", values="regret")
+    rows = {}
+    for other in regret.columns.drop(method):
+        difference = regret[other] - regret[method]
+        rows[other] = {"wins": int((difference > 1e-9).sum()),
+                       "ties": int((difference.abs() <= 1e-9).sum()),
+                       "losses": int((difference < -1e-9).sum())}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph", help="profiled graph (default: the shipped mini-zoo graph)")
@@ -88,7 +102,9 @@ def main() -> None:
     if args.json:
         print(json.dumps({"metric": args.metric, "seconds": round(seconds, 1),
                           "lodo": lodo_table.round(4).to_dict(orient="index"),
-                          "held_out": held_table.round(4).to_dict(orient="index")}, indent=1))
+                          "held_out": held_table.round(4).to_dict(orient="index"),
+                          "held_out_domains": int(per_domain["dataset"].nunique())},
+                         indent=1))
         return
     n_models, n_profiled = len(graph.model_ids), len(graph.dataset_ids)
     print(f"metric {args.metric}; {n_models} models; {n_profiled} profiled domains; "
@@ -97,6 +113,9 @@ def main() -> None:
     print(lodo_table.round(3).to_string())
     print("\nheld-out domains (placed by their descriptors; their scores never seen)")
     print(held_table.round(3).to_string())
+    if "mandc" in args.methods and len(args.methods) > 1:
+        print("\nmandc against each method, domain by domain (regret)")
+        print(head_to_head(per_domain).to_string())
     if args.per_domain:
         print()
         print(per_domain[["method", "dataset", "pick", "best", "regret"]].round(3).to_string())
