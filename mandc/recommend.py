@@ -69,11 +69,16 @@ def _linear(seed: int):
     return Ridge(alpha=1.0)
 
 
+FOREST_TREES = 500
+"""Trees of the random forest. With 100, the forest's seed alone moved leave-one-out top-1 on the
+11-model mini-zoo graph between 0.56 and 0.66 (seeds 0-3); with 500, between 0.59 and 0.63."""
+
+
 @REGRESSORS.register("random_forest")
 def _random_forest(seed: int):
     from sklearn.ensemble import RandomForestRegressor
 
-    return RandomForestRegressor(n_estimators=100, min_samples_leaf=3, max_features=0.5,
+    return RandomForestRegressor(n_estimators=FOREST_TREES, min_samples_leaf=3, max_features=0.5,
                                  random_state=seed, n_jobs=1)
 
 

@@ -28,9 +28,8 @@ def fid(graph):
 
 def test_the_default_graph_is_the_measured_mini_zoo_graph():
     graph = resolve_graph(None)  # conftest gives each test an empty MANDC_HOME
-    # three zoo models are still being profiled after a sampler fix (see the README's Status)
-    assert set(graph.model_ids) <= {spec.name for spec in zoo_specs()}
-    assert len(graph.model_ids) >= 8
+    assert sorted(graph.model_ids) == sorted(spec.name for spec in zoo_specs())
+    assert len(graph.model_ids) >= 10
     assert sorted(graph.dataset_ids) == sorted(PROFILED_DOMAINS)
     assert graph.primary_metric == "fid"
     assert graph.meta["featurizer"]  # described, so new datasets can be placed in it
