@@ -119,8 +119,9 @@ for pair in graph:minizoo heldout:minizoo-heldout seed1:minizoo-seed1; do
     cp -r "$shipped" "$WORK/$work" && touch "$WORK/.seeded"
   fi
 done
-[ -f "$WORK/.seeded" ] && GRID_FLAGS=${GRID_FLAGS---no-zero-shot}
-GRID_FLAGS=${GRID_FLAGS-}
+seeded_flags=""
+[ -f "$WORK/.seeded" ] && seeded_flags=--no-zero-shot
+GRID_FLAGS=${GRID_FLAGS-$seeded_flags}
 stage() {  # name graph seeds datasets
   local limit; limit=$(python3 -c "print(max(0.01, ($(left) - 45) / 60))")
   echo "stage $1: $(left)s left, starting pairs for ${limit} min"

@@ -153,11 +153,7 @@ def _register_catalogue() -> None:
 
     # -- grids and arrangements of several objects ---------------------------------------------
     on_white = {"colours": BRIGHT, "background": "white"}
-    _add("grids-circles", "grids", "square grids of circles", objects.paint_grid, BRIGHT,
-         shapes=("circle",), **on_white)
-    _add("grids-squares", "grids", "square grids of squares", objects.paint_grid, BRIGHT,
-         shapes=("square",), **on_white)
-    for shape in ("triangle", "diamond"):
+    for shape in ("circle", "square", "triangle", "diamond"):
         _add(f"grids-{shape}s", "grids", f"square grids of {shape}s", objects.paint_grid, BRIGHT,
              shapes=(shape,), **on_white)
     _add("grids-alternating", "grids", "grids of circles in two alternating colours",
