@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mandc.defaults import shipped_graph_dir
-from mandc.evaluate import ranking_metrics
+from mandc.evaluate import leave_one_dataset_out, paired_comparison, ranking_metrics
 from mandc.features import DatasetDescriptor
 from mandc.methods import load_builtin_methods, make_method
 from mandc.placement import add_target
@@ -34,11 +34,10 @@ FIGURES = ("top1", "top3", "regret", "spearman")
 DEFAULT_METHODS = ("random", "best_average", "nearest_dataset", "features_only", "mandc")
 
 
-def lodo(graph, methods, metric: str, seed: int) -> pd.DataFrame:
-    from mandc.evaluate import leave_one_dataset_out
-
+def lodo(graph, methods, metric: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean and per-domain figures of each method, leave-one-dataset-out."""
     report = leave_one_dataset_out(graph, list(methods), metric=metric, seed=seed)
-    return report.summary[list(FIGURES)]
+    return report.summary[list(FIGURES)], report.per_dataset
 
 
 def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,20 +65,6 @@ def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFr
     return summary.reindex(list(methods)), per_domain
 
 
-def head_to_head(per_domain: pd.DataFrame, method: str = "mandc") -> pd.DataFrame:
-    """Per baseline: on how many held-out domains ``method``'s pick loses less FID (wins), the
-    same (ties: usually the same pick) or more (losses). With a few held-out domains a mean can
-    turn on one domain; this shows whether it did."""
-    regret = per_domain.pivot(index="dataset", columns="method", values="regret")
-    rows = {}
-    for other in regret.columns.drop(method):
-        difference = regret[other] - regret[method]
-        rows[other] = {"wins": int((difference > 1e-9).sum()),
-                       "ties": int((difference.abs() <= 1e-9).sum()),
-                       "losses": int((difference < -1e-9).sum())}
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph", help="profiled graph (default: the shipped mini-zoo graph)")
@@ -96,14 +81,19 @@ def main() -> None:
     graph = load_graph(args.graph or shipped_graph_dir())
     heldout = load_graph(args.heldout or shipped_graph_dir("minizoo-heldout"))
     started = time.perf_counter()
-    lodo_table = lodo(graph, args.methods, args.metric, args.seed)
+    lodo_table, lodo_per_domain = lodo(graph, args.methods, args.metric, args.seed)
     held_table, per_domain = held_out(graph, heldout, args.methods, args.metric, args.seed)
     seconds = time.perf_counter() - started
+    compare = "mandc" in args.methods and len(args.methods) > 1
+    paired = {"lodo": paired_comparison(lodo_per_domain, "mandc", seed=args.seed),
+              "held_out": paired_comparison(per_domain, "mandc", seed=args.seed)} if compare else {}
     if args.json:
         print(json.dumps({"metric": args.metric, "seconds": round(seconds, 1),
                           "lodo": lodo_table.round(4).to_dict(orient="index"),
                           "held_out": held_table.round(4).to_dict(orient="index"),
-                          "held_out_domains": int(per_domain["dataset"].nunique())},
+                          "held_out_domains": int(per_domain["dataset"].nunique()),
+                          "mandc_vs": {setting: table.round(4).to_dict(orient="index")
+                                       for setting, table in paired.items()}},
                          indent=1))
         return
     n_models, n_profiled = len(graph.model_ids), len(graph.dataset_ids)
@@ -113,9 +103,11 @@ def main() -> None:
     print(lodo_table.round(3).to_string())
     print("\nheld-out domains (placed by their descriptors; their scores never seen)")
     print(held_table.round(3).to_string())
-    if "mandc" in args.methods and len(args.methods) > 1:
-        print("\nmandc against each method, domain by domain (regret)")
-        print(head_to_head(per_domain).to_string())
+    for setting, table in paired.items():
+        print(f"\nmandc against each method, domain by domain ({setting}, regret): gain = mean "
+              "regret of the other minus mandc's, with its bootstrap 95% interval; p_sign = "
+              "sign test of wins against losses")
+        print(table.round(3).to_string())
     if args.per_domain:
         print()
         print(per_domain[["method", "dataset", "pick", "best", "regret"]].round(3).to_string())

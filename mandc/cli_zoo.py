@@ -57,7 +57,7 @@ def _profile(args) -> int:
     result = profile_command(args.model, args.dataset, graph=args.graph, steps=args.steps,
                              rank=args.rank, lr=args.lr, seed=args.seed,
                              samples_dir=args.samples_dir, progress=not args.no_progress,
-                             **_eval_samples(args))
+                             **_sampling_options(args))
     print(report.to_json(result))
     return 0
 
@@ -71,7 +71,7 @@ def _profile_grid(args) -> int:
                           progress=not args.no_progress, workers=args.workers,
                           zero_shot=not args.no_zero_shot,
                           time_limit_s=_seconds(args.time_limit),
-                          **_eval_samples(args))
+                          **_sampling_options(args))
     print(result.summary())
     return 1 if result.failed else 0
 
@@ -81,8 +81,10 @@ def _seconds(minutes: float | None) -> float | None:
     return None if minutes is None else minutes * 60
 
 
-def _eval_samples(args) -> dict:
-    return {} if args.eval_samples is None else {"eval_samples": args.eval_samples}
+def _sampling_options(args) -> dict:
+    """The scoring options a user gave (unset ones keep the recipe's defaults)."""
+    given = {"eval_samples": args.eval_samples, "sample_steps": args.sample_steps}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def _graph_describe(args) -> int:
@@ -140,6 +142,8 @@ def add_commands(commands, formatter) -> None:
         parser.add_argument("--lr", type=float, help="learning rate")
         parser.add_argument("--eval-samples", type=int,
                             help="held-out images to score against (default 64)")
+        parser.add_argument("--sample-steps", type=int,
+                            help="denoising steps per generated image (default 20)")
         parser.add_argument("--samples-dir", metavar="DIR", help="where sample grids go")
         parser.add_argument("--no-progress", action="store_true")
 

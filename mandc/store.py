@@ -8,6 +8,7 @@ shards), ``similarity.parquet`` (optional), ``graph.json`` and a ``README.md`` d
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,8 @@ from .graph import (
     new_shard_name,
 )
 from .settings import get_settings
+
+log = logging.getLogger(__name__)
 
 CARD_TEMPLATE = """---
 configs:
@@ -83,7 +86,9 @@ def add_nodes(directory: str | Path, *, models: pd.DataFrame | None = None,
               datasets: pd.DataFrame | None = None) -> MatchingGraph:
     """Add the model and dataset rows whose ids the graph lacks; score shards are not touched.
 
-    Rows for ids already present are ignored (their stored features win). The node tables are
+    Rows for ids already present are ignored (their stored features win); where such a row
+    disagrees with the stored one a warning names the columns, since a node written before its
+    model or dataset changed goes stale silently otherwise. The node tables are
     rewritten atomically, so run this from one process at a time (a grid's driver, before its
     workers append scores).
     """
@@ -98,6 +103,7 @@ def add_nodes(directory: str | Path, *, models: pd.DataFrame | None = None,
         if key not in new.columns:
             raise ValidationError(f"new rows have no {key!r} column", file=name)
         fresh = new[~new[key].astype(str).isin(set(stored[key].astype(str)))]
+        _warn_on_stale_nodes(name, stored, new, key)
         if len(fresh):
             changed[name] = pd.concat([stored, fresh], ignore_index=True)
     if not changed:
@@ -112,6 +118,23 @@ def add_nodes(directory: str | Path, *, models: pd.DataFrame | None = None,
         temporary.replace(directory / f"{name}.parquet")
     (directory / "README.md").write_text(_card(updated))
     return updated
+
+
+def _warn_on_stale_nodes(name: str, stored: pd.DataFrame, new: pd.DataFrame, key: str) -> None:
+    shared = [c for c in new.columns if c in stored.columns and c != key]
+    before = stored.assign(**{key: stored[key].astype(str)}).set_index(key)
+    for _, row in new.iterrows():
+        node = str(row[key])
+        if node not in before.index:
+            continue
+        old = before.loc[node]
+        changed = [c for c in shared
+                   if not (pd.isna(old[c]) and pd.isna(row[c])) and str(old[c]) != str(row[c])]
+        if changed:
+            details = ", ".join(f"{c}: {old[c]!r} stored, {row[c]!r} given" for c in changed)
+            log.warning("%s.parquet: %r is already a node with other features (%s); the stored "
+                        "ones are kept, rewrite the node if the %s changed", name, node,
+                        details, key)
 
 
 def load_graph(directory: str | Path, *, with_scores: bool = True) -> MatchingGraph:

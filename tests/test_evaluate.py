@@ -11,7 +11,13 @@ from scipy import stats
 
 from mandc import views
 from mandc.errors import ConfigError, UnknownNameError, ValidationError
-from mandc.evaluate import METRICS, EvaluationReport, leave_one_dataset_out, ranking_metrics
+from mandc.evaluate import (
+    METRICS,
+    EvaluationReport,
+    leave_one_dataset_out,
+    paired_comparison,
+    ranking_metrics,
+)
 from mandc.methods import RankingMethod
 from mandc.synth import synthetic_graph
 
@@ -236,3 +242,37 @@ def test_lower_is_better_graph_and_progress(capsys):
     truth = graph.score_matrix("fid")
     for _, row in report.per_dataset.iterrows():  # "best" is the lowest FID
         assert truth.loc[row["best"], row["dataset"]] == truth[row["dataset"]].min()
+
+
+def _per_dataset(regrets: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"method": method, "dataset": f"d{i}", "regret": value}
+                         for method, values in regrets.items() for i, value in enumerate(values)])
+
+
+def test_paired_comparison_counts_and_sign_test():
+    # ref beats a on 7 targets, ties on 2, loses on 1: sign test of 7 against 1
+    ref = [0.0] * 10
+    other = [0.1, 0.2, 0.1, 0.3, 0.1, 0.1, 0.2, 0.0, 0.0, -0.1]
+    table = paired_comparison(_per_dataset({"ref": ref, "a": other}), "ref", resamples=2000)
+    row = table.loc["a"]
+    assert (row["targets"], row["wins"], row["ties"], row["losses"]) == (10, 7, 2, 1)
+    assert row["p_sign"] == pytest.approx(stats.binomtest(7, 8).pvalue)
+    assert row["p_sign"] == pytest.approx(18 / 256)  # 2 * (C(8,0) + C(8,1)) / 2^8
+    assert row["gain"] == pytest.approx(np.mean(other))
+    assert row["gain_low"] < row["gain"] < row["gain_high"]
+    assert row["gain_low"] > 0  # a clear, consistent advantage excludes 0
+
+
+def test_paired_comparison_of_identical_methods_is_all_ties():
+    values = [0.3, 0.0, 0.1]
+    row = paired_comparison(_per_dataset({"ref": values, "b": values}), "ref").loc["b"]
+    assert (row["wins"], row["ties"], row["losses"], row["p_sign"]) == (0, 3, 0, 1.0)
+    assert row["gain"] == row["gain_low"] == row["gain_high"] == 0.0
+
+
+def test_paired_comparison_bad_requests():
+    table = _per_dataset({"ref": [0.0], "b": [0.1]})
+    with pytest.raises(ConfigError, match="reference method 'mandc'"):
+        paired_comparison(table, "mandc")
+    with pytest.raises(ValidationError, match="regret"):
+        paired_comparison(table.drop(columns="regret"), "ref")

@@ -226,7 +226,7 @@ def test_finished_keys_need_every_metric(tmp_path):
     assert runner.finished_keys(tmp_path / "nowhere") == set()
 
 
-def test_ensure_graph_adds_missing_nodes_and_keeps_score_shards(tmp_path):
+def test_ensure_graph_adds_missing_nodes_and_keeps_score_shards(tmp_path, caplog):
     graph_dir = tmp_path / "graph"
     graph = MatchingGraph(
         models=pd.DataFrame({"model": ["a"], "source": ["hub"], "params": [10]}),
@@ -241,6 +241,10 @@ def test_ensure_graph_adds_missing_nodes_and_keeps_score_shards(tmp_path):
     assert updated.model_ids == ["a", "b"] and updated.dataset_ids == ["d1", "d2"]
     reloaded = load_graph(graph_dir)
     assert reloaded.models.set_index("model").loc["a", "source"] == "hub"  # stored row wins
+    # ... and the disagreement is reported, naming the node and the column
+    assert "'a' is already a node with other features (source: 'hub' stored, 'ignored' given)" \
+        in caplog.text
+    assert "'b'" not in caplog.text
     assert sorted((graph_dir / "scores").glob("*.parquet")) == shards
     assert len(reloaded.scores) == 1
     assert add_nodes(graph_dir).model_ids == ["a", "b"]  # nothing new: nothing rewritten
@@ -284,8 +288,13 @@ def test_sample_grid_tiles_four_by_four():
 def test_recipe_from_command_line_options():
     recipe = runner.recipe_from_options(steps=7, lr=0.01)
     assert (recipe.steps, recipe.lr, recipe.rank) == (7, 0.01, Recipe().rank)
+    light = runner.recipe_from_options(eval_samples=32, sample_steps=10)
+    assert (light.eval_samples, light.num_inference_steps) == (32, 10)
+    assert light.hash() != Recipe().hash()  # a lighter recipe is a different recipe
     with pytest.raises(ConfigError):
         runner.recipe_from_options(steps=0)
+    with pytest.raises(ConfigError, match="num_inference_steps"):
+        runner.recipe_from_options(sample_steps=0)
 
 
 # ---------------------------------------------------------------- real zoo model, real Inception

@@ -451,10 +451,12 @@ def _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result
 # ---------------------------------------------------------------------------------- CLI helpers
 def recipe_from_options(*, steps: int | None = None, rank: int | None = None,
                         lr: float | None = None, seed: int | None = None,
-                        eval_samples: int | None = None, base: Recipe | None = None) -> Recipe:
+                        eval_samples: int | None = None, sample_steps: int | None = None,
+                        base: Recipe | None = None) -> Recipe:
     """The default recipe with the options a user gave on the command line."""
     values = (base or Recipe()).to_dict()
-    given = {"steps": steps, "rank": rank, "lr": lr, "seed": seed, "eval_samples": eval_samples}
+    given = {"steps": steps, "rank": rank, "lr": lr, "seed": seed, "eval_samples": eval_samples,
+             "num_inference_steps": sample_steps}
     values.update({key: value for key, value in given.items() if value is not None})
     return Recipe.from_dict(values)
 
@@ -462,10 +464,11 @@ def recipe_from_options(*, steps: int | None = None, rank: int | None = None,
 def profile_command(model: str, dataset: str, *, graph: str | Path | None = None,
                     steps: int | None = None, rank: int | None = None, lr: float | None = None,
                     seed: int | None = None, samples_dir: str | Path | None = None,
-                    eval_samples: int | None = None, progress: bool = True) -> dict:
+                    eval_samples: int | None = None, sample_steps: int | None = None,
+                    progress: bool = True) -> dict:
     """``mandc profile --model M --dataset D [--steps --rank --lr --seed] --graph DIR``."""
     recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, seed=seed,
-                                 eval_samples=eval_samples)
+                                 eval_samples=eval_samples, sample_steps=sample_steps)
     return profile_pair(model, dataset, recipe,
                         graph_dir=graph or get_settings().default_graph_dir,
                         samples_dir=samples_dir, progress=progress)
@@ -475,10 +478,11 @@ def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | 
                  seeds=(0,), steps: int | None = None, rank: int | None = None,
                  lr: float | None = None, resume: bool = True,
                  samples_dir: str | Path | None = None, eval_samples: int | None = None,
-                 progress: bool = True, workers: int = 1, zero_shot: bool = True,
-                 time_limit_s: float | None = None) -> GridResult:
+                 sample_steps: int | None = None, progress: bool = True, workers: int = 1,
+                 zero_shot: bool = True, time_limit_s: float | None = None) -> GridResult:
     """``mandc profile-grid --models … --datasets … [--seeds 0,1] --graph DIR``."""
-    recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, eval_samples=eval_samples)
+    recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, eval_samples=eval_samples,
+                                 sample_steps=sample_steps)
     return run_grid(models, datasets, recipe, graph_dir=graph or get_settings().default_graph_dir,
                     seeds=seeds, resume=resume, progress=progress, samples_dir=samples_dir,
                     workers=workers, zero_shot=zero_shot, time_limit_s=time_limit_s)
