@@ -100,14 +100,14 @@ def test_zoo_models_generate_their_pretraining_domains(graph):
 
 def test_two_profiling_seeds_agree():
     """The issue's stability check, on the domains profiled a second time (seed 1, on the CPU;
-    seed 0 ran on a GPU). Measured: Spearman 0.98, 0.81, 0.83, 0.95; the same best model in all
-    four domains."""
+    seed 0 of 8 of the models ran on a GPU). Measured over all 11 models: Spearman 0.99, 0.93,
+    0.71, 0.98; the same best model in all four domains."""
     first = load_graph(shipped_graph_dir()).score_matrix("fid")
     second = load_graph(shipped_graph_dir("minizoo-seed1")).score_matrix("fid")
     correlations, same_best = [], []
     for domain in second.columns:
         both = first[domain].to_frame("a").join(second[domain].rename("b")).dropna()
-        assert len(both) >= 8, domain
+        assert len(both) == len(first.index), domain  # every zoo model, both seeds
         correlations.append(spearmanr(both["a"], both["b"]).statistic)
         same_best.append(both["a"].idxmin() == both["b"].idxmin())
     assert len(correlations) >= 4
