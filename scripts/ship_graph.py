@@ -21,6 +21,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 from PIL import Image
 
 from mandc.defaults import shipped_graph_dir
@@ -83,8 +84,6 @@ def main() -> None:
 def merged(graphs: list[MatchingGraph]) -> MatchingGraph:
     """One graph of the datasets of all: the first one's model nodes and metadata, every
     dataset node, score and similarity edge. Datasets must not repeat; models must agree."""
-    import pandas as pd
-
     first = graphs[0]
     for other in graphs[1:]:
         if sorted(other.model_ids) != sorted(first.model_ids):
