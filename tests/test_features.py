@@ -33,6 +33,7 @@ from mandc.features import (
     similarity,
     similarity_table,
 )
+from mandc.features.palette import colour_histogram, hellinger_distance
 from mandc.graph import MatchingGraph
 
 SIDE = 96
@@ -240,6 +241,29 @@ def test_statistics_known_values():
     # a flat pure red: rg = 255, yb = 127.5, no spread -> 0.3 * hypot(255, 127.5)
     assert colourfulness(Image.new("RGB", (8, 8), (255, 0, 0))) == pytest.approx(
         0.3 * np.hypot(255, 127.5))
+
+
+def test_palette_histogram_and_distance_known_values():
+    white, black = Image.new("RGB", (4, 4), (255, 255, 255)), Image.new("RGB", (4, 4), (0, 0, 0))
+    half = Image.new("RGB", (4, 4), (255, 255, 255))
+    half.paste((0, 0, 0), (0, 0, 4, 2))  # top half black
+    histogram = colour_histogram([white, black], bins=4)
+    assert histogram.shape == (64,) and histogram.sum() == pytest.approx(1.0)
+    assert histogram[0] == histogram[63] == 0.5  # cell (0,0,0) and cell (3,3,3)
+    # pooled over the sample: two images of one colour each equal one image of both halves
+    assert np.array_equal(histogram, colour_histogram([half], bins=4))
+    # 64 and 127 fall in cell 1 of 4, 128 in cell 2
+    assert colour_histogram([Image.new("RGB", (2, 2), (64, 127, 128))], bins=4)[
+        (1 * 4 + 1) * 4 + 2] == 1.0
+    only_white = colour_histogram([white])
+    assert hellinger_distance(only_white, only_white) == 0.0
+    assert hellinger_distance(only_white, colour_histogram([black])) == pytest.approx(1.0)
+    # shares (1/2, 1/2) against (1, 0): 1 - sqrt(1/2) under the root
+    assert hellinger_distance(histogram, only_white) == pytest.approx(np.sqrt(1 - np.sqrt(0.5)))
+    with pytest.raises(ValidationError, match="divide 256"):
+        colour_histogram([white], bins=3)
+    with pytest.raises(ValidationError, match="different shapes"):
+        hellinger_distance(only_white, colour_histogram([white], bins=2))
 
 
 def test_mixing_featurizers_is_refused():
