@@ -33,8 +33,12 @@ import pandas as pd
 
 from mandc.data import load_target
 from mandc.defaults import shipped_graph_dir
-from mandc.features import DatasetDescriptor, similarity_table
-from mandc.features.palette import colour_histogram, hellinger_distance
+from mandc.features import (
+    DatasetDescriptor,
+    colour_histogram,
+    hellinger_distance,
+    similarity_table,
+)
 from mandc.similarity import dataset_similarity
 from mandc.store import load_graph
 

@@ -25,15 +25,16 @@ from mandc.features import (
     Featurizer,
     GaussianSummary,
     caption_statistics,
+    colour_histogram,
     colourfulness,
     describe,
     frechet_distance,
     get_featurizer,
+    hellinger_distance,
     ledoit_wolf_shrinkage,
     similarity,
     similarity_table,
 )
-from mandc.features.palette import colour_histogram, hellinger_distance
 from mandc.graph import MatchingGraph
 
 SIDE = 96

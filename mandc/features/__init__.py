@@ -11,12 +11,13 @@ from .cache import cache_path
 from .descriptor import COVARIANCE_PREFIX, DEFAULT_RANK, DatasetDescriptor, describe
 from .gaussian import GaussianSummary, frechet_distance, ledoit_wolf_shrinkage
 from .measures import DEFAULT_MEASURE, MEASURES, Measure, similarity, similarity_table
+from .palette import colour_histogram, hellinger_distance
 from .statistics import caption_statistics, colourfulness, image_statistics
 
 __all__ = [
     "COVARIANCE_PREFIX", "DEFAULT_MEASURE", "DEFAULT_RANK", "FEATURIZERS", "MEASURES",
     "DatasetDescriptor", "Featurizer", "GaussianSummary", "Measure", "cache_path",
-    "caption_statistics", "colourfulness", "describe", "frechet_distance", "get_featurizer",
-    "image_statistics", "ledoit_wolf_shrinkage", "resolve_featurizer", "similarity",
-    "similarity_table",
+    "caption_statistics", "colour_histogram", "colourfulness", "describe", "frechet_distance",
+    "get_featurizer", "hellinger_distance", "image_statistics", "ledoit_wolf_shrinkage",
+    "resolve_featurizer", "similarity", "similarity_table",
 ]
