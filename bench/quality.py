@@ -5,11 +5,12 @@
 Two settings, every method, the same four figures (top-1, top-3, mean regret, Spearman):
 
 - **leave-one-dataset-out** on the profiled graph: each profiled domain in turn loses all its
-  scores, the method is fitted on the rest and ranks the models for it;
+  fine-tuned scores (its zero-shot probes stay), the method is fitted on the rest and ranks the
+  models for it;
 - **held-out domains**: domains that no model was pretrained on and that are not in the graph.
-  Each is placed in the graph through its descriptor (data–data edges only, as a user's dataset
-  would be), the method is fitted on the whole graph and ranks the models; the ranking is compared
-  with the domain's own profiling results, which the methods never see.
+  Each is placed in the graph through its descriptor (data–data edges) and its zero-shot probes,
+  as a user's dataset would be, the method is fitted on the whole graph and ranks the models;
+  the ranking is compared with the domain's own profiling results, which the methods never see.
 
 Defaults read the graphs that ship with the package (see ``mandc.defaults``).
 """
@@ -52,6 +53,10 @@ def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFr
             continue
         extended, target = add_target(graph, DatasetDescriptor.from_row(
             descriptors.loc[domain].to_dict()))
+        probes = heldout.scores[(heldout.scores["dataset"] == domain)
+                                & heldout.scores["metric"].isin(graph.probe_metrics)]
+        if len(probes):  # the target's zero-shot probes, as a user would measure them
+            extended = extended.add_scores(probes.assign(dataset=target))
         for name in methods:
             method = make_method(name, metric=metric, seed=seed).fit(extended)
             predicted = method.predict(target).reindex(column.index)

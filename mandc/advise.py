@@ -17,14 +17,24 @@ from .views import score_matrix, without_scores_of
 
 def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str | None = None,
            top: int = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
-           samples: int | None = None, graph_source: str | None = None) -> dict:
-    """Rank every model of ``graph`` for ``target`` (see the module docstring)."""
+           samples: int | None = None, graph_source: str | None = None,
+           probe: bool = False) -> dict:
+    """Rank every model of ``graph`` for ``target`` (see the module docstring). ``probe``: a new
+    target is first probed by every model of the graph (:mod:`mandc.profile.probe`; the models
+    must load on this machine), so that a graph with probe metrics can use them."""
     from .defaults import resolve_target
 
     if top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
     load_builtin_methods()
+    source = target
     graph, target = resolve_target(graph, target, samples=samples, seed=seed)
+    if probe and not graph.probe_metrics:
+        raise ConfigError("--probe needs a graph with probe metrics (`mandc probe`)")
+    if probe and not _has_probes(graph, target):
+        from .profile.probe import probe_dataset
+
+        graph = graph.add_scores(probe_dataset(graph.model_ids, source, name=target))
     metric = graph._metric(metric)
     measured = score_matrix(graph, metric)[target]
     fit_on = without_scores_of(graph, target) if hold_out else graph
@@ -36,6 +46,7 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
         "graph": graph_source, "candidates": len(ranking),
         "ranking": ranking_rows(ranking.head(top), None if measured.isna().all() else measured),
         "neighbours": similar_profiled_datasets(fitted, fit_on, target, neighbours),
+        "probe_metrics": list(getattr(fitted, "probe_metrics_", [])),
     }
 
 
@@ -51,8 +62,16 @@ def similar_profiled_datasets(method, graph: MatchingGraph, target: str, n: int)
     else:
         from .similarity import dataset_similarity
 
-        profiled = set(graph.scores["dataset"].astype(str)) - {target}
+        measured = graph.scores[~graph.scores["metric"].isin(graph.probe_metrics)]
+        profiled = set(measured["dataset"].astype(str)) - {target}
         row = dataset_similarity(graph).loc[target]
         near = row[row.index.isin(profiled)].dropna().sort_values(ascending=False,
                                                                    kind="stable").head(n)
     return [{"dataset": str(d), "similarity": float(s)} for d, s in near.items()]
+
+
+def _has_probes(graph: MatchingGraph, target: str) -> bool:
+    rows = graph.scores[(graph.scores["dataset"] == target)
+                        & graph.scores["metric"].isin(graph.probe_metrics)]
+    return len(rows.drop_duplicates(["model", "metric"])) == (len(graph.model_ids)
+                                                               * len(graph.probe_metrics))

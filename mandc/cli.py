@@ -52,7 +52,8 @@ def _graph_show(args) -> int:
 
 
 def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
-    summary = {**graph.summary(), "profiled_datasets": int(graph.scores["dataset"].nunique()),
+    summary = {**graph.summary(), "profiled_datasets": int(graph.scores.loc[
+        ~graph.scores["metric"].isin(graph.probe_metrics), "dataset"].nunique()),
                "measurements": int(graph.scores["count"].sum()), "graph": source}
     print(report.to_json(summary) if as_json else prefix + report.graph_summary_text(summary,
                                                                                      source))
@@ -96,7 +97,8 @@ def _recommend(args) -> int:
     result = advise(resolve_graph(args.graph), args.dataset, method=args.method,
                     metric=args.metric, top=args.top, neighbours=args.neighbours,
                     hold_out=args.hold_out, seed=args.seed, samples=args.samples,
-                    graph_source=str(args.graph) if args.graph else default_graph_source())
+                    graph_source=str(args.graph) if args.graph else default_graph_source(),
+                    probe=args.probe)
     print(report.to_json(result) if args.json else report.ranking_text(result))
     return 0
 
@@ -238,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--hold-out", action="store_true",
                            help="ignore the target's own scores, as if it were new")
     recommend.add_argument("--seed", type=int, default=0)
+    recommend.add_argument("--probe", action="store_true",
+                           help="probe a new target with every model of the graph first (a few "
+                                "seconds per model on a CPU for the mini zoo; the models must "
+                                "load here), so that the graph's probe metrics count")
     recommend.add_argument("--json", action="store_true", help="print JSON")
     recommend.set_defaults(handler=_recommend)
 

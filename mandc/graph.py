@@ -110,6 +110,14 @@ class MatchingGraph:
         metric = self._metric(metric)
         return bool(self.meta["metrics"][metric].get("log_scale", False))
 
+    @property
+    def probe_metrics(self) -> list[str]:
+        """Metrics declared ``"probe": true``: zero-shot measurements of a model on a dataset
+        (e.g. :mod:`mandc.profile.probe`), taken without fine-tuning. A new dataset can have
+        them before any fine-tune, so they are inputs of the recommender, not what it predicts,
+        and the leave-one-dataset-out cut keeps them."""
+        return [m for m, spec in self.meta["metrics"].items() if spec.get("probe", False)]
+
     def _metric(self, metric: str | None) -> str:
         metric = metric or self.primary_metric
         if metric is None:
@@ -226,15 +234,19 @@ class MatchingGraph:
         return (centred / std.where(std > 0, 1.0)).where(matrix.notna())
 
     def without_scores_of(self, dataset: str) -> MatchingGraph:
-        """A copy with every model–data edge of ``dataset`` removed (its data–data edges stay).
+        """A copy with every measured model–data edge of ``dataset`` removed; its data–data
+        edges and its probe edges (:attr:`probe_metrics`) stay.
 
-        This is the leave-one-dataset-out cut: the target keeps its features and similarities.
-        Removing rows cannot break validity, so the copy skips re-validation (it is on the hot
-        path of leave-one-dataset-out evaluation).
+        This is the leave-one-dataset-out cut: the target keeps what a new dataset would have,
+        its features, similarities and zero-shot probes. Removing rows cannot break validity, so
+        the copy skips re-validation (it is on the hot path of leave-one-dataset-out evaluation).
         """
         copy = object.__new__(MatchingGraph)
         copy.models, copy.datasets, copy.similarity = self.models, self.datasets, self.similarity
-        copy.scores = self.scores[self.scores["dataset"] != dataset].reset_index(drop=True)
+        keep = self.scores["dataset"] != dataset
+        if self.probe_metrics:
+            keep |= self.scores["metric"].isin(self.probe_metrics)
+        copy.scores = self.scores[keep].reset_index(drop=True)
         copy.meta = dict(self.meta)
         return copy
 

@@ -161,14 +161,18 @@ class Recommender(RankingMethod):
     in :data:`REGRESSORS`, or ``auto``: see :data:`AUTO_FOREST_MAX_ROWS`), ``dim`` (embedding
     width), ``n_neighbors`` (profiled datasets that describe a dataset), ``max_rows`` (training
     rows kept, a seeded sample, so big graphs stay fast), ``use_graph`` (False: node features
-    only), ``embedding_params`` (extra settings of the embedding), ``metric``, ``seed``.
+    only), ``embedding_params`` (extra settings of the embedding), ``use_probe`` (the graph's
+    probe metrics, zero-shot measurements such as :mod:`mandc.profile.probe`, as features of
+    each row: ``"auto"`` uses them when every model has them on every dataset, the target
+    included; ``True`` requires that; ``False`` ignores them), ``metric``, ``seed``.
     """
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = True,
-                 embedding_params: dict | None = None, metric: str | None = None,
-                 seed: int = 0):
+                 embedding_params: dict | None = None, use_probe: bool | str = "auto",
+                 metric: str | None = None, seed: int = 0):
         super().__init__(metric=metric, seed=seed)
+        self.use_probe = use_probe
         self.embedding = embedding
         self.regressor = regressor
         self.dim = dim
@@ -189,6 +193,8 @@ class Recommender(RankingMethod):
             raise ConfigError(f"dim must be a positive integer, got {self.dim!r}")
         if self.max_rows is not None and self.max_rows < 1:
             raise ConfigError(f"max_rows must be positive or None, got {self.max_rows!r}")
+        if self.use_probe not in (True, False, "auto"):
+            raise ConfigError(f"use_probe must be True, False or 'auto', got {self.use_probe!r}")
 
     def _fit(self, graph) -> None:
         with single_threaded():
@@ -204,6 +210,7 @@ class Recommender(RankingMethod):
         self.view_ = view
         self.model_matrix_ = _compact(view.model_features.to_numpy(dtype=float))
         self.dataset_matrix_ = _compact(view.dataset_features.to_numpy(dtype=float))
+        self.probe_metrics_, self.probe_block_ = self._probes(graph, view)
         self.profiled_ = np.flatnonzero(profiled)
         dataset_ids = view.dataset_ids
         self.profiled_ids_ = [dataset_ids[j] for j in self.profiled_]
@@ -234,6 +241,32 @@ class Recommender(RankingMethod):
         self.model_ = make_regressor(self.regressor_, self.seed)
         self.model_.fit(design, self.scores_[models, columns])
         self.n_training_rows_ = len(models)
+
+    def _probes(self, graph, view: GraphView) -> tuple[list[str], np.ndarray | None]:
+        """The probe metrics used and their normalised values (metrics × models × datasets).
+
+        A probe is used only when every model has it on every dataset: a row whose probe is
+        missing would be filled with a value the regressor never saw measured."""
+        from .views import normalized_score_matrix
+
+        if self.use_probe is False or not graph.probe_metrics:
+            if self.use_probe is True:
+                raise ConfigError("use_probe=True but the graph has no probe metric; measure "
+                                  "them with `mandc probe`")
+            return [], None
+        blocks, incomplete = [], []
+        for metric in graph.probe_metrics:
+            block = normalized_score_matrix(graph, metric).reindex(
+                index=view.model_ids, columns=view.dataset_ids).to_numpy(dtype=float)
+            (blocks if np.isfinite(block).all() else incomplete).append((metric, block))
+        if incomplete and self.use_probe is True:
+            block = incomplete[0][1]
+            missing = [view.dataset_ids[j] for j in np.flatnonzero(~np.isfinite(block).all(0))]
+            raise ConfigError(f"use_probe=True but probe {incomplete[0][0]!r} is missing for "
+                              f"datasets {missing[:5]}; measure them with `mandc probe`")
+        if not blocks or incomplete:
+            return [], None
+        return [metric for metric, _ in blocks], np.stack([block for _, block in blocks])
 
     def _fit_graph(self, view: GraphView, models: np.ndarray, columns: np.ndarray,
                    counts: np.ndarray, totals: np.ndarray) -> np.ndarray:
@@ -303,6 +336,8 @@ class Recommender(RankingMethod):
                 graph_block: np.ndarray | None) -> np.ndarray:
         """Feature rows for (model, dataset) pairs: node features, then graph features."""
         blocks = [self.model_matrix_[models], self.dataset_matrix_[datasets]]
+        if self.probe_block_ is not None:
+            blocks.append(self.probe_block_[:, models, datasets].T)
         if graph_block is not None:
             blocks.append(graph_block)
         blocks = [b for b in blocks if b.shape[1]]
@@ -395,13 +430,14 @@ class FeaturesOnly(Recommender):
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = False,
-                 embedding_params: dict | None = None, metric: str | None = None,
-                 seed: int = 0):
+                 embedding_params: dict | None = None, use_probe: bool | str = False,
+                 metric: str | None = None, seed: int = 0):
         if use_graph:
             raise ConfigError("features_only never uses the graph; use 'mandc' for that")
         super().__init__(embedding=embedding, regressor=regressor, dim=dim,
                          n_neighbors=n_neighbors, max_rows=max_rows, use_graph=False,
-                         embedding_params=embedding_params, metric=metric, seed=seed)
+                         embedding_params=embedding_params, use_probe=use_probe, metric=metric,
+                         seed=seed)
 
 
 def _neighbour_order(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

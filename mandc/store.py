@@ -137,6 +137,25 @@ def _warn_on_stale_nodes(name: str, stored: pd.DataFrame, new: pd.DataFrame, key
                         details, key)
 
 
+def declare_metrics(directory: str | Path, specs: dict[str, dict]) -> None:
+    """Add metric declarations (``higher_is_better``, ``log_scale``, ``probe``) to a graph's
+    ``graph.json``; a metric already declared otherwise is an error, never overwritten."""
+    meta_path = Path(directory) / "graph.json"
+    if not meta_path.is_file():
+        raise ValidationError("not a matching graph directory (no graph.json)",
+                              file=str(directory))
+    meta = json.loads(meta_path.read_text())
+    declared = meta.setdefault("metrics", {})
+    for metric, spec in specs.items():
+        if metric in declared and declared[metric] != spec:
+            raise ValidationError(f"metric {metric!r} is declared as {declared[metric]} already, "
+                                  f"not {spec}", file=str(meta_path))
+        declared[metric] = spec
+    temporary = meta_path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    temporary.replace(meta_path)
+
+
 def load_graph(directory: str | Path, *, with_scores: bool = True) -> MatchingGraph:
     """Read a graph directory, merging score shards and dropping exact duplicate rows.
 

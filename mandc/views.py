@@ -15,9 +15,9 @@ new table to ``graph.scores`` invalidates it; tables are treated as immutable, a
 M&C. Returned frames are shared: read them, do not modify them in place.
 
 :func:`without_scores_of` is the leave-one-dataset-out cut with its views carried over: the cut
-graph's score matrices are the parent's with the target's column blanked (the within-dataset
-normalisation of one column never depends on another), and views of the untouched tables are
-reused as they are.
+graph's score matrices are the parent's with the target's column blanked (probe metrics excepted;
+the within-dataset normalisation of one column never depends on another), and views of the
+untouched tables are reused as they are.
 """
 
 from __future__ import annotations
@@ -81,15 +81,17 @@ def without_scores_of(graph: MatchingGraph, dataset: str) -> MatchingGraph:
     from the rows, and views of tables the cut shares with the parent are reused.
     """
     cut = graph.without_scores_of(dataset)
+    probes = set(graph.probe_metrics)
     carried = {}
     for key, entry in graph.__dict__.get(_VIEWS, {}).items():
         if not _still_valid(graph, entry):
             continue
         names, tables, value = entry
         if key[0] in _SCORE_VIEWS:
-            value = value.copy()
-            if dataset in value.columns:
-                value[dataset] = np.nan
+            if key[1] not in probes:  # the cut keeps probe edges
+                value = value.copy()
+                if dataset in value.columns:
+                    value[dataset] = np.nan
             tables = tuple(getattr(cut, name) for name in names)
         elif not _still_valid(cut, entry):
             continue  # depends on a table the cut replaced (its scores)

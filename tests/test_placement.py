@@ -108,3 +108,19 @@ def test_cli_graph_describe_stores_descriptors_and_edges(described_graph, folder
     assert loaded.meta["featurizer"] == described_graph.meta["featurizer"]
     assert list(loaded.datasets["fingerprint"]) == list(described_graph.datasets["fingerprint"])
     assert len(loaded.similarity) == len(described_graph.similarity)
+
+
+def test_cli_probes_a_new_folder_with_every_zoo_model(folders, capsys):
+    """On the shipped mini-zoo graph (which holds probes), ``--probe`` lets ``mandc`` use them
+    for a folder it has never seen; without it the target has none and ``mandc`` ranks without."""
+    results = {}
+    for flags in ([], ["--probe"]):
+        code = main(["recommend", "--dataset", str(folders[TARGET]), "--samples", str(SAMPLES),
+                     "--top", "11", "--json", *flags])
+        assert code == 0
+        results[bool(flags)] = json.loads(capsys.readouterr().out)
+    assert results[False]["probe_metrics"] == []
+    assert results[True]["probe_metrics"] == ["probe_mse_0.1", "probe_mse_0.3", "probe_mse_0.6",
+                                              "probe_mse_0.9"]
+    for result in results.values():
+        assert result["target"] == TARGET and len(result["ranking"]) == 11

@@ -52,7 +52,10 @@ def test_model_nodes_describe_the_models_as_they_are(name):
 
 def test_every_pair_is_measured_under_one_recipe_and_no_held_out_domain_leaks(graph, fid):
     assert fid.notna().all().all()
-    assert graph.scores["recipe_hash"].nunique() == 1
+    probes = graph.scores["metric"].isin(graph.probe_metrics)
+    assert graph.scores.loc[~probes, "recipe_hash"].nunique() == 1
+    assert graph.scores.loc[probes, "recipe_hash"].nunique() == 1  # the zero-shot probes
+    assert probes.sum() == 4 * fid.size
     assert not set(HELD_OUT_DOMAINS) & set(graph.dataset_ids)
     assert (fid > 0).all().all()
 

@@ -13,6 +13,12 @@ about 80 s for a zero-shot FID.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
 import torch
 
 from ..errors import ConfigError
@@ -20,6 +26,10 @@ from .finetune import _encode_captions, _validate, images_to_pixels, native_reso
 
 PROBE_LEVELS = (0.9, 0.6, 0.3, 0.1)
 """Default ``alpha_bar`` levels: from light noise (0.9) to mostly noise (0.1)."""
+PROBE_SAMPLES = 32
+"""Images of the dataset's train split a probe uses (a seeded sample)."""
+PROBE_SEED = 1234
+"""Seed of the probe's noise; the shipped mini-zoo probes were measured with it."""
 
 
 def probe_metric(level: float) -> str:
@@ -28,7 +38,7 @@ def probe_metric(level: float) -> str:
 
 
 @torch.no_grad()
-def denoising_error(pipeline, images, captions, *, levels=PROBE_LEVELS, seed: int = 0,
+def denoising_error(pipeline, images, captions, *, levels=PROBE_LEVELS, seed: int = PROBE_SEED,
                     batch_size: int = 32) -> dict[str, float]:
     """Mean squared clean-image error of ``pipeline``'s UNet at each noise level (lower = the
     model knows the data better), as ``{probe_metric(level): error}``.
@@ -82,3 +92,84 @@ def _clean_estimate(noisy: torch.Tensor, prediction: torch.Tensor, signal: float
     if kind == "epsilon":
         return (noisy - (1.0 - signal) ** 0.5 * prediction) / signal ** 0.5
     return signal ** 0.5 * noisy - (1.0 - signal) ** 0.5 * prediction
+
+
+def probe_metric_specs(levels=PROBE_LEVELS) -> dict[str, dict]:
+    """graph.json declarations of the probe metrics: lower is better, compared by ratios, and
+    ``probe`` so that the recommender takes them as inputs and evaluation keeps them."""
+    return {probe_metric(level): {"higher_is_better": False, "log_scale": True, "probe": True}
+            for level in levels}
+
+
+def probe_rows(model: str, dataset: str, errors: dict[str, float], *, samples: int,
+               seed: int) -> pd.DataFrame:
+    """Score rows of one probe, with its settings as the recipe."""
+    from ..settings import get_settings
+
+    recipe = json.dumps({"kind": "denoising_probe", "levels": [float(m.rsplit("_", 1)[1])
+                                                               for m in errors],
+                         "samples": samples, "seed": seed}, sort_keys=True)
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    return pd.DataFrame([{"model": model, "dataset": dataset, "metric": metric, "value": value,
+                          "higher_is_better": False, "count": 1, "recipe": recipe,
+                          "recipe_hash": hashlib.sha256(recipe.encode()).hexdigest(),
+                          "created_at": created,
+                          "author": get_settings().author} for metric, value in errors.items()])
+
+
+def probe_dataset(models: list[str], dataset, *, samples: int = PROBE_SAMPLES,
+                  seed: int = PROBE_SEED, name: str | None = None,
+                  progress: bool = False) -> pd.DataFrame:
+    """Probe every model (zoo name, local folder or Hub id) on one dataset (anything
+    :func:`mandc.data.load_target` reads, or an already loaded image set); score rows named
+    ``name`` (default: the dataset's own name)."""
+    from ..data import load_target
+    from ..minizoo.models import load_pipeline
+    from ..settings import get_settings
+
+    sample = dataset if hasattr(dataset, "images") else load_target(
+        dataset, split="train", max_samples=samples, seed=0)
+    rows = []
+    for model in _progress(models, progress, "probe"):
+        pipeline = load_pipeline(model, device=get_settings().device)
+        errors = denoising_error(pipeline, sample.images, sample.captions, seed=seed)
+        rows.append(probe_rows(str(model), name or sample.name, errors, samples=len(sample),
+                               seed=seed))
+    return pd.concat(rows, ignore_index=True)
+
+
+def probe_graph(graph_dir: str | Path, *, models: list[str] | None = None,
+                datasets: dict[str, str | Path], samples: int = PROBE_SAMPLES,
+                seed: int = PROBE_SEED, progress: bool = True) -> int:
+    """Probe ``models`` (default: all of the graph's) on ``datasets`` (graph dataset id →
+    where to load it) and append the rows to the graph, one shard per dataset, so an
+    interrupted run keeps what it finished; pairs the graph already has are skipped. Returns
+    the number of pairs probed."""
+    from ..store import append_scores, declare_metrics, load_graph
+
+    graph = load_graph(graph_dir)
+    unknown = sorted(set(datasets) - set(graph.dataset_ids))
+    if unknown:
+        raise ConfigError(f"datasets not in the graph: {unknown[:5]}; profile or add them first")
+    models = list(models or graph.model_ids)
+    declare_metrics(graph_dir, probe_metric_specs())
+    wanted = set(probe_metric_specs())
+    have = graph.scores[graph.scores["metric"].isin(wanted)]
+    complete = {pair for pair, group in have.groupby(["model", "dataset"])
+                if set(group["metric"]) == wanted}
+    probed = 0
+    for dataset_id, source in _progress(list(datasets.items()), progress, "datasets"):
+        todo = [m for m in models if (m, dataset_id) not in complete]
+        if todo:
+            append_scores(graph_dir, probe_dataset(todo, source, samples=samples, seed=seed,
+                                                   name=dataset_id))
+            probed += len(todo)
+    return probed
+
+
+def _progress(items, enabled: bool, label: str):
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=label, unit="item", dynamic_ncols=True)
