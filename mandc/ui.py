@@ -19,15 +19,18 @@ NEIGHBOUR_COLUMNS = ["dataset", "similarity", "weight"]
 
 
 def recommend_callback(graph_dir: str | None, profiled: str | None, source: str | None,
-                       uploads: list | None, method: str, top: int):
-    """One button press: returns (status markdown, ranking table, neighbour table)."""
+                       uploads: list | None, method: str, top: int, probe: bool = False):
+    """One button press: returns (status markdown, ranking table, neighbour table). ``probe``:
+    probe a new target with every model first (see ``mandc recommend --probe``)."""
     target = _pick_target(profiled, source, uploads)
     if target is None:
         return ("Choose a profiled dataset, type a Hub dataset id or folder, or upload images "
                 "with captions.", _empty(RANKING_COLUMNS), _empty(NEIGHBOUR_COLUMNS))
     try:
-        result = advise(resolve_graph(graph_dir or None), target, method=method, top=int(top),
-                        graph_source=graph_dir or default_graph_source())
+        graph = resolve_graph(graph_dir or None)
+        result = advise(graph, target, method=method, top=int(top),
+                        graph_source=graph_dir or default_graph_source(),
+                        probe=bool(probe) and bool(graph.probe_metrics))
     except MandcError as error:
         return f"**Could not rank models:** {error}", _empty(RANKING_COLUMNS), _empty(
             NEIGHBOUR_COLUMNS)
@@ -39,6 +42,9 @@ def recommend_callback(graph_dir: str | None, profiled: str | None, source: str 
               f"candidates by `{result['method']}`. *predicted* is a within-dataset z-score of "
               f"`{result['metric']}` (higher is better); *measured* is the raw metric "
               f"({direction} is better) where the pair was profiled.")
+    if result["probe_metrics"]:
+        status += (" Each model's zero-shot denoising probe of the target counted too "
+                   f"({len(result['probe_metrics'])} noise levels).")
     return status, ranking, neighbours
 
 
@@ -76,11 +82,15 @@ def build_app(graph_dir: str | None = None):
             method = gr.Dropdown(METHODS.names(), value="mandc", label="Method")
             top = gr.Slider(1, max(1, len(graph.models)), value=min(10, len(graph.models)),
                             step=1, label="Models to show")
+            probe = gr.Checkbox(value=bool(graph.probe_metrics),
+                                interactive=bool(graph.probe_metrics),
+                                label="Probe a new dataset with every model first (seconds "
+                                      "per model; needs the graph's probe metrics)")
         run = gr.Button("Rank models", variant="primary")
         status = gr.Markdown()
         ranking = gr.Dataframe(headers=RANKING_COLUMNS, label="Ranking", interactive=False)
         neighbours = gr.Dataframe(headers=NEIGHBOUR_COLUMNS, interactive=False,
                                   label="Most similar profiled datasets (the reasons)")
-        run.click(recommend_callback, [graph_box, profiled, source, uploads, method, top],
+        run.click(recommend_callback, [graph_box, profiled, source, uploads, method, top, probe],
                   [status, ranking, neighbours])
     return app

@@ -9,6 +9,11 @@ def test_callback_ranks_a_profiled_dataset_and_explains_it():
     assert list(ranking["rank"]) == [1, 2, 3]
     assert ranking["model"].iloc[0] in status
     assert len(neighbours) >= 1 and "scenes-day" not in set(neighbours["dataset"])
+    # a profiled dataset of the shipped graph already has its probes: mandc reads them
+    assert "zero-shot denoising probe of the target counted too (4 noise levels)" in status
+    status, _, _ = recommend_callback(None, "scenes-day", None, None, "nearest_dataset", 3,
+                                      True)
+    assert "Fine-tune" in status and "probe" not in status  # the baseline reads no probes
 
 
 def test_callback_without_a_target_asks_for_one():
