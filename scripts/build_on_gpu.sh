@@ -133,6 +133,11 @@ stage() {  # name graph seeds datasets
 stage profiled graph 0 "$profiled"
 stage heldout heldout 0 "$heldout"
 stage seed1 seed1 1 "$interleaved"
+for graph in graph heldout; do  # zero-shot probes of every model on every domain (seconds)
+  mandc probe --graph "$WORK/$graph" --datasets-root "$WORK/domains" --no-progress \
+    > "$WORK/logs/probe-$graph.log" 2>&1 || echo "probe of $graph failed: see its log"
+  tail -n 1 "$WORK/logs/probe-$graph.log"
+done
 pack_zoo
 tar czf "$OUT/graphs.tgz" -C "$WORK" graph heldout seed1 logs
 ls -la "$OUT"
