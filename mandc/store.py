@@ -146,6 +146,8 @@ def declare_metrics(directory: str | Path, specs: dict[str, dict]) -> None:
                               file=str(directory))
     meta = json.loads(meta_path.read_text())
     declared = meta.setdefault("metrics", {})
+    if all(declared.get(metric) == spec for metric, spec in specs.items()):
+        return  # nothing to write (parallel grid workers rely on this)
     for metric, spec in specs.items():
         if metric in declared and declared[metric] != spec:
             raise ValidationError(f"metric {metric!r} is declared as {declared[metric]} already, "

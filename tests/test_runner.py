@@ -69,7 +69,12 @@ def test_profile_pair_writes_four_scores_samples_and_a_run_record(micro_model, d
     graph = load_graph(graph_dir)
     assert graph.model_ids == ["micro"] and graph.dataset_ids == ["shapes-red-circles"]
     assert graph.primary_metric == "fid"
-    rows = graph.scores
+    probes = graph.scores[graph.scores["metric"].isin(graph.probe_metrics)]
+    assert set(probes["metric"]) == {"probe_mse_0.9", "probe_mse_0.6", "probe_mse_0.3",
+                                     "probe_mse_0.1"} and (probes["value"] > 0).all()
+    assert json.loads(probes["recipe"].iloc[0])["kind"] == "denoising_probe"
+    assert record["probe"] == dict(zip(probes["metric"], probes["value"]))
+    rows = graph.scores.drop(probes.index)
     assert set(rows["metric"]) == ALL_METRICS and len(rows) == 4
     assert (rows["recipe_hash"] == RECIPE.hash()).all()
     assert Recipe.from_json(rows["recipe"].iloc[0]) == RECIPE

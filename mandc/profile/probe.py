@@ -19,10 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from ..errors import ConfigError
-from .finetune import _encode_captions, _validate, images_to_pixels, native_resolution
 
 PROBE_LEVELS = (0.9, 0.6, 0.3, 0.1)
 """Default ``alpha_bar`` levels: from light noise (0.9) to mostly noise (0.1)."""
@@ -37,7 +35,6 @@ def probe_metric(level: float) -> str:
     return f"probe_mse_{level:g}"
 
 
-@torch.no_grad()
 def denoising_error(pipeline, images, captions, *, levels=PROBE_LEVELS, seed: int = PROBE_SEED,
                     batch_size: int = 32) -> dict[str, float]:
     """Mean squared clean-image error of ``pipeline``'s UNet at each noise level (lower = the
@@ -47,7 +44,10 @@ def denoising_error(pipeline, images, captions, *, levels=PROBE_LEVELS, seed: in
     same seed see exactly the same noisy inputs. Pixel-space pipelines only: a latent pipeline's
     error would be measured in its own VAE's space, not comparable across models.
     """
+    import torch
     from diffusers import DDPMScheduler
+
+    from .finetune import _validate
 
     _validate(images, captions, batch_size=batch_size)
     if getattr(pipeline, "vae", None) is not None:
@@ -57,13 +57,22 @@ def denoising_error(pipeline, images, captions, *, levels=PROBE_LEVELS, seed: in
     if not levels or any(not 0.0 < level < 1.0 for level in levels):
         raise ConfigError(f"probe levels are alpha_bar values strictly between 0 and 1, "
                           f"got {levels!r}")
-    unet = pipeline.unet
-    device = unet.device
     schedule = DDPMScheduler.from_config(pipeline.scheduler.config)
     kind = schedule.config.prediction_type
     if kind not in ("epsilon", "v_prediction"):
         raise ConfigError(f"unsupported prediction_type {kind!r} (epsilon or v_prediction)")
-    alpha_bar = schedule.alphas_cumprod.double()
+    with torch.no_grad():
+        return _errors(pipeline, images, captions, levels, seed, batch_size,
+                       schedule.alphas_cumprod.double(), kind)
+
+
+def _errors(pipeline, images, captions, levels, seed, batch_size, alpha_bar, kind):
+    import torch
+
+    from .finetune import _encode_captions, images_to_pixels, native_resolution
+
+    unet = pipeline.unet
+    device = unet.device
     clean = images_to_pixels(images, native_resolution(pipeline))
     text_states = _encode_captions(pipeline, list(captions), device)
     generator = torch.Generator().manual_seed(seed)
@@ -85,8 +94,7 @@ def denoising_error(pipeline, images, captions, *, levels=PROBE_LEVELS, seed: in
     return errors
 
 
-def _clean_estimate(noisy: torch.Tensor, prediction: torch.Tensor, signal: float,
-                    kind: str) -> torch.Tensor:
+def _clean_estimate(noisy, prediction, signal: float, kind: str):
     """x0 from the UNet's output: x_t = sqrt(a) x0 + sqrt(1 - a) eps, v = sqrt(a) eps -
     sqrt(1 - a) x0."""
     if kind == "epsilon":
@@ -117,18 +125,23 @@ def probe_rows(model: str, dataset: str, errors: dict[str, float], *, samples: i
                           "author": get_settings().author} for metric, value in errors.items()])
 
 
+def probe_sample(dataset, samples: int = PROBE_SAMPLES):
+    """The images a probe of ``dataset`` uses: a seeded sample of its train split."""
+    from ..data import load_target
+
+    return load_target(dataset, split="train", max_samples=samples, seed=0)
+
+
 def probe_dataset(models: list[str], dataset, *, samples: int = PROBE_SAMPLES,
                   seed: int = PROBE_SEED, name: str | None = None,
                   progress: bool = False) -> pd.DataFrame:
     """Probe every model (zoo name, local folder or Hub id) on one dataset (anything
     :func:`mandc.data.load_target` reads, or an already loaded image set); score rows named
     ``name`` (default: the dataset's own name)."""
-    from ..data import load_target
     from ..minizoo.models import load_pipeline
     from ..settings import get_settings
 
-    sample = dataset if hasattr(dataset, "images") else load_target(
-        dataset, split="train", max_samples=samples, seed=0)
+    sample = dataset if hasattr(dataset, "images") else probe_sample(dataset, samples)
     rows = []
     for model in _progress(models, progress, "probe"):
         pipeline = load_pipeline(model, device=get_settings().device)

@@ -29,7 +29,8 @@ from PIL import Image
 from ..errors import ConfigError, ValidationError
 from ..graph import MatchingGraph
 from ..settings import get_settings
-from ..store import add_nodes, append_scores, load_graph
+from ..store import add_nodes, append_scores, declare_metrics, load_graph
+from .probe import probe_metric_specs
 from .recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,11 @@ def ensure_graph(graph_dir: str | Path, models: list[dict], datasets: list[dict]
         for fid_metric in ("fid", "zero_shot_fid"):  # positive, compared by ratios; KID can be < 0
             metrics[fid_metric]["log_scale"] = True
         graph = MatchingGraph(models=models_table, datasets=datasets_table,
-                              meta={"metrics": metrics, "primary_metric": PRIMARY_METRIC})
+                              meta={"metrics": {**metrics, **probe_metric_specs()},
+                                    "primary_metric": PRIMARY_METRIC})
         graph.save(graph_dir)
         return graph
+    declare_metrics(graph_dir, probe_metric_specs())
     return add_nodes(graph_dir, models=models_table, datasets=datasets_table)
 
 
@@ -189,15 +192,17 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     """Fine-tune ``model`` on ``dataset`` with ``recipe`` and record FID/KID in the graph.
 
     Writes, at once: score rows ``fid``, ``kid`` (and ``zero_shot_fid``, ``zero_shot_kid``
-    for the base model) to a new shard of ``graph_dir`` (created if missing, with the model and
-    dataset nodes); 4 × 4 sample grids ``<samples_dir>/<model>__<dataset>__<hash>.png`` (fine-tuned)
-    and ``…-zero-shot.png`` (default ``samples_dir``: ``graph_dir/samples``); and a run record
+    for the base model, and its denoising probe, :mod:`mandc.profile.probe`) to a new shard of
+    ``graph_dir`` (created if missing, with the model and dataset nodes); 4 × 4 sample grids
+    ``<samples_dir>/<model>__<dataset>__<hash>.png`` (fine-tuned) and ``…-zero-shot.png``
+    (default ``samples_dir``: ``graph_dir/samples``); and a run record
     ``graph_dir/runs/<same stem>.json`` with the wall time of each stage. Returns that record
     (paths inside ``graph_dir`` are relative to it).
     """
     from ..minizoo.models import load_pipeline
     from .finetune import finetune_lora, generate
     from .metrics import FIDKIDScorer
+    from .probe import PROBE_SEED, denoising_error, probe_rows, probe_sample
 
     if not isinstance(recipe, Recipe):
         raise ConfigError(f"recipe must be a Recipe, got {type(recipe).__name__}")
@@ -223,7 +228,7 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     real_feats = scorer.real_features(test)
     lap("real_features")
 
-    values, grids = {}, {}
+    values, grids, extra_rows, probe_errors = {}, {}, [], {}
     if zero_shot:
         base_images = generate(pipeline, test.captions, **generate_kwargs)
         lap("zero_shot_generate")
@@ -231,6 +236,11 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
         values.update({f"zero_shot_{metric}": value for metric, value in base.items()})
         grids["zero_shot"] = sample_grid(base_images)
         lap("zero_shot_score")
+        probe = probe_sample(dataset)
+        probe_errors = denoising_error(pipeline, probe.images, probe.captions)
+        extra_rows.append(probe_rows(model_name, dataset_name, probe_errors,
+                                     samples=len(probe), seed=PROBE_SEED))
+        lap("probe")
     tuned = finetune_lora(pipeline, train.images, train.captions,
                           **{**recipe.finetune_kwargs(), "seed": seed}, progress=progress)
     lap("finetune")
@@ -247,12 +257,14 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
         path = samples_dir / (f"{stem}.png" if kind == "finetuned" else f"{stem}-zero-shot.png")
         grid.save(path)
         sample_files[kind] = _relative_to(path, graph_dir)
-    shard = append_scores(graph_dir, _score_rows(model_name, dataset_name, recipe, values))
+    shard = append_scores(graph_dir, pd.concat(
+        [_score_rows(model_name, dataset_name, recipe, values), *extra_rows], ignore_index=True))
     timings["total"] = round(time.perf_counter() - started, 3)
     record = {
         "model": model_name, "dataset": dataset_name, "model_source": str(model),
         "dataset_source": str(dataset), "recipe": recipe.to_dict(),
         "recipe_hash": recipe.hash(), "pair_seed": seed, "scores": values,
+        "probe": probe_errors,
         "wall_time_s": timings["total"], "timings_s": timings,
         "train_images": len(train), "eval_images": len(test), "heldout": heldout,
         "samples": sample_files, "shard": _relative_to(shard, graph_dir),
