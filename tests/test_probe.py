@@ -130,12 +130,12 @@ def test_the_recommender_reads_probes_only_when_every_pair_has_them():
 
 def test_probe_graph_writes_resumable_probe_metrics(tmp_path):
     import pandas as pd
+    from datafactory import write_imagefolder
 
     from mandc.cli_zoo import CLI_PROBE_SAMPLES, CLI_PROBE_SEED
     from mandc.graph import MatchingGraph
     from mandc.profile.probe import PROBE_SAMPLES, PROBE_SEED, probe_graph
     from mandc.store import load_graph, save_graph
-    from tests.datafactory import write_imagefolder
 
     assert (CLI_PROBE_SAMPLES, CLI_PROBE_SEED) == (PROBE_SAMPLES, PROBE_SEED)
     model_dir = tmp_path / "micro"
