@@ -76,7 +76,8 @@ def graph_summary_text(summary: Mapping, source: str) -> str:
     for name, spec in summary["metrics"].items():
         direction = "higher" if spec["higher_is_better"] else "lower"
         primary = ", primary" if name == summary["primary_metric"] else ""
-        metrics.append(f"{name} ({direction} is better, {spec['rows']} rows{primary})")
+        probe = ", zero-shot probe" if spec.get("probe") else ""
+        metrics.append(f"{name} ({direction} is better, {spec['rows']} rows{primary}{probe})")
     shape = f"{summary['models']} × {summary['datasets']}"
     lines = [
         f"graph       {source}",

@@ -79,6 +79,7 @@ def test_show_without_a_directory_uses_the_shipped_graph_then_mandc_home(capsys,
     code, out, _ = run(capsys, "graph", "show")
     assert code == 0 and "shipped mini-zoo graph" in out
     assert "datasets    32 (32 with scores)" in out and "featurizer  effnet-minilm" in out
+    assert "probe_mse_0.1 (lower is better, 352 rows, zero-shot probe)" in out
 
     import_example(capsys, _private_home / "graph")
     code, out, _ = run(capsys, "graph", "show", "--json")
