@@ -46,8 +46,57 @@ def test_probe_is_seeded_and_checks_its_inputs():
         denoising_error(pipeline, images, captions, levels=(1.0,))
     with pytest.raises(ConfigError, match="2 images but 1 captions"):
         denoising_error(pipeline, images, captions[:1])
-    with pytest.raises(ConfigError, match="pixel-space pipelines only"):
-        denoising_error(types.SimpleNamespace(vae=object()), images, captions)
+
+
+class _OracleUNet(torch.nn.Module):
+    """Predicts the exact noise, given the clean latents and the schedule: a perfect denoiser."""
+
+    def __init__(self, clean, alpha_bar):
+        super().__init__()
+        self.clean, self.alpha_bar = clean, alpha_bar
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # gives the module a device and dtype
+
+    @property
+    def device(self):
+        return self.anchor.device
+
+    @property
+    def dtype(self):
+        return self.anchor.dtype
+
+    def forward(self, noisy, timesteps, encoder_hidden_states):
+        signal = float(self.alpha_bar[int(timesteps[0])])
+        noise = (noisy - signal ** 0.5 * self.clean) / (1 - signal) ** 0.5
+        return types.SimpleNamespace(sample=noise)
+
+
+def test_a_latent_pipeline_is_scored_in_pixels_through_its_vae():
+    """With a perfect denoiser, what is left at every level is the VAE's reconstruction error."""
+    from diffusers import AutoencoderKL, DDPMScheduler
+
+    from mandc.profile.finetune import images_to_pixels
+
+    torch.manual_seed(0)
+    vae = AutoencoderKL(block_out_channels=(8, 16), norm_num_groups=4, latent_channels=4,
+                        down_block_types=("DownEncoderBlock2D",) * 2,
+                        up_block_types=("UpDecoderBlock2D",) * 2, sample_size=16).eval()
+    micro = build_pipeline(MICRO)
+    images = [Image.new("RGB", (16, 16), colour) for colour in ((200, 20, 20), (20, 20, 200))]
+    captions = ["a red square", "a blue square"]
+    pixels = images_to_pixels(images, 16)
+    with torch.no_grad():
+        clean = vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
+        reconstruction = vae.decode(clean / vae.config.scaling_factor).sample.clamp(-1, 1)
+    scheduler = DDPMScheduler(prediction_type="epsilon")
+    unet = _OracleUNet(clean, scheduler.alphas_cumprod.double())
+    unet.config = types.SimpleNamespace(sample_size=8)
+    pipeline = types.SimpleNamespace(unet=unet, vae=vae, scheduler=scheduler,
+                                     tokenizer=micro.tokenizer, text_encoder=micro.text_encoder)
+    errors = denoising_error(pipeline, images, captions, levels=(0.9, 0.1))
+    expected = float(((reconstruction - pixels) ** 2).mean())
+    assert expected > 0.01  # an untrained VAE reconstructs badly, so the check has teeth
+    assert errors == {"probe_mse_0.9": pytest.approx(expected, rel=1e-3),
+                      "probe_mse_0.1": pytest.approx(expected, rel=1e-3)}
 
 
 def test_a_zoo_model_denoises_its_own_family_far_better(tmp_path):
