@@ -113,6 +113,9 @@ def ranking_text(result: Mapping) -> str:
                          + (f", weight {n['weight']:.2f})" if "weight" in n else ")")
                          for n in result["neighbours"])
         parts += ["", f"most similar profiled datasets (similarity): {near}"]
+    if result.get("probe_metrics"):
+        parts += ["", "each model's zero-shot denoising probe of the target counted too "
+                  f"({', '.join(result['probe_metrics'])})"]
     parts += ["", "predicted: expected quality after fine-tuning, in standard deviations above "
               "the average candidate on this dataset (higher is better)."]
     return "\n".join(parts)

@@ -124,3 +124,7 @@ def test_cli_probes_a_new_folder_with_every_zoo_model(folders, capsys):
                                               "probe_mse_0.9"]
     for result in results.values():
         assert result["target"] == TARGET and len(result["ranking"]) == 11
+    from mandc.report import ranking_text
+
+    assert "zero-shot denoising probe of the target counted too" in ranking_text(results[True])
+    assert "probe" not in ranking_text(results[False])
