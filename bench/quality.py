@@ -53,8 +53,7 @@ def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFr
             continue
         extended, target = add_target(graph, DatasetDescriptor.from_row(
             descriptors.loc[domain].to_dict()))
-        probes = heldout.scores[(heldout.scores["dataset"] == domain)
-                                & heldout.scores["metric"].isin(graph.probe_metrics)]
+        probes = heldout.probe_scores_of(domain)
         if len(probes):  # the target's zero-shot probes, as a user would measure them
             extended = extended.add_scores(probes.assign(dataset=target))
         for name in methods:
@@ -106,7 +105,7 @@ def main() -> None:
           f"{per_domain['dataset'].nunique()} held-out domains; {seconds:.1f} s")
     print(f"\nleave-one-dataset-out over the {n_profiled} profiled domains")
     print(lodo_table.round(3).to_string())
-    print("\nheld-out domains (placed by their descriptors; their scores never seen)")
+    print("\nheld-out domains (placed by their descriptors and probes; their scores never seen)")
     print(held_table.round(3).to_string())
     for setting, table in paired.items():
         print(f"\nmandc against each method, domain by domain ({setting}, regret): gain = mean "

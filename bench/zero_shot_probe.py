@@ -60,9 +60,7 @@ def held_out(graph, heldout, factories) -> pd.DataFrame:
             descriptors.loc[domain].to_dict()))
         if target != domain:
             raise ValidationError(f"held-out domain {domain!r} was placed as {target!r}")
-        probes = heldout.scores[(heldout.scores["dataset"] == domain)
-                                & heldout.scores["metric"].isin(graph.probe_metrics)]
-        extended = extended.add_scores(probes)
+        extended = extended.add_scores(heldout.probe_scores_of(domain))
         for name, factory in factories.items():
             predicted = factory().fit(extended).predict(target).reindex(column.index)
             rows.append({"method": name, "dataset": domain,

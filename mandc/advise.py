@@ -62,8 +62,7 @@ def similar_profiled_datasets(method, graph: MatchingGraph, target: str, n: int)
     else:
         from .similarity import dataset_similarity
 
-        measured = graph.scores[~graph.scores["metric"].isin(graph.probe_metrics)]
-        profiled = set(measured["dataset"].astype(str)) - {target}
+        profiled = set(graph.measured_scores["dataset"].astype(str)) - {target}
         row = dataset_similarity(graph).loc[target]
         near = row[row.index.isin(profiled)].dropna().sort_values(ascending=False,
                                                                    kind="stable").head(n)
@@ -71,7 +70,5 @@ def similar_profiled_datasets(method, graph: MatchingGraph, target: str, n: int)
 
 
 def _has_probes(graph: MatchingGraph, target: str) -> bool:
-    rows = graph.scores[(graph.scores["dataset"] == target)
-                        & graph.scores["metric"].isin(graph.probe_metrics)]
-    return len(rows.drop_duplicates(["model", "metric"])) == (len(graph.model_ids)
-                                                               * len(graph.probe_metrics))
+    rows = graph.probe_scores_of(target).drop_duplicates(["model", "metric"])
+    return len(rows) == len(graph.model_ids) * len(graph.probe_metrics)

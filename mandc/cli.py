@@ -52,8 +52,8 @@ def _graph_show(args) -> int:
 
 
 def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
-    summary = {**graph.summary(), "profiled_datasets": int(graph.scores.loc[
-        ~graph.scores["metric"].isin(graph.probe_metrics), "dataset"].nunique()),
+    summary = {**graph.summary(),
+               "profiled_datasets": int(graph.measured_scores["dataset"].nunique()),
                "measurements": int(graph.scores["count"].sum()), "graph": source}
     print(report.to_json(summary) if as_json else prefix + report.graph_summary_text(summary,
                                                                                      source))

@@ -88,8 +88,9 @@ def _probe(args) -> int:
 
     graph_dir = Path(args.graph or get_settings().default_graph_dir)
     root = Path(args.datasets_root)
-    names = _names(args.datasets) if args.datasets else None
-    if names is None:
+    if args.datasets:
+        names = _names(args.datasets)
+    else:
         from .store import load_graph
 
         names = load_graph(graph_dir, with_scores=False).dataset_ids

@@ -118,6 +118,16 @@ class MatchingGraph:
         and the leave-one-dataset-out cut keeps them."""
         return [m for m, spec in self.meta["metrics"].items() if spec.get("probe", False)]
 
+    @property
+    def measured_scores(self) -> pd.DataFrame:
+        """Score rows of measured (fine-tuned) quality: every metric but the probes."""
+        return self.scores[~self.scores["metric"].isin(self.probe_metrics)]
+
+    def probe_scores_of(self, dataset: str) -> pd.DataFrame:
+        """The probe rows of one dataset (what a new dataset brings besides its descriptor)."""
+        scores = self.scores
+        return scores[(scores["dataset"] == dataset) & scores["metric"].isin(self.probe_metrics)]
+
     def _metric(self, metric: str | None) -> str:
         metric = metric or self.primary_metric
         if metric is None:

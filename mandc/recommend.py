@@ -249,24 +249,24 @@ class Recommender(RankingMethod):
         missing would be filled with a value the regressor never saw measured."""
         from .views import normalized_score_matrix
 
-        if self.use_probe is False or not graph.probe_metrics:
+        metrics = graph.probe_metrics if self.use_probe is not False else []
+        if not metrics:
             if self.use_probe is True:
                 raise ConfigError("use_probe=True but the graph has no probe metric; measure "
                                   "them with `mandc probe`")
             return [], None
-        blocks, incomplete = [], []
-        for metric in graph.probe_metrics:
-            block = normalized_score_matrix(graph, metric).reindex(
-                index=view.model_ids, columns=view.dataset_ids).to_numpy(dtype=float)
-            (blocks if np.isfinite(block).all() else incomplete).append((metric, block))
-        if incomplete and self.use_probe is True:
-            block = incomplete[0][1]
-            missing = [view.dataset_ids[j] for j in np.flatnonzero(~np.isfinite(block).all(0))]
-            raise ConfigError(f"use_probe=True but probe {incomplete[0][0]!r} is missing for "
+        blocks = np.stack([normalized_score_matrix(graph, metric).reindex(
+            index=view.model_ids, columns=view.dataset_ids).to_numpy(dtype=float)
+            for metric in metrics])
+        complete = np.isfinite(blocks).all(axis=1)  # metrics × datasets
+        if complete.all():
+            return list(metrics), blocks
+        if self.use_probe is True:
+            first = int(np.flatnonzero(~complete.all(axis=1))[0])
+            missing = [view.dataset_ids[j] for j in np.flatnonzero(~complete[first])]
+            raise ConfigError(f"use_probe=True but probe {metrics[first]!r} is missing for "
                               f"datasets {missing[:5]}; measure them with `mandc probe`")
-        if not blocks or incomplete:
-            return [], None
-        return [metric for metric, _ in blocks], np.stack([block for _, block in blocks])
+        return [], None
 
     def _fit_graph(self, view: GraphView, models: np.ndarray, columns: np.ndarray,
                    counts: np.ndarray, totals: np.ndarray) -> np.ndarray:

@@ -7,9 +7,8 @@ estimate and measure the mean squared error against the real image in pixel spac
 A model that already knows a domain denoises it well. Because the levels are set by
 ``alpha_bar`` and the error is measured on the clean image, models with other schedules and
 prediction types are compared on one scale; a latent pipeline's estimate is decoded by its VAE
-first. It costs a few forward passes per image: on the
-mini zoo about 3 s per model and dataset on one CPU thread (32 images, 4 levels), against
-about 80 s for a zero-shot FID.
+first. It costs a few forward passes per image: on the mini zoo about 3 s per model and dataset
+on one CPU thread (32 images, 4 levels), against about 80 s for a zero-shot FID.
 """
 
 from __future__ import annotations
