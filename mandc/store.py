@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from numbers import Number
 from pathlib import Path
 
 import pandas as pd
@@ -128,13 +129,23 @@ def _warn_on_stale_nodes(name: str, stored: pd.DataFrame, new: pd.DataFrame, key
         if node not in before.index:
             continue
         old = before.loc[node]
-        changed = [c for c in shared
-                   if not (pd.isna(old[c]) and pd.isna(row[c])) and str(old[c]) != str(row[c])]
+        changed = [c for c in shared if not _same_value(old[c], row[c])]
         if changed:
             details = ", ".join(f"{c}: {old[c]!r} stored, {row[c]!r} given" for c in changed)
             log.warning("%s.parquet: %r is already a node with other features (%s); the stored "
                         "ones are kept, rewrite the node if the %s changed", name, node,
                         details, key)
+
+
+def _same_value(stored, given) -> bool:
+    """Node features agree: both missing, equal numbers (a parquet round trip turns 256 into
+    256.0), or the same text."""
+    if pd.isna(stored) and pd.isna(given):
+        return True
+    if isinstance(stored, Number) and isinstance(given, Number) and \
+            not isinstance(stored, bool) and not isinstance(given, bool):
+        return bool(stored == given)
+    return str(stored) == str(given)
 
 
 def declare_metrics(directory: str | Path, specs: dict[str, dict]) -> None:

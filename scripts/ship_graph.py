@@ -5,7 +5,8 @@
 
 Keeps the node tables, one consolidated score shard, the similarity edges, the run records
 (``runs/*.json``: recipe, seed and wall time of every pair) and the fine-tuned 4 × 4 sample grid
-of every pair, re-encoded as WebP (quality 85: about a sixth of the PNG's size). Zero-shot sample
+of every pair, re-encoded as WebP (quality 85: about a sixth of the PNG's size; grids that are
+WebP already, from a shipped graph, are copied as they are). Zero-shot sample
 grids stay behind. ``--descriptors`` takes the dataset table, similarity edges and featurizer
 from a copy of the graph that ``mandc graph describe`` processed (describing rewrites the score
 shards, so it ran on a copy while the grid was still adding to the original).
@@ -69,8 +70,11 @@ def main() -> None:
         finetuned = record.get("samples", {}).get("finetuned")
         if finetuned and (source / finetuned).is_file():
             name = Path(finetuned).with_suffix(".webp").name
-            with Image.open(source / finetuned) as grid:
-                grid.convert("RGB").save(target / "samples" / name, "WEBP", quality=85)
+            if Path(finetuned).suffix == ".webp":  # shipped before: copy, never re-compress
+                shutil.copyfile(source / finetuned, target / "samples" / name)
+            else:
+                with Image.open(source / finetuned) as grid:
+                    grid.convert("RGB").save(target / "samples" / name, "WEBP", quality=85)
             samples["finetuned"] = f"samples/{name}"
         record["samples"] = samples
         record.pop("shard", None)  # shards are consolidated into one when shipped

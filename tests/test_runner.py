@@ -235,14 +235,15 @@ def test_ensure_graph_adds_missing_nodes_and_keeps_score_shards(tmp_path, caplog
     graph_dir = tmp_path / "graph"
     graph = MatchingGraph(
         models=pd.DataFrame({"model": ["a"], "source": ["hub"], "params": [10]}),
-        datasets=pd.DataFrame({"dataset": ["d1"], "fingerprint": ["f1"]}),
+        datasets=pd.DataFrame({"dataset": ["d1"], "fingerprint": ["f1"], "size": [8.0]}),
         scores=pd.DataFrame({"model": ["a"], "dataset": ["d1"], "metric": ["fid"],
                              "value": [3.0], "higher_is_better": [False]}))
     graph.save(graph_dir)
     shards = sorted((graph_dir / "scores").glob("*.parquet"))
     updated = runner.ensure_graph(graph_dir, [{"model": "a", "source": "ignored"},
                                               {"model": "b", "source": "local"}],
-                                  [{"dataset": "d2", "fingerprint": "f2", "size": 8}])
+                                  [{"dataset": "d1", "fingerprint": "f1", "size": 8},
+                                   {"dataset": "d2", "fingerprint": "f2", "size": 8}])
     assert updated.model_ids == ["a", "b"] and updated.dataset_ids == ["d1", "d2"]
     reloaded = load_graph(graph_dir)
     assert reloaded.models.set_index("model").loc["a", "source"] == "hub"  # stored row wins
@@ -250,6 +251,7 @@ def test_ensure_graph_adds_missing_nodes_and_keeps_score_shards(tmp_path, caplog
     assert "'a' is already a node with other features (source: 'hub' stored, 'ignored' given)" \
         in caplog.text
     assert "'b'" not in caplog.text
+    assert "'d1'" not in caplog.text  # 8 given, 8.0 stored (parquet floats): the same feature
     assert sorted((graph_dir / "scores").glob("*.parquet")) == shards
     assert len(reloaded.scores) == 1
     assert add_nodes(graph_dir).model_ids == ["a", "b"]  # nothing new: nothing rewritten
