@@ -68,7 +68,8 @@ def _register_catalogue() -> None:
         ("red", "circle", "white"), ("blue", "circle", "white"), ("orange", "ring", "white"),
         ("blue", "square", "white"), ("red", "square", "white"), ("green", "triangle", "white"),
         ("yellow", "star", "navy blue"), ("green", "star", "navy blue"),
-        ("purple", "diamond", "light grey"),
+        ("purple", "diamond", "light grey"), ("teal", "triangle", "white"),
+        ("pink", "diamond", "light grey"),
     ]:
         _add(f"shapes-{colour}-{shape}s", "shapes", f"{colour} {shape}s on {ground}",
              objects.paint_objects, [colour], shapes=(shape,), colours=(colour,),
@@ -89,6 +90,9 @@ def _register_catalogue() -> None:
         ("waves", fields.paint_waves, "wavy two-colour bands"),
     ]:
         _add(f"patterns-{short}", "patterns", description, painter, WITH_BW, colours=WITH_BW)
+    cool = ("blue", "teal", "green", "purple")
+    _add("patterns-noise-cool", "patterns", "smooth noise textures in two cool colours",
+         fields.paint_noise, cool, colours=cool)
     _add("patterns-checkers-bw", "patterns", "black and white checkerboards",
          fields.paint_checkers, ("black", "white"), colours=("black", "white"))
     _add("patterns-bricks", "patterns", "brick walls", fields.paint_bricks, ["bricks"],
@@ -116,6 +120,8 @@ def _register_catalogue() -> None:
          background="black")
     _add("glyphs-arrows", "glyphs", "arrows pointing left, right, up or down", objects.paint_arrow,
          ["arrow"], colours=("black", "blue", "red"), background="white")
+    _add("glyphs-arrows-white", "glyphs", "white arrows on black", objects.paint_arrow,
+         ["arrow"], colours=("white",), background="black")
 
     # -- gradients and colour fields -------------------------------------------------------------
     for orientation in ("horizontal", "vertical", "diagonal"):
@@ -132,6 +138,8 @@ def _register_catalogue() -> None:
         ("quadrants", fields.paint_quadrants, "four flat colour blocks"),
     ]:
         _add(f"gradients-{short}", "gradients", description, painter, WITH_BW, colours=WITH_BW)
+    _add("gradients-radial-cool", "gradients", "radial gradients between cool colours",
+         fields.paint_radial_gradient, cool, colours=cool)
     warm = ("red", "orange", "yellow", "pink")
     _add("gradients-vertical-warm", "gradients", "vertical gradients between warm colours",
          fields.paint_linear_gradient, warm, orientation="vertical", colours=warm)
@@ -146,6 +154,8 @@ def _register_catalogue() -> None:
         ("pines", functools.partial(scenes.paint_trees, kind="pine"), "pine",
          "pine trees on grass"),
         ("houses", scenes.paint_houses, "house", "houses on grass"),
+        ("houses-dusk", functools.partial(scenes.paint_houses, dusk=True), "house",
+         "houses on grass under an orange evening sky"),
         ("mountains", scenes.paint_mountains, "mountain", "snowy mountains"),
         ("sea", scenes.paint_sea, "boat", "a sailing boat at sea"),
     ]:
@@ -153,7 +163,7 @@ def _register_catalogue() -> None:
 
     # -- grids and arrangements of several objects ---------------------------------------------
     on_white = {"colours": BRIGHT, "background": "white"}
-    for shape in ("circle", "square", "triangle", "diamond"):
+    for shape in ("circle", "square", "triangle", "diamond", "star"):
         _add(f"grids-{shape}s", "grids", f"square grids of {shape}s", objects.paint_grid, BRIGHT,
              shapes=(shape,), **on_white)
     _add("grids-alternating", "grids", "grids of circles in two alternating colours",
@@ -166,6 +176,8 @@ def _register_catalogue() -> None:
          shapes=SHAPES, vertical=True, **on_white)
     _add("grids-dice", "grids", "a die face with one to six pips", objects.paint_die, ["pip"],
          backgrounds=("green", "red", "blue"))
+    _add("grids-dice-brown", "grids", "a die face on a brown or grey table", objects.paint_die,
+         ["pip"], backgrounds=("brown", "grey"))
     _add("grids-counting", "grids", "one to nine scattered dots to count", objects.paint_counting,
          ["dot"], colours=("black", "red", "blue"), background="white")
 # fmt: on
@@ -208,6 +220,15 @@ HELD_OUT_DOMAINS: tuple[str, ...] = (
     "scenes-pines",  # round trees -> pine trees (the pines of scenes-winter, on grass)
     "grids-triangles",  # grids of circles or squares -> of triangles
     "grids-diamonds",  # grids of circles or squares -> of diamonds
+    # a third eight, added so that held-out figures rest on 24 domains
+    "shapes-teal-triangles",  # green triangles -> teal triangles
+    "shapes-pink-diamonds",  # purple diamonds -> pink diamonds
+    "patterns-noise-cool",  # any two colours -> two cool colours
+    "glyphs-arrows-white",  # dark arrows on white -> white arrows on black
+    "gradients-radial-cool",  # any two colours -> two cool colours
+    "scenes-houses-dusk",  # under a blue sky -> under an orange evening sky
+    "grids-stars",  # grids of circles or squares -> of stars
+    "grids-dice-brown",  # green, red or blue table -> brown or grey table
 )
 # Neither profiled nor held out: material for the zoo's pretraining mixtures.
 EXTRA_DOMAINS: tuple[str, ...] = tuple(

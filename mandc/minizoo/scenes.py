@@ -163,7 +163,8 @@ def paint_winter(rng, size):
     )
 
 
-def paint_houses(rng, size):
+def paint_houses(rng, size, *, dusk=False):
+    """One to three houses on grass, under a blue sky (or an orange evening sky if ``dusk``)."""
     wall, roof = rng.choice(("white", "yellow", "pink")), rng.choice(("red", "brown"))
 
     def house(canvas, rng, x, base, height):
@@ -179,11 +180,10 @@ def paint_houses(rng, size):
         )
         canvas.rect(x - w * 0.25, base - height * 0.3, x + w * 0.25, base, shade("brown", rng, 8))
 
-    canvas, n = _scene_with(
-        rng, size, sky=("blue", "sky blue"), ground="green", draw_object=house, counts=(1, 2, 3)
-    )
+    sky = ("purple", "orange") if dusk else ("blue", "sky blue")
+    canvas, n = _scene_with(rng, size, sky=sky, ground="green", draw_object=house, counts=(1, 2, 3))
     houses = f"{count_phrase(n)} {wall} {plural('house', n)} with {roof} {plural('roof', n)}"
-    return canvas.finish(), f"{houses} on green grass"
+    return canvas.finish(), f"{houses} on green grass" + (" at dusk" if dusk else "")
 
 
 def paint_mountains(rng, size):
