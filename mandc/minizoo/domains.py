@@ -69,7 +69,8 @@ def _register_catalogue() -> None:
         ("blue", "square", "white"), ("red", "square", "white"), ("green", "triangle", "white"),
         ("yellow", "star", "navy blue"), ("green", "star", "navy blue"),
         ("purple", "diamond", "light grey"), ("teal", "triangle", "white"),
-        ("pink", "diamond", "light grey"),
+        ("pink", "diamond", "light grey"), ("yellow", "circle", "navy blue"),
+        ("red", "triangle", "light grey"),
     ]:
         _add(f"shapes-{colour}-{shape}s", "shapes", f"{colour} {shape}s on {ground}",
              objects.paint_objects, [colour], shapes=(shape,), colours=(colour,),
@@ -95,6 +96,11 @@ def _register_catalogue() -> None:
          fields.paint_noise, cool, colours=cool)
     _add("patterns-checkers-bw", "patterns", "black and white checkerboards",
          fields.paint_checkers, ("black", "white"), colours=("black", "white"))
+    warm = ("red", "orange", "yellow", "pink")
+    _add("patterns-stripes-warm", "patterns", "diagonal stripes in two warm colours",
+         fields.paint_stripes, warm, orientation="diagonal", colours=warm)
+    _add("patterns-polka-dots-bw", "patterns", "black and white polka dots",
+         fields.paint_polka_dots, ("black", "white"), colours=("black", "white"))
     _add("patterns-bricks", "patterns", "brick walls", fields.paint_bricks, ["bricks"],
          brick_colours=("red", "brown", "orange", "grey"),
          mortar_colours=("light grey", "white", "black"))
@@ -108,6 +114,7 @@ def _register_catalogue() -> None:
         ("letters-black", objects.LETTERS, "letter", ("black",), "white"),
         ("letters-white", objects.LETTERS, "letter", ("white",), "black"),
         ("letters-colour", objects.LETTERS, "letter", coloured, "pale yellow"),
+        ("letters-blue", objects.LETTERS, "letter", ("blue",), "white"),
     ]:
         ink = "coloured" if len(inks) > 1 else inks[0]
         _add(f"glyphs-{short}", "glyphs", f"{ink} {kind}s on {ground}",
@@ -140,9 +147,10 @@ def _register_catalogue() -> None:
         _add(f"gradients-{short}", "gradients", description, painter, WITH_BW, colours=WITH_BW)
     _add("gradients-radial-cool", "gradients", "radial gradients between cool colours",
          fields.paint_radial_gradient, cool, colours=cool)
-    warm = ("red", "orange", "yellow", "pink")
     _add("gradients-vertical-warm", "gradients", "vertical gradients between warm colours",
          fields.paint_linear_gradient, warm, orientation="vertical", colours=warm)
+    _add("gradients-quadrants-warm", "gradients", "four blocks of warm colours",
+         fields.paint_quadrants, warm, colours=warm)
 
     # -- scenes: sky, horizon and things on it ---------------------------------------------------
     for short, painter, keyword, description in [
@@ -153,6 +161,8 @@ def _register_catalogue() -> None:
         ("winter", scenes.paint_winter, "pine", "pine trees on snow"),
         ("pines", functools.partial(scenes.paint_trees, kind="pine"), "pine",
          "pine trees on grass"),
+        ("trees-dusk", functools.partial(scenes.paint_trees, dusk=True), "tree",
+         "round trees on grass under an orange evening sky"),
         ("houses", scenes.paint_houses, "house", "houses on grass"),
         ("houses-dusk", functools.partial(scenes.paint_houses, dusk=True), "house",
          "houses on grass under an orange evening sky"),
@@ -166,6 +176,8 @@ def _register_catalogue() -> None:
     for shape in ("circle", "square", "triangle", "diamond", "star"):
         _add(f"grids-{shape}s", "grids", f"square grids of {shape}s", objects.paint_grid, BRIGHT,
              shapes=(shape,), **on_white)
+    _add("grids-circles-black", "grids", "square grids of circles on black", objects.paint_grid,
+         BRIGHT, shapes=("circle",), colours=BRIGHT, background="black")
     _add("grids-alternating", "grids", "grids of circles in two alternating colours",
          objects.paint_grid, BRIGHT, shapes=("circle",), alternate=True, **on_white)
     _add("grids-mixed", "grids", "grids of mixed shapes in one colour", objects.paint_mixed_grid,
@@ -229,6 +241,15 @@ HELD_OUT_DOMAINS: tuple[str, ...] = (
     "scenes-houses-dusk",  # under a blue sky -> under an orange evening sky
     "grids-stars",  # grids of circles or squares -> of stars
     "grids-dice-brown",  # green, red or blue table -> brown or grey table
+    # the fourth eight, fixed and profiled before any method was run on them
+    "shapes-yellow-circles",  # red circles on white -> yellow circles on navy blue
+    "shapes-red-triangles",  # green triangles on white -> red triangles on light grey
+    "patterns-stripes-warm",  # any two colours -> two warm colours, diagonal
+    "patterns-polka-dots-bw",  # any two colours -> black and white
+    "glyphs-letters-blue",  # black letters -> blue letters
+    "gradients-quadrants-warm",  # any four colours -> four warm colours
+    "scenes-trees-dusk",  # under a blue sky -> under an orange evening sky
+    "grids-circles-black",  # grids on white -> on black
 )
 # Neither profiled nor held out: material for the zoo's pretraining mixtures.
 EXTRA_DOMAINS: tuple[str, ...] = tuple(

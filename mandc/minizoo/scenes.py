@@ -137,14 +137,15 @@ TREE_KINDS = {"round": ("round green", _tree), "pine": ("pine", _pine)}
 """Caption words and drawer of each kind of tree."""
 
 
-def paint_trees(rng, size, *, kind="round"):
-    """``kind`` trees (see ``TREE_KINDS``) on grass under a blue sky."""
+def paint_trees(rng, size, *, kind="round", dusk=False):
+    """``kind`` trees (see ``TREE_KINDS``) on grass under a blue sky (an orange one if ``dusk``)."""
     words, drawer = TREE_KINDS[kind]
     canvas, n = _scene_with(
-        rng, size, sky=("blue", "sky blue"), ground="green", draw_object=drawer,
-        counts=(1, 2, 3, 4),
+        rng, size, sky=("purple", "orange") if dusk else ("blue", "sky blue"), ground="green",
+        draw_object=drawer, counts=(1, 2, 3, 4),
     )
-    caption = f"{count_phrase(n)} {words} {plural('tree', n)} on grass under a blue sky"
+    sky = "an orange evening sky" if dusk else "a blue sky"
+    caption = f"{count_phrase(n)} {words} {plural('tree', n)} on grass under {sky}"
     return canvas.finish(), caption
 
 
