@@ -133,6 +133,11 @@ def _scene_with(rng, size, *, sky, ground, draw_object, counts):
     return canvas, count
 
 
+def _sky_colours(dusk: bool) -> tuple[str, str]:
+    """Top and horizon colours of the sky: a blue day, or an orange evening if ``dusk``."""
+    return ("purple", "orange") if dusk else ("blue", "sky blue")
+
+
 TREE_KINDS = {"round": ("round green", _tree), "pine": ("pine", _pine)}
 """Caption words and drawer of each kind of tree."""
 
@@ -141,8 +146,8 @@ def paint_trees(rng, size, *, kind="round", dusk=False):
     """``kind`` trees (see ``TREE_KINDS``) on grass under a blue sky (an orange one if ``dusk``)."""
     words, drawer = TREE_KINDS[kind]
     canvas, n = _scene_with(
-        rng, size, sky=("purple", "orange") if dusk else ("blue", "sky blue"), ground="green",
-        draw_object=drawer, counts=(1, 2, 3, 4),
+        rng, size, sky=_sky_colours(dusk), ground="green", draw_object=drawer,
+        counts=(1, 2, 3, 4),
     )
     sky = "an orange evening sky" if dusk else "a blue sky"
     caption = f"{count_phrase(n)} {words} {plural('tree', n)} on grass under {sky}"
@@ -181,8 +186,8 @@ def paint_houses(rng, size, *, dusk=False):
         )
         canvas.rect(x - w * 0.25, base - height * 0.3, x + w * 0.25, base, shade("brown", rng, 8))
 
-    sky = ("purple", "orange") if dusk else ("blue", "sky blue")
-    canvas, n = _scene_with(rng, size, sky=sky, ground="green", draw_object=house, counts=(1, 2, 3))
+    canvas, n = _scene_with(rng, size, sky=_sky_colours(dusk), ground="green", draw_object=house,
+                            counts=(1, 2, 3))
     houses = f"{count_phrase(n)} {wall} {plural('house', n)} with {roof} {plural('roof', n)}"
     return canvas.finish(), f"{houses} on green grass" + (" at dusk" if dusk else "")
 
