@@ -1,8 +1,9 @@
 """Recommendation quality on the shipped mini-zoo graph: leave-one-dataset-out and held-out domains.
 
-    python bench/quality.py [--graph DIR] [--heldout DIR] [--metric fid] [--methods ...] [--json]
+    python bench/quality.py [--graph DIR] [--heldout DIR] [--extra DIR] [--metric fid]
+                            [--methods ...] [--per-domain] [--json]
 
-Two settings, every method, the same four figures (top-1, top-3, mean regret, Spearman):
+Three settings, every method, the same four figures (top-1, top-3, mean regret, Spearman):
 
 - **leave-one-dataset-out** on the profiled graph: each profiled domain in turn loses all its
   fine-tuned scores (its zero-shot probes stay), the method is fitted on the rest and ranks the
@@ -10,7 +11,11 @@ Two settings, every method, the same four figures (top-1, top-3, mean regret, Sp
 - **held-out domains**: domains that no model was pretrained on and that are not in the graph.
   Each is placed in the graph through its descriptor (data–data edges) and its zero-shot probes,
   as a user's dataset would be, the method is fitted on the whole graph and ranks the models;
-  the ranking is compared with the domain's own profiling results, which the methods never see.
+  the ranking is compared with the domain's own profiling results, which the methods never see;
+- **pretraining-only domains**: the same test on the zoo's extra domains, which are not in the
+  graph either but are in the pretraining mixtures of the models whose families they belong to,
+  as every profiled domain is. Set beside the held-out figures, it separates "the graph has never
+  seen this dataset" from "no model has ever seen anything like it".
 
 Defaults read the graphs that ship with the package (see ``mandc.defaults``).
 """
@@ -42,7 +47,8 @@ def lodo(graph, methods, metric: str, seed: int) -> tuple[pd.DataFrame, pd.DataF
 
 
 def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-domain and mean figures of each method on the held-out domains."""
+    """Mean and per-domain figures of each method on domains outside the graph (``heldout``
+    holds their descriptors, probes and measured scores)."""
     measured = heldout.score_matrix(metric)
     lower_is_better = not heldout.higher_is_better(metric)
     descriptors = heldout.datasets.set_index("dataset", drop=False)
@@ -73,6 +79,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph", help="profiled graph (default: the shipped mini-zoo graph)")
     parser.add_argument("--heldout", help="held-out ground truth (default: the shipped one)")
+    parser.add_argument("--extra", help="pretraining-only domains' ground truth (default: the "
+                        "shipped one)")
     parser.add_argument("--metric", default="fid")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
     parser.add_argument("--seed", type=int, default=0)
@@ -83,39 +91,51 @@ def main() -> None:
 
     load_builtin_methods()
     graph = load_graph(args.graph or shipped_graph_dir())
-    heldout = load_graph(args.heldout or shipped_graph_dir("minizoo-heldout"))
+    outside = {"held_out": load_graph(args.heldout or shipped_graph_dir("minizoo-heldout")),
+               "extra": load_graph(args.extra or shipped_graph_dir("minizoo-extra"))}
     started = time.perf_counter()
-    lodo_table, lodo_per_domain = lodo(graph, args.methods, args.metric, args.seed)
-    held_table, per_domain = held_out(graph, heldout, args.methods, args.metric, args.seed)
+    tables, per_domain = {}, {}
+    tables["lodo"], per_domain["lodo"] = lodo(graph, args.methods, args.metric, args.seed)
+    for setting, truth in outside.items():
+        tables[setting], per_domain[setting] = held_out(graph, truth, args.methods, args.metric,
+                                                        args.seed)
     seconds = time.perf_counter() - started
     compare = "mandc" in args.methods and len(args.methods) > 1
-    paired = {"lodo": paired_comparison(lodo_per_domain, "mandc", seed=args.seed),
-              "held_out": paired_comparison(per_domain, "mandc", seed=args.seed)} if compare else {}
+    paired = {setting: paired_comparison(rows, "mandc", seed=args.seed)
+              for setting, rows in per_domain.items()} if compare else {}
+    counts = {setting: int(rows["dataset"].nunique()) for setting, rows in per_domain.items()}
     if args.json:
         print(json.dumps({"metric": args.metric, "seconds": round(seconds, 1),
-                          "lodo": lodo_table.round(4).to_dict(orient="index"),
-                          "held_out": held_table.round(4).to_dict(orient="index"),
-                          "held_out_domains": int(per_domain["dataset"].nunique()),
+                          **{setting: table.round(4).to_dict(orient="index")
+                             for setting, table in tables.items()},
+                          "held_out_domains": counts["held_out"],
+                          "extra_domains": counts["extra"],
                           "mandc_vs": {setting: table.round(4).to_dict(orient="index")
                                        for setting, table in paired.items()}},
                          indent=1))
         return
-    n_models, n_profiled = len(graph.model_ids), len(graph.dataset_ids)
-    print(f"metric {args.metric}; {n_models} models; {n_profiled} profiled domains; "
-          f"{per_domain['dataset'].nunique()} held-out domains; {seconds:.1f} s")
-    print(f"\nleave-one-dataset-out over the {n_profiled} profiled domains")
-    print(lodo_table.round(3).to_string())
-    print("\nheld-out domains (placed by their descriptors and probes; their scores never seen)")
-    print(held_table.round(3).to_string())
+    print(f"metric {args.metric}; {len(graph.model_ids)} models; {counts['lodo']} profiled "
+          f"domains; {counts['held_out']} held-out domains; {counts['extra']} pretraining-only "
+          f"domains; {seconds:.1f} s")
+    headings = {
+        "lodo": f"leave-one-dataset-out over the {counts['lodo']} profiled domains",
+        "held_out": "held-out domains (in no model's pretraining; placed by their descriptors "
+                    "and probes; their scores never seen)",
+        "extra": "pretraining-only domains (in the zoo's pretraining, not in the graph; placed "
+                 "the same way)"}
+    for setting, table in tables.items():
+        print(f"\n{headings[setting]}")
+        print(table.round(3).to_string())
     for setting, table in paired.items():
         print(f"\nmandc against each method, domain by domain ({setting}, regret): gain = mean "
               "regret of the other minus mandc's, with its bootstrap 95% interval; p_sign = "
               "sign test of wins against losses")
         print(table.round(3).to_string())
     if args.per_domain:
-        print()
-        print(per_domain[["method", "dataset", "pick", "best", "regret"]].round(3).to_string())
-
+        for setting in ("held_out", "extra"):
+            print(f"\n{setting}")
+            print(per_domain[setting][["method", "dataset", "pick", "best",
+                                       "regret"]].round(3).to_string())
 
 if __name__ == "__main__":
     main()

@@ -24,8 +24,9 @@ SHIPPED_GRAPH = "minizoo"
 
 def shipped_graph_dir(name: str = SHIPPED_GRAPH) -> Path:
     """A measured graph directory inside the package: ``minizoo`` (the default graph),
-    ``minizoo-heldout`` (ground truth of the 8 held-out domains) or ``minizoo-seed1`` (a second
-    profiling seed, for the stability check)."""
+    ``minizoo-heldout`` (ground truth of the held-out domains, in no model's pretraining),
+    ``minizoo-extra`` (ground truth of the pretraining-only domains, in the zoo's pretraining but
+    not in the graph) or ``minizoo-seed1`` (a second profiling seed, for the stability check)."""
     return Path(str(resources.files("mandc") / "graphs" / name))
 
 

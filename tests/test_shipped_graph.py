@@ -13,8 +13,15 @@ import pytest
 from scipy.stats import spearmanr
 
 from mandc.defaults import default_graph_source, resolve_graph, shipped_graph_dir
-from mandc.minizoo.domains import FAMILIES, HELD_OUT_DOMAINS, PROFILED_DOMAINS, family_of
+from mandc.minizoo.domains import (
+    EXTRA_DOMAINS,
+    FAMILIES,
+    HELD_OUT_DOMAINS,
+    PROFILED_DOMAINS,
+    family_of,
+)
 from mandc.minizoo.models import get_spec, zoo_specs
+from mandc.minizoo.pretrain import mixture_domains
 from mandc.store import load_graph
 
 
@@ -38,7 +45,8 @@ def test_the_default_graph_is_the_measured_mini_zoo_graph():
     assert "shipped mini-zoo graph" in default_graph_source()
 
 
-@pytest.mark.parametrize("name", ["minizoo", "minizoo-heldout", "minizoo-seed1"])
+@pytest.mark.parametrize("name", ["minizoo", "minizoo-heldout", "minizoo-extra",
+                                  "minizoo-seed1"])
 def test_model_nodes_describe_the_models_as_they_are(name):
     # a node written before a model changed (its sampler, say) would teach the recommender
     # features the profiled model no longer has
@@ -118,11 +126,25 @@ def test_two_profiling_seeds_agree():
     assert np.mean(same_best) >= 0.8, same_best
 
 
-def test_held_out_ground_truth_covers_unseen_domains_only():
-    heldout = load_graph(shipped_graph_dir("minizoo-heldout"))
-    assert sorted(heldout.dataset_ids) == sorted(HELD_OUT_DOMAINS)
-    measured = heldout.score_matrix("fid").notna().sum()
-    shipped_models = len(load_graph(shipped_graph_dir()).model_ids)
-    assert (measured == shipped_models).all(), measured[measured != shipped_models]
-    assert heldout.scores.query("metric == 'fid'")["recipe_hash"].nunique() == 1
-    assert heldout.meta["featurizer"] == load_graph(shipped_graph_dir()).meta["featurizer"]
+@pytest.mark.parametrize(("name", "domains"), [("minizoo-heldout", HELD_OUT_DOMAINS),
+                                               ("minizoo-extra", EXTRA_DOMAINS)])
+def test_ground_truth_outside_the_graph_is_complete_and_comparable(name, domains):
+    outside = load_graph(shipped_graph_dir(name))
+    shipped = load_graph(shipped_graph_dir())
+    assert sorted(outside.dataset_ids) == sorted(domains)
+    measured = outside.score_matrix("fid").notna().sum()
+    assert (measured == len(shipped.model_ids)).all(), measured[measured != len(shipped.model_ids)]
+    def recipes(graph):
+        return set(graph.scores.query("metric == 'fid'")["recipe_hash"])
+
+    assert recipes(outside) == recipes(shipped)
+    assert outside.meta["featurizer"] == shipped.meta["featurizer"]
+    probes = outside.scores["metric"].isin(outside.probe_metrics)
+    assert probes.sum() == 4 * len(shipped.model_ids) * len(domains)  # placed as users' data is
+
+
+def test_held_out_domains_are_in_no_pretraining_and_extra_ones_in_some():
+    pretrained = {name for spec in zoo_specs() for name in mixture_domains(spec)}
+    assert not pretrained & set(HELD_OUT_DOMAINS)
+    assert set(EXTRA_DOMAINS) <= pretrained
+    assert set(PROFILED_DOMAINS) <= pretrained
