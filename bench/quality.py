@@ -132,10 +132,11 @@ def main() -> None:
               "sign test of wins against losses")
         print(table.round(3).to_string())
     if args.per_domain:
-        for setting in ("held_out", "extra"):
+        for setting in outside:
             print(f"\n{setting}")
             print(per_domain[setting][["method", "dataset", "pick", "best",
                                        "regret"]].round(3).to_string())
+
 
 if __name__ == "__main__":
     main()
