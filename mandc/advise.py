@@ -45,7 +45,8 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
         "target": target, "method": method, "metric": metric,
         "higher_is_better": graph.higher_is_better(metric), "held_out": hold_out,
         "graph": graph_source, "candidates": len(ranking),
-        "ranking": ranking_rows(ranking if top is None else ranking.head(top), None if measured.isna().all() else measured),
+        "ranking": ranking_rows(ranking if top is None else ranking.head(top),
+                                None if measured.isna().all() else measured),
         "neighbours": similar_profiled_datasets(fitted, fit_on, target, neighbours),
         "probe_metrics": list(getattr(fitted, "probe_metrics_", [])),
     }
