@@ -28,7 +28,7 @@ RECOMMEND_TOP = 10
 
 EPILOG = examples(
     "mandc recommend --dataset shapes-red-circles --hold-out   # rank the models for a dataset",
-    "mandc recommend --dataset ./my-images --top 5             # ... for your own images",
+    "mandc recommend --dataset ./my-images --top 5             # your images: mandc[data]",
     "mandc evaluate --methods mandc,nearest_dataset,random     # how well each method ranks",
     note=f"The default graph is {DEFAULT_GRAPH}. `mandc COMMAND --help` shows each command's "
          "options and examples.")
@@ -254,8 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
             "quality and the profiled datasets that drove the prediction.", 78),
         epilog=examples(
             "mandc recommend --dataset shapes-red-circles --hold-out",
-            "mandc recommend --dataset ./my-images --top 5     # a folder, zip or Hub dataset id",
-            "mandc recommend --dataset ./my-images --probe --json"))
+            "mandc recommend --dataset ./my-images --top 5         # needs mandc[data]",
+            "mandc recommend --dataset ./my-images --probe --json  # needs mandc[profile]"))
     recommend.add_argument("--graph", metavar="DIR", help=f"graph directory (default: "
                            f"{DEFAULT_GRAPH})")
     recommend.add_argument("--dataset", required=True, metavar="TARGET",
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=textwrap.fill(
             "Load a dataset (Hub id, image folder, zip), sample it and print its descriptor: "
             "embedding statistics, caption and image statistics, fingerprint.", 78),
-        epilog=examples("mandc describe ./my-images",
+        epilog=examples("mandc describe ./my-images                # needs mandc[data]",
                         "mandc describe ./my-images.zip --samples 64 --json"))
     describe.add_argument("dataset", metavar="DATASET", help="Hub dataset id, folder or zip")
     describe.add_argument("--featurizer", help="featurizer name (default: $MANDC_FEATURIZER or "

