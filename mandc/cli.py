@@ -316,9 +316,10 @@ def _add_profiling_commands(commands, graph_commands, formatter) -> None:
 LIBRARY_NAMES = {"max_samples": "samples", "n_neighbors": "neighbours"}
 """Library parameters that a flag spells differently (parameter → the flag's dest)."""
 
-_PARAMETER = re.compile(r"(?<![\w\-/.])([a-z][a-z0-9_]*=True|[a-z][a-z0-9]*(?:_[a-z0-9]+)+)"
-                        r"(?![\w\-/])")
-"""A parameter as the library's messages name it: ``lower_is_better`` or ``overwrite=True``."""
+_PARAMETER = re.compile(r"(?<![\w\-/.'\"])([a-z][a-z0-9_]*=True|[a-z][a-z0-9]*(?:_[a-z0-9]+)+)"
+                        r"(?![\w\-/.'\"])")
+"""A parameter as the library's messages name it, bare: ``lower_is_better``, ``overwrite=True``
+(quoted values, file names and paths are left alone)."""
 
 
 def command_parser(parser: argparse.ArgumentParser, args) -> tuple[argparse.ArgumentParser, str]:

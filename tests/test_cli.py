@@ -428,6 +428,7 @@ def test_library_parameter_names_become_the_flags_of_the_command():
            "--samples must be a positive integer, got 0"
     assert in_flags("pass image_column=True", parser) == "pass --image-column"
     untouched = ["probe_mse_0.1 is missing", "/data/my_images/x.png: unreadable",
-                 "use_probe=True but the graph has no probe metric", "column 'dataset_a'"]
+                 "use_probe=True but the graph has no probe metric", "column 'dataset_a'",
+                 "dataset 'image_column' is not in the graph", "image_column.csv, row 2"]
     for message in untouched:  # metric names, paths, parameters this command has no flag for
         assert in_flags(message, parser) == message
