@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mandc.errors import MandcError, MissingDependency
-from mandc.optional import EXTRA_OF, missing_dependency, require
+from mandc.optional import EXTRA_OF, missing_dependency, require, silence_library_progress_bars
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
@@ -105,6 +105,17 @@ def test_profiling_commands_check_the_profile_extra_first(package, argv, message
 
 # ---------------------------------------------------------------------------------- progress bars
 LOAD_ONE_ZOO_MODEL = "from mandc.minizoo.models import load_pipeline; load_pipeline('shapes-v')"
+
+
+def test_a_library_already_imported_is_switched_off_at_once(monkeypatch):
+    hub_tqdm = pytest.importorskip("huggingface_hub.utils.tqdm")
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    hub_tqdm.enable_progress_bars()
+    try:
+        silence_library_progress_bars()
+        assert hub_tqdm.are_progress_bars_disabled()
+    finally:
+        hub_tqdm.enable_progress_bars()
 
 
 @pytest.mark.slow
