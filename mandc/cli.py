@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import textwrap
 from pathlib import Path
 
 from . import __version__, report
-from .cli_args import density, examples, positive_int
+from .cli_args import density, examples, paragraph, positive_int
 from .errors import MandcError
 
 DEFAULT_GRAPH = ("$MANDC_HOME/graph when a graph was saved there, else the measured mini-zoo "
@@ -153,10 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="mandc", formatter_class=formatter, epilog=EPILOG,
-        description=textwrap.fill(
+        description=paragraph(
             "M&C (Match & Choose): which pretrained text-to-image model should you fine-tune on "
             "your images? Learns from a matching graph of models, datasets and measured "
-            "fine-tuning scores.", 78, break_on_hyphens=False))
+            "fine-tuning scores."))
     parser.add_argument("--version", action="version", version=f"mandc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -169,10 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = graph_commands.add_parser(
         "import", help="build a graph from CSV files", formatter_class=formatter,
-        description=textwrap.fill(
+        description=paragraph(
             "Build a matching graph from CSV files (comma-separated, UTF-8, a header first). "
             "Nothing is written unless every file is valid; errors name the file, the row "
-            "(header = row 1) and the column.", 78),
+            "(header = row 1) and the column."),
         epilog=examples(
             "mandc graph import --scores scores.csv --lower-is-better --out my-graph",
             "mandc graph import --scores scores.csv --models models.csv --datasets datasets.csv "
@@ -197,18 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = graph_commands.add_parser(
         "show", help="summarise a graph", formatter_class=formatter,
-        description=f"Summarise a graph: its models, datasets, scores, metrics and coverage. "
-                    f"Without DIR: {DEFAULT_GRAPH}.",
+        description=paragraph("Summarise a graph: its models, datasets, scores, metrics "
+                                  "and coverage."),
         epilog=examples("mandc graph show", "mandc graph show my-graph --json"))
-    show.add_argument("dir", nargs="?", metavar="DIR", help="graph directory (default: "
-                      "$MANDC_HOME/graph, else the shipped mini-zoo graph)")
+    show.add_argument("dir", nargs="?", metavar="DIR",
+                      help=f"graph directory (default: {DEFAULT_GRAPH})")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
     show.set_defaults(handler=_graph_show)
 
     synth = graph_commands.add_parser(
         "synth", help="write a synthetic graph (tests, benchmarks)", formatter_class=formatter,
-        description="Write a synthetic graph with a known latent structure, for tests and "
-                    "benchmarks of the ranking methods.",
+        description=paragraph(
+            "Write a synthetic graph with a known latent structure, for tests and "
+            "benchmarks of the ranking methods."),
         epilog=examples("mandc graph synth --out synth-graph",
                         "mandc graph synth --models 8 --datasets 6 --density 0.8 "
                         "--lower-is-better --metric fid --out synth-graph --overwrite"))
@@ -230,10 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="leave-one-dataset-out evaluation of ranking methods",
         formatter_class=formatter,
-        description=textwrap.fill(
+        description=paragraph(
             "For each dataset: hide its scores, fit, rank the models, compare with what was "
             "measured. Reports top-1, top-3, mean regret, Pearson, Spearman, NDCG@3, best "
-            "method first.", 78),
+            "method first."),
         epilog=examples("mandc evaluate --methods mandc,nearest_dataset,best_average,random",
                         "mandc evaluate --graph synth-graph --json results.json",
                         "mandc evaluate --methods random --json - --no-progress"))
@@ -249,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     recommend = commands.add_parser(
         "recommend", help="rank candidate models for a target dataset", formatter_class=formatter,
-        description=textwrap.fill(
+        description=paragraph(
             "Rank every candidate model of the graph for a target dataset, with the predicted "
-            "quality and the profiled datasets that drove the prediction.", 78),
+            "quality and the profiled datasets that drove the prediction."),
         epilog=examples(
             "mandc recommend --dataset shapes-red-circles --hold-out",
             "mandc recommend --dataset ./my-images --top 5         # needs mandc[data]",
@@ -284,9 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     describe = commands.add_parser(
         "describe", help="describe an image–caption dataset with a featurizer",
         formatter_class=formatter,
-        description=textwrap.fill(
+        description=paragraph(
             "Load a dataset (Hub id, image folder, zip), sample it and print its descriptor: "
-            "embedding statistics, caption and image statistics, fingerprint.", 78),
+            "embedding statistics, caption and image statistics, fingerprint."),
         epilog=examples("mandc describe ./my-images                # needs mandc[data]",
                         "mandc describe ./my-images.zip --samples 64 --json"))
     describe.add_argument("dataset", metavar="DATASET", help="Hub dataset id, folder or zip")

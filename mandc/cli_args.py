@@ -28,3 +28,8 @@ def density(text: str) -> float:
     if not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
     return value
+
+
+def paragraph(text: str) -> str:
+    """A description wrapped to the help's width (the raw formatter keeps text as given)."""
+    return textwrap.fill(text, 78, break_on_hyphens=False)

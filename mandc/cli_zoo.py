@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 from pathlib import Path
 
 from . import report
-from .cli_args import examples, positive_int
+from .cli_args import examples, paragraph, positive_int
 
 CLI_PROBE_SAMPLES, CLI_PROBE_SEED = 32, 1234
 """``mandc.profile.probe.PROBE_SAMPLES`` and ``PROBE_SEED``, repeated so that building the parser
@@ -163,14 +162,16 @@ def add_commands(commands, formatter) -> None:
     zoo = commands.add_parser(
         "minizoo", help="the bundled procedural domains and tiny T2I zoo",
         formatter_class=formatter,
-        description="The mini zoo: procedural image–caption domains and the tiny text-to-image "
-                    "models pretrained on them, the ground truth of the shipped graph.",
+        description=paragraph(
+            "The mini zoo: procedural image–caption domains and the tiny text-to-image "
+            "models pretrained on them, the ground truth of the shipped graph."),
         epilog=examples("mandc minizoo domains", "mandc minizoo domains --write domains"))
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
     domains = zoo_commands.add_parser(
         "domains", help="list (and write) the procedural domains", formatter_class=formatter,
-        description="List the procedural domains with their family and role (profiled: in the "
-                    "graph; held_out: in no model's pretraining; extra: pretraining only).",
+        description=paragraph(
+            "List the procedural domains with their family and role (profiled: in the "
+            "graph; held_out: in no model's pretraining; extra: pretraining only)."),
         epilog=examples("mandc minizoo domains --family shapes",
                         "mandc minizoo domains --write domains     # imagefolders for profiling",
                         "mandc minizoo domains --json"))
@@ -186,8 +187,9 @@ def add_commands(commands, formatter) -> None:
 
     pretrain = zoo_commands.add_parser(
         "pretrain", help="pretrain the zoo from its seed (resumable)", formatter_class=formatter,
-        description="Pretrain the mini-zoo models into the package assets. Checkpoints let a "
-                    "stopped run resume exactly; finished models are skipped.",
+        description=paragraph(
+            "Pretrain the mini-zoo models into the package assets. Checkpoints let a "
+            "stopped run resume exactly; finished models are skipped."),
         epilog=examples("mandc minizoo pretrain --models shapes-v --out zoo --time-limit 10",
                         "mandc minizoo pretrain --out zoo --device cuda"))
     pretrain.add_argument("--models", metavar="A,B", help="zoo model names (default: all)")
@@ -223,10 +225,11 @@ def add_commands(commands, formatter) -> None:
             "mandc profile --model shapes-v --dataset domains/shapes-red-circles --graph my-graph",
             "mandc profile --model ./my-pipeline --dataset ./my-images --steps 200 "
             "--graph my-graph"),
-        description="LoRA fine-tune a model (Hub id, local pipeline folder or zoo name) on a "
-                    "dataset (folder, zip or Hub id), generate for held-out captions, score FID "
-                    "and KID against held-out images (and the zero-shot base), append the scores "
-                    "to the graph.")
+        description=paragraph(
+            "LoRA fine-tune a model (Hub id, local pipeline folder or zoo name) on a "
+            "dataset (folder, zip or Hub id), generate for held-out captions, score FID "
+            "and KID against held-out images (and the zero-shot base), append the scores "
+            "to the graph."))
     profile.add_argument("--model", required=True)
     profile.add_argument("--dataset", required=True)
     profile.add_argument("--seed", type=int)
@@ -236,12 +239,12 @@ def add_commands(commands, formatter) -> None:
     probe = commands.add_parser(
         "probe", help="measure the zero-shot denoising probe of models on a graph's datasets",
         formatter_class=formatter,
-        description=textwrap.fill(
+        description=paragraph(
             "Noise each dataset's images to four fixed levels, let every model denoise them and "
             "record the clean-image error as probe metrics of the graph (probe_mse_0.9 … "
             "probe_mse_0.1; no fine-tune, seconds per pair). Resumable: pairs the graph has are "
             "skipped. The recommender uses the probes when every model has them on every "
-            "dataset; `mandc recommend --probe` probes a new target.", 88),
+            "dataset; `mandc recommend --probe` probes a new target."),
         epilog=examples("mandc minizoo domains --write domains",
                         "mandc probe --graph my-graph --datasets-root domains",
                         "mandc probe --graph my-graph --datasets-root domains --models shapes-v"))
@@ -260,7 +263,8 @@ def add_commands(commands, formatter) -> None:
     grid = commands.add_parser(
         "profile-grid", help="profile every model × dataset pair (resumable)",
         formatter_class=formatter,
-        description="Run `mandc profile` over a grid; finished pairs are skipped on a rerun.",
+        description=paragraph(
+            "Run `mandc profile` over a grid; finished pairs are skipped on a rerun."),
         epilog=examples(
             "mandc minizoo domains --family shapes --write domains",
             "mandc profile-grid --models shapes-v,scenes-v --datasets "
@@ -287,10 +291,10 @@ def add_graph_commands(graph_commands, formatter) -> None:
     describe = graph_commands.add_parser(
         "describe", help="describe a graph's datasets with a featurizer (data–data edges)",
         formatter_class=formatter,
-        description=textwrap.fill(
+        description=paragraph(
             "Describe every dataset of a graph from DATASETS_ROOT/<dataset> with a featurizer, "
             "store the descriptors and their pairwise similarities, so new targets (folders, "
-            "zips, Hub ids) can be placed in the graph.", 78),
+            "zips, Hub ids) can be placed in the graph."),
         epilog=examples("mandc minizoo domains --write domains",
                         "mandc graph describe my-graph --datasets-root domains --samples 64"))
     describe.add_argument("dir", metavar="DIR")
