@@ -103,6 +103,24 @@ def test_profiling_commands_check_the_profile_extra_first(package, argv, message
     assert (done.returncode, done.stderr) == (2, f"error: {message}\n")
 
 
+def test_without_any_extra_the_core_runs_and_the_rest_says_what_to_install(folder):
+    """``pip install -e .`` alone: ranking on the shipped graph works; a folder needs ``data``."""
+    runs = [["graph", "show", "--json"], ["recommend", "--dataset", "shapes-red-circles", "--json"],
+            ["recommend", "--dataset", str(folder)], ["describe", str(folder)]]
+    done = python("import json, sys\n"
+                  "from mandc.optional import EXTRA_OF\n"
+                  "sys.modules.update(dict.fromkeys(EXTRA_OF))\n"
+                  "from mandc.cli import main\n"
+                  f"for argv in {runs!r}:\n"
+                  "    print(json.dumps(main(argv)), file=sys.stderr, flush=True)\n")
+    assert done.returncode == 0, done.stderr
+    codes_and_errors = done.stderr.splitlines()  # the exit codes, each error line before its code
+    assert len(codes_and_errors) == 6 and codes_and_errors[:2] == ["0", "0"]
+    for error, code in zip(codes_and_errors[2::2], codes_and_errors[3::2]):
+        assert code == "2" and error.startswith("error: ")
+        assert error.endswith("pip install 'mandc[data]'")
+
+
 # ---------------------------------------------------------------------------------- progress bars
 LOAD_ONE_ZOO_MODEL = "from mandc.minizoo.models import load_pipeline; load_pipeline('shapes-v')"
 
