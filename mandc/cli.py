@@ -33,7 +33,6 @@ EPILOG = examples(
          "options and examples.")
 
 
-
 # ---------------------------------------------------------------------------------- commands
 def _graph_import(args) -> int:
     from .importer import import_csv, write_graph
@@ -196,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = graph_commands.add_parser(
         "show", help="summarise a graph", formatter_class=formatter,
-        description=paragraph("Summarise a graph: its models, datasets, scores, metrics "
-                                  "and coverage."),
+        description=paragraph("Summarise a graph: its models, datasets, scores, metrics and "
+                              "coverage."),
         epilog=examples("mandc graph show", "mandc graph show my-graph --json"))
     show.add_argument("dir", nargs="?", metavar="DIR",
                       help=f"graph directory (default: {DEFAULT_GRAPH})")
@@ -348,7 +347,12 @@ def in_flags(message: str, parser: argparse.ArgumentParser) -> str:
 
 
 def _machine_output(args) -> bool:
+    """The command prints JSON on stdout (its --json flag, or ``--json -``)."""
     return getattr(args, "json", None) in (True, "-")
+
+
+def _is_terminal(stream) -> bool:
+    return bool(getattr(stream, "isatty", None) and stream.isatty())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version, or a usage error argparse already printed
         return int(stop.code or 0)
     active, command = command_parser(parser, args)
-    if _machine_output(args) or not sys.stderr.isatty():
+    if _machine_output(args) or not _is_terminal(sys.stderr):
         from .optional import silence_library_progress_bars
 
         silence_library_progress_bars()
