@@ -16,15 +16,16 @@ from .views import score_matrix, without_scores_of
 
 
 def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str | None = None,
-           top: int = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
+           top: int | None = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
            samples: int | None = None, graph_source: str | None = None,
            probe: bool = False) -> dict:
     """Rank every model of ``graph`` for ``target`` (see the module docstring). ``probe``: a new
     target is first probed by every model of the graph (:mod:`mandc.profile.probe`; the models
-    must load on this machine), so that a graph with probe metrics can use them."""
+    must load on this machine), so that a graph with probe metrics can use them. ``top=None``
+    keeps every candidate in the ranking."""
     from .defaults import resolve_target
 
-    if top < 1:
+    if top is not None and top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
     load_builtin_methods()
     source = target
@@ -44,7 +45,8 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
         "target": target, "method": method, "metric": metric,
         "higher_is_better": graph.higher_is_better(metric), "held_out": hold_out,
         "graph": graph_source, "candidates": len(ranking),
-        "ranking": ranking_rows(ranking.head(top), None if measured.isna().all() else measured),
+        "ranking": ranking_rows(ranking if top is None else ranking.head(top),
+                                None if measured.isna().all() else measured),
         "neighbours": similar_profiled_datasets(fitted, fit_on, target, neighbours),
         "probe_metrics": list(getattr(fitted, "probe_metrics_", [])),
     }

@@ -2,32 +2,35 @@
 
 Every error M&C raises on purpose (:class:`~mandc.errors.MandcError`) is printed as one line,
 ``error: ...``, on stderr with exit code 2 (an operating-system error such as an unwritable output
-gets exit code 1); anything else is a bug and keeps its traceback.
+gets exit code 1); a missing optional package is one such line naming the extra to install;
+anything else is a bug and keeps its traceback. Every command's ``--help`` ends with examples.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-import textwrap
 from pathlib import Path
 
 from . import __version__, report
+from .cli_args import density, examples, paragraph, positive_int
 from .errors import MandcError
 
-EPILOG = """\
-examples:
-  mandc graph show                                # the default graph (example until you import one)
-  mandc graph import --scores scores.csv --models models.csv --datasets datasets.csv \\
-      --similarity similarity.csv --lower-is-better --out my-graph
-  mandc recommend --graph my-graph --dataset pokemon-blip --top 5
-  mandc evaluate --graph my-graph --methods mandc,best_average,random --json results.json
-  mandc graph synth --models 40 --datasets 30 --seed 0 --out synth-graph
-  mandc describe ./my-images --samples 128 --json
+DEFAULT_GRAPH = ("$MANDC_HOME/graph when a graph was saved there, else the measured mini-zoo "
+                 "graph that ships with M&C")
+"""What a command without --graph works on (mandc.defaults.resolve_graph), in the help's words."""
 
-The default graph is $MANDC_HOME/graph when one was saved there, else the example graph that
-ships with M&C (illustrative numbers, not measured). Import errors count the header as row 1.
-"""
+RECOMMEND_TOP = 10
+"""Rows the text ranking shows without --top (JSON carries every candidate)."""
+
+
+EPILOG = examples(
+    "mandc recommend --dataset shapes-red-circles --hold-out   # rank the models for a dataset",
+    "mandc recommend --dataset ./my-images --top 5             # your images: mandc[data]",
+    "mandc evaluate --methods mandc,nearest_dataset,random     # how well each method ranks",
+    note=f"The default graph is {DEFAULT_GRAPH}. `mandc COMMAND --help` shows each command's "
+         "options and examples.")
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -36,7 +39,7 @@ def _graph_import(args) -> int:
 
     lower = args.lower_is_better
     if isinstance(lower, str):
-        lower = [name.strip() for name in lower.split(",") if name.strip()]
+        lower = _split(lower)
     graph = import_csv(args.scores, models=args.models, datasets=args.datasets,
                        similarity=args.similarity, lower_is_better=lower,
                        similarity_is_distance=args.similarity_is_distance, metric=args.metric)
@@ -45,10 +48,10 @@ def _graph_import(args) -> int:
 
 
 def _graph_show(args) -> int:
-    from .defaults import default_graph_source, resolve_graph
+    from .defaults import resolve_graph
 
     graph = resolve_graph(args.dir)
-    return _show(graph, str(args.dir) if args.dir else default_graph_source(), as_json=args.json)
+    return _show(graph, _graph_source(args.dir), as_json=args.json)
 
 
 def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
@@ -83,7 +86,8 @@ def _evaluate(args) -> int:
     if args.json == "-":
         print(payload)
         return 0
-    print(result)
+    print(report.evaluation_text(result, _graph_source(args.graph),
+                                 higher_is_better=graph.higher_is_better(result.metric)))
     if args.json:
         Path(args.json).write_text(payload + "\n")
         print(f"wrote {args.json}")
@@ -92,14 +96,18 @@ def _evaluate(args) -> int:
 
 def _recommend(args) -> int:
     from .advise import advise
-    from .defaults import default_graph_source, resolve_graph
+    from .defaults import resolve_graph
 
+    if args.probe:
+        from .optional import require
+
+        require("diffusers", "transformers", "safetensors", extra="profile", purpose="--probe")
     result = advise(resolve_graph(args.graph), args.dataset, method=args.method,
                     metric=args.metric, top=args.top, neighbours=args.neighbours,
                     hold_out=args.hold_out, seed=args.seed, samples=args.samples,
-                    graph_source=str(args.graph) if args.graph else default_graph_source(),
-                    probe=args.probe)
-    print(report.to_json(result) if args.json else report.ranking_text(result))
+                    graph_source=_graph_source(args.graph), probe=args.probe)
+    print(report.to_json(result) if args.json
+          else report.ranking_text(result, top=args.top or RECOMMEND_TOP))
     return 0
 
 
@@ -126,22 +134,16 @@ def available_methods() -> list[str]:
     return METHODS.names()
 
 
+def _graph_source(directory) -> str:
+    """The graph a command read, as the user should see it: the directory given, else the
+    default's description."""
+    from .defaults import default_graph_source
+
+    return str(directory) if directory else default_graph_source()
+
+
 def _split(names: str) -> list[str]:
     return [name.strip() for name in names.split(",") if name.strip()]
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _density(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
-    return value
 
 
 # ---------------------------------------------------------------------------------- parser
@@ -149,23 +151,30 @@ def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="mandc", formatter_class=formatter, epilog=EPILOG,
-        description=textwrap.fill(
+        description=paragraph(
             "M&C (Match & Choose): which pretrained text-to-image model should you fine-tune on "
             "your images? Learns from a matching graph of models, datasets and measured "
-            "fine-tuning scores.", 78, break_on_hyphens=False))
+            "fine-tuning scores."))
     parser.add_argument("--version", action="version", version=f"mandc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    graph = commands.add_parser("graph", help="import, inspect or synthesise a matching graph",
-                                formatter_class=formatter, epilog=EPILOG)
+    graph = commands.add_parser(
+        "graph", help="import, inspect or synthesise a matching graph", formatter_class=formatter,
+        epilog=examples("mandc graph show",
+                        "mandc graph import --scores scores.csv --lower-is-better --out my-graph",
+                        "mandc graph synth --models 40 --datasets 30 --out synth-graph"))
     graph_commands = graph.add_subparsers(dest="graph_command", required=True, metavar="ACTION")
 
     imp = graph_commands.add_parser(
         "import", help="build a graph from CSV files", formatter_class=formatter,
-        description=textwrap.fill(
-            "Build a matching graph from CSV files. Nothing is written unless every file is "
-            "valid; errors name the file, the row (header = row 1) and the column.", 78),
-        epilog="example:\n  mandc graph import --scores scores.csv --lower-is-better --out g\n")
+        description=paragraph(
+            "Build a matching graph from CSV files (comma-separated, UTF-8, a header first). "
+            "Nothing is written unless every file is valid; errors name the file, the row "
+            "(header = row 1) and the column."),
+        epilog=examples(
+            "mandc graph import --scores scores.csv --lower-is-better --out my-graph",
+            "mandc graph import --scores scores.csv --models models.csv --datasets datasets.csv "
+            "\\\n      --similarity similarity.csv --lower-is-better fid --out my-graph"))
     imp.add_argument("--scores", required=True, metavar="CSV",
                      help="columns model, dataset, score [, metric]; repeated pairs are averaged")
     imp.add_argument("--models", metavar="CSV", help="column model + feature columns")
@@ -184,17 +193,28 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true", help="print the summary as JSON")
     imp.set_defaults(handler=_graph_import)
 
-    show = graph_commands.add_parser("show", help="summarise a graph")
+    show = graph_commands.add_parser(
+        "show", help="summarise a graph", formatter_class=formatter,
+        description=paragraph("Summarise a graph: its models, datasets, scores, metrics and "
+                              "coverage."),
+        epilog=examples("mandc graph show", "mandc graph show my-graph --json"))
     show.add_argument("dir", nargs="?", metavar="DIR",
-                      help="graph directory (default: $MANDC_HOME/graph, else the example)")
+                      help=f"graph directory (default: {DEFAULT_GRAPH})")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
     show.set_defaults(handler=_graph_show)
 
-    synth = graph_commands.add_parser("synth", help="write a synthetic graph (tests, benchmarks)")
-    synth.add_argument("--models", type=_positive_int, default=40, help="number of models")
-    synth.add_argument("--datasets", type=_positive_int, default=30, help="number of datasets")
+    synth = graph_commands.add_parser(
+        "synth", help="write a synthetic graph (tests, benchmarks)", formatter_class=formatter,
+        description=paragraph(
+            "Write a synthetic graph with a known latent structure, for tests and "
+            "benchmarks of the ranking methods."),
+        epilog=examples("mandc graph synth --out synth-graph",
+                        "mandc graph synth --models 8 --datasets 6 --density 0.8 "
+                        "--lower-is-better --metric fid --out synth-graph --overwrite"))
+    synth.add_argument("--models", type=positive_int, default=40, help="number of models")
+    synth.add_argument("--datasets", type=positive_int, default=30, help="number of datasets")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--density", type=_density, default=1.0,
+    synth.add_argument("--density", type=density, default=1.0,
                        help="share of model–dataset pairs with a score (default 1)")
     synth.add_argument("--noise", type=float, default=0.1,
                        help="measurement noise next to the latent signal (default 0.1)")
@@ -208,10 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate", help="leave-one-dataset-out evaluation of ranking methods",
-        description="For each dataset: hide its scores, fit, rank the models, compare with what "
-                    "was measured. Reports top-1, top-3, mean regret, Pearson, Spearman, NDCG@3.")
-    evaluate.add_argument("--graph", metavar="DIR", help="graph directory (default graph if "
-                          "omitted)")
+        formatter_class=formatter,
+        description=paragraph(
+            "For each dataset: hide its scores, fit, rank the models, compare with what was "
+            "measured. Reports top-1, top-3, mean regret, Pearson, Spearman, NDCG@3, best "
+            "method first."),
+        epilog=examples("mandc evaluate --methods mandc,nearest_dataset,best_average,random",
+                        "mandc evaluate --graph synth-graph --json results.json",
+                        "mandc evaluate --methods random --json - --no-progress"))
+    evaluate.add_argument("--graph", metavar="DIR", help=f"graph directory (default: "
+                          f"{DEFAULT_GRAPH})")
     evaluate.add_argument("--methods", metavar="A,B,...",
                           help="comma-separated method names (default: all registered)")
     evaluate.add_argument("--seed", type=int, default=0)
@@ -221,20 +247,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
 
     recommend = commands.add_parser(
-        "recommend", help="rank candidate models for a target dataset",
-        description="Rank every candidate model of the graph for a target dataset, with the "
-                    "predicted quality and the profiled datasets that drove the prediction.")
-    recommend.add_argument("--graph", metavar="DIR", help="graph directory (default graph if "
-                           "omitted)")
+        "recommend", help="rank candidate models for a target dataset", formatter_class=formatter,
+        description=paragraph(
+            "Rank every candidate model of the graph for a target dataset, with the predicted "
+            "quality and the profiled datasets that drove the prediction."),
+        epilog=examples(
+            "mandc recommend --dataset shapes-red-circles --hold-out",
+            "mandc recommend --dataset ./my-images --top 5         # needs mandc[data]",
+            "mandc recommend --dataset ./my-images --probe --json  # needs mandc[profile]"))
+    recommend.add_argument("--graph", metavar="DIR", help=f"graph directory (default: "
+                           f"{DEFAULT_GRAPH})")
     recommend.add_argument("--dataset", required=True, metavar="TARGET",
                            help="a dataset of the graph, or a folder, zip or Hub dataset id to "
                                 "describe and place in the graph (needs a graph built from "
                                 "described datasets)")
-    recommend.add_argument("--samples", type=_positive_int, default=None,
+    recommend.add_argument("--samples", type=positive_int, default=None,
                            help="images to describe at most for a new target (default 256)")
     recommend.add_argument("--method", default="mandc", help="ranking method (default: mandc)")
-    recommend.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
-    recommend.add_argument("--neighbours", type=_positive_int, default=3,
+    recommend.add_argument("--top", type=positive_int, default=None,
+                           help=f"rows to show (default: {RECOMMEND_TOP} in the text, every "
+                                "candidate in --json)")
+    recommend.add_argument("--neighbours", type=positive_int, default=3,
                            help="similar profiled datasets to list (default 3)")
     recommend.add_argument("--metric", help="metric to rank by (default: the primary one)")
     recommend.add_argument("--hold-out", action="store_true",
@@ -249,12 +282,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     describe = commands.add_parser(
         "describe", help="describe an image–caption dataset with a featurizer",
-        description="Load a dataset (Hub id, image folder, zip), sample it and print its "
-                    "descriptor: embedding statistics, caption and image statistics, fingerprint.")
+        formatter_class=formatter,
+        description=paragraph(
+            "Load a dataset (Hub id, image folder, zip), sample it and print its descriptor: "
+            "embedding statistics, caption and image statistics, fingerprint."),
+        epilog=examples("mandc describe ./my-images                # needs mandc[data]",
+                        "mandc describe ./my-images.zip --samples 64 --json"))
     describe.add_argument("dataset", metavar="DATASET", help="Hub dataset id, folder or zip")
     describe.add_argument("--featurizer", help="featurizer name (default: $MANDC_FEATURIZER or "
                           "effnet-minilm)")
-    describe.add_argument("--samples", type=_positive_int, default=256,
+    describe.add_argument("--samples", type=positive_int, default=256,
                           help="images to describe at most (default 256)")
     describe.add_argument("--seed", type=int, default=0, help="sampling seed")
     describe.add_argument("--split", default="train", help="split of a Hub dataset or of a "
@@ -271,7 +308,51 @@ def _add_profiling_commands(commands, graph_commands, formatter) -> None:
     from . import cli_zoo
 
     cli_zoo.add_commands(commands, formatter)
-    cli_zoo.add_graph_commands(graph_commands)
+    cli_zoo.add_graph_commands(graph_commands, formatter)
+
+
+# ---------------------------------------------------------------------------------- running
+LIBRARY_NAMES = {"max_samples": "samples", "n_neighbors": "neighbours"}
+"""Library parameters that a flag spells differently (parameter → the flag's dest)."""
+
+_PARAMETER = re.compile(r"(?<![\w\-/.'\"])([a-z][a-z0-9_]*=True|[a-z][a-z0-9]*(?:_[a-z0-9]+)+)"
+                        r"(?![\w\-/.'\"])")
+"""A parameter as the library's messages name it, bare: ``lower_is_better``, ``overwrite=True``
+(quoted values, file names and paths are left alone)."""
+
+
+def command_parser(parser: argparse.ArgumentParser, args) -> tuple[argparse.ArgumentParser, str]:
+    """The (sub)parser that parsed ``args``, and its command line (``mandc graph import``)."""
+    words = [parser.prog]
+    while True:
+        chosen = [action for action in parser._actions
+                  if isinstance(action, argparse._SubParsersAction)]
+        if not chosen or getattr(args, chosen[0].dest, None) is None:
+            return parser, " ".join(words)
+        words.append(getattr(args, chosen[0].dest))
+        parser = chosen[0].choices[words[-1]]
+
+
+def in_flags(message: str, parser: argparse.ArgumentParser) -> str:
+    """``message`` with the library's parameter names (``lower_is_better``, ``overwrite=True``)
+    written as the flags of ``parser`` that set them (``--lower-is-better``, ``--overwrite``)."""
+    flags = {action.dest: action.option_strings[0] for action in parser._actions
+             if action.option_strings and action.option_strings[0].startswith("--")}
+
+    def flag(match: re.Match) -> str:
+        name = match.group(1).removesuffix("=True")
+        return flags.get(LIBRARY_NAMES.get(name, name), match.group(1))
+
+    return _PARAMETER.sub(flag, message)
+
+
+def _machine_output(args) -> bool:
+    """The command prints JSON on stdout (its --json flag, or ``--json -``)."""
+    return getattr(args, "json", None) in (True, "-")
+
+
+def _is_terminal(stream) -> bool:
+    return bool(getattr(stream, "isatty", None) and stream.isatty())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,12 +362,22 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error argparse already printed
         return int(stop.code or 0)
+    active, command = command_parser(parser, args)
+    if _machine_output(args) or not _is_terminal(sys.stderr):
+        from .optional import silence_library_progress_bars
+
+        silence_library_progress_bars()
     try:
         return args.handler(args)
     except MandcError as error:
-        message = " ".join(str(error).splitlines())
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        return _fail(in_flags(str(error), active))
+    except ModuleNotFoundError as error:  # an optional package imported deep inside
+        from .optional import missing_dependency
+
+        missing = missing_dependency(error, purpose=command)
+        if missing is None:
+            raise
+        return _fail(str(missing))
     except BrokenPipeError:  # output piped into `head` and closed early
         return 0
     except OSError as error:  # the environment, not the input: unwritable --out, full disk...
@@ -295,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _fail(message: str) -> int:
+    print(f"error: {' '.join(message.splitlines())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

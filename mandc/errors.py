@@ -49,3 +49,7 @@ class DatasetLoadError(MandcError, OSError):
 
 class HubError(MandcError, ConnectionError):
     """The Hub could not be reached or refused the request."""
+
+
+class MissingDependency(MandcError, ImportError):
+    """An optional package is not installed; the message names the extra that brings it."""

@@ -41,6 +41,8 @@ from .graph import DATASET_ID, MODEL_ID, MatchingGraph
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 DEFAULT_METRIC = "score"
 SIMILARITY_MEASURE = "given"
+OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+"""Separators of files that are not comma-separated, named in the hint of a one-column header."""
 
 
 # ---------------------------------------------------------------------------------- reading CSV
@@ -57,11 +59,17 @@ class CsvTable:
         """Index of a required column, or an error that lists the columns the file has."""
         if name in self.header:
             return self.header.index(name)
-        hint = ""
-        if len(self.header) == 1 and ";" in self.header[0]:
-            hint = " (the file looks semicolon-separated; M&C reads comma-separated files)"
-        raise ValidationError(f"missing column {name!r}; the header has {self.header}{hint}",
-                              file=self.name, row=1, column=name)
+        raise ValidationError(f"missing column {name!r}; the header has {self.header}"
+                              f"{self.separator_hint()}", file=self.name, row=1, column=name)
+
+    def separator_hint(self) -> str:
+        """Why a header may read as one column: the file uses another separator (or '')."""
+        if len(self.header) == 1:
+            for separator, word in OTHER_SEPARATORS.items():
+                if separator in self.header[0]:
+                    return (f" (the file looks {word}-separated; M&C reads comma-separated "
+                            "files)")
+        return ""
 
 
 def read_csv_table(path: str | Path, *, ragged_hint: str = "") -> CsvTable:
@@ -339,8 +347,8 @@ def _square_similarity(table: CsvTable, known: set[str], is_distance: bool) -> l
     ids = table.header[1:]
     if not ids:
         raise ValidationError("a square similarity matrix needs dataset ids as its header; a "
-                              "long-form file needs columns dataset_a, dataset_b, value",
-                              file=table.name, row=1)
+                              "long-form file needs columns dataset_a, dataset_b, value"
+                              f"{table.separator_hint()}", file=table.name, row=1)
     for node in ids:
         _check_known(table, node, known, 1, node)
     if len(table.rows) != len(ids):
@@ -419,8 +427,8 @@ def write_graph(graph: MatchingGraph, out: str | Path, *, overwrite: bool = Fals
         raise ConfigError(f"{out} exists and is not a directory")
     occupied = out.is_dir() and any(out.iterdir())
     if occupied and not overwrite:
-        raise ConfigError(f"{out} already exists and is not empty; choose another output "
-                          "directory or allow overwriting")
+        raise ConfigError(f"{out} already exists and is not empty; write to another directory, "
+                          "or replace it with overwrite=True")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:

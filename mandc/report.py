@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,14 +44,15 @@ def jsonable(obj):
 
 
 def table(rows: Sequence[Mapping], columns: Sequence[str], *, floats: str = "{:.3f}",
-          formats: Mapping[str, str] | None = None) -> str:
+          formats: Mapping[str, str | Callable[[float], str]] | None = None) -> str:
     """A plain aligned text table (numbers right-aligned, missing values as ``-``); ``formats``
-    overrides the float format per column."""
+    overrides the float format per column (a format string or a function of the value)."""
     def cell(value, column) -> str:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "-"
         if isinstance(value, (float, np.floating)):
-            return (formats or {}).get(column, floats).format(value)
+            form = (formats or {}).get(column, floats)
+            return form(float(value)) if callable(form) else form.format(value)
         return str(value)
 
     cells = [[cell(row.get(c), c) for c in columns] for row in rows]
@@ -62,6 +64,16 @@ def table(rows: Sequence[Mapping], columns: Sequence[str], *, floats: str = "{:.
                          for v, w, num in zip(values, widths, numeric)).rstrip()
 
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` rounded to ``digits`` significant figures, in plain notation (``80.6``, ``171``,
+    ``-0.0620``): what a reader compares at a glance, without exponents."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    rounded = float(f"{value:.{digits - 1}e}")  # 9.996 → 10.0, so the decimals follow the rounding
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
+    return f"{rounded:.{decimals}f}"
 
 
 def _is_number(value) -> bool:
@@ -95,19 +107,28 @@ def graph_summary_text(summary: Mapping, source: str) -> str:
 
 
 # ---------------------------------------------------------------------------------- recommend
-def ranking_text(result: Mapping) -> str:
-    """``mandc recommend``: the ranking table, the datasets that drove it, and how to read it."""
-    direction = "higher" if result["higher_is_better"] else "lower"
+def ranking_text(result: Mapping, *, top: int | None = None) -> str:
+    """``mandc recommend``: the ranking table (its first ``top`` rows; all by default), the
+    datasets that drove it, and how to read it."""
     held = " (its own scores held out)" if result["held_out"] else ""
     head = (f"target {result['target']!r}{held} · method {result['method']} · "
-            f"graph {result['graph']} · metric {result['metric']} ({direction} is better)")
+            f"graph {result['graph']}")
+    rows = result["ranking"][:top]
     columns = ["rank", "model", "predicted"]
-    if any(row.get("measured") is not None for row in result["ranking"]):
+    measured = any(row.get("measured") is not None for row in result["ranking"])
+    if measured:
         columns.append("measured")
-    parts = [head, "", table(result["ranking"], columns, formats={"measured": "{:#.4g}"})]
-    shown, total = len(result["ranking"]), result["candidates"]
+    parts = [head, "", table(rows, columns, formats=dict.fromkeys(columns, significant))]
+    shown, total = len(rows), result["candidates"]
     if shown < total:
-        parts.append(f"({shown} of {total} candidate models shown; --top to see more)")
+        parts.append(f"({total - shown} more of the {total} candidate models not shown; "
+                     f"--top {total} lists them all)")
+    direction = "higher" if result["higher_is_better"] else "lower"
+    parts += ["", "predicted: the quality to expect after fine-tuning, in standard deviations "
+              "above the average candidate on this dataset; higher is better."]
+    if measured:
+        parts.append(f"measured: the {result['metric']} measured after fine-tuning on this "
+                     f"dataset; {direction} is better.")
     if result["neighbours"]:
         near = ", ".join(f"{n['dataset']} ({n['similarity']:.2f}"
                          + (f", weight {n['weight']:.2f})" if "weight" in n else ")")
@@ -116,9 +137,30 @@ def ranking_text(result: Mapping) -> str:
     if result.get("probe_metrics"):
         parts += ["", "each model's zero-shot denoising probe of the target counted too "
                   f"({', '.join(result['probe_metrics'])})"]
-    parts += ["", "predicted: expected quality after fine-tuning, in standard deviations above "
-              "the average candidate on this dataset (higher is better)."]
     return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------- evaluate
+EVALUATION_LEGEND = (
+    "Means over the datasets, best method first (top1, then regret). top1 / top3: share of "
+    "datasets whose best model is ranked first / in the first three; regret: relative quality "
+    "lost by taking the first-ranked model instead of the best, lower is better; pearson, "
+    "spearman: correlation of predicted and measured quality; ndcg3: quality of the first three "
+    "places (NDCG@3). All but regret: higher is better.")
+
+
+def evaluation_text(report, graph: str, *, higher_is_better: bool) -> str:
+    """``mandc evaluate``: what was evaluated on which graph, the methods best first, and one
+    legend that says what each column means and which way is better."""
+    direction = "higher" if higher_is_better else "lower"
+    head = (f"leave-one-dataset-out on {report.datasets} datasets, {report.models} models · "
+            f"graph {graph} · metric {report.metric} ({direction} is better)")
+    summary = report.summary.sort_values(["top1", "regret"], ascending=[False, True],
+                                         na_position="last", kind="stable")
+    columns = ["method", *summary.columns]
+    rows = [{"method": str(name), **row} for name, row in summary.to_dict(orient="index").items()]
+    return "\n".join([head, "", table(rows, columns), "", textwrap.fill(EVALUATION_LEGEND, 100,
+                                                                    break_on_hyphens=False)])
 
 
 def ranking_rows(ranking: pd.DataFrame, measured: pd.Series | None) -> list[dict]:

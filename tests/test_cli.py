@@ -1,11 +1,13 @@
 """The ``mandc`` command end to end through ``main([...])``: output, JSON shapes, exit codes."""
 
+import argparse
 import json
+import shlex
 
 import pytest
 
-from mandc import __version__
-from mandc.cli import main
+from mandc import __version__, report
+from mandc.cli import build_parser, in_flags, main
 from mandc.defaults import example_dir, example_graph, resolve_graph
 
 BASELINES = ["random", "best_average", "nearest_dataset"]
@@ -36,10 +38,45 @@ def test_version(capsys):
     assert code == 0 and out.strip() == f"mandc {__version__}"
 
 
-def test_help_shows_examples(capsys):
+def every_parser(parser=None, path=("mandc",)):
+    """(command path, parser) for ``mandc`` and every command and subcommand under it."""
+    parser = parser or build_parser()
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from every_parser(sub, (*path, name))
+
+
+def example_lines(help_text: str) -> list[str]:
+    """The invocations of a help's ``Examples:`` section (continuations joined, comments cut)."""
+    section = help_text.split("\nExamples:\n", 1)[1].split("\n\n", 1)[0]
+    joined = section.replace("\\\n", " ")
+    return [" ".join(shlex.split(line, comments=True)) for line in joined.splitlines()]
+
+
+def test_every_command_has_examples_that_parse():
+    paths = []
+    for path, parser in every_parser():
+        paths.append(" ".join(path))
+        text = parser.format_help()
+        assert "\nExamples:\n" in text, f"`{' '.join(path)} --help` has no Examples section"
+        lines = example_lines(text)
+        assert 1 <= len(lines) <= 3, (path, lines)
+        assert any(line.startswith(" ".join(path)) for line in lines), (path, lines)
+        for line in lines:  # each one is a real invocation: its flags and values parse
+            assert line.startswith("mandc "), line
+            build_parser().parse_args(shlex.split(line)[1:])
+    assert {"mandc graph import", "mandc graph show", "mandc graph synth", "mandc graph describe",
+            "mandc recommend", "mandc evaluate", "mandc describe", "mandc minizoo domains",
+            "mandc minizoo pretrain", "mandc profile", "mandc profile-grid",
+            "mandc probe"} <= set(paths)
+
+
+def test_top_level_help_names_the_default_graph_as_the_code_resolves_it(capsys):
     code, out, _ = run(capsys, "--help")
-    assert code == 0
-    assert "mandc graph import --scores" in out and "recommend" in out and "describe" in out
+    assert code == 0 and "measured mini-zoo graph" in " ".join(out.split())
+    assert "illustrative" not in out
 
 
 def test_graph_import_then_show(capsys, tmp_path):
@@ -256,3 +293,142 @@ def test_the_example_and_shipped_graphs_are_fresh_copies_each_time():
     before = shipped.score_matrix().loc["shapes-v", "shapes-red-circles"]
     shipped.scores.loc[:, "value"] = 0.0
     assert resolve_graph(None).score_matrix().loc["shapes-v", "shapes-red-circles"] == before > 0
+
+
+# ---------------------------------------------------------------------------------- readable output
+def test_recommend_json_carries_every_candidate_and_text_says_how_many_are_hidden(capsys):
+    code, out, err = run(capsys, "recommend", "--dataset", "shapes-red-circles", "--json")
+    assert code == 0, err
+    result = json.loads(out)  # the shipped mini-zoo graph: 11 candidate models
+    assert result["candidates"] == len(result["ranking"]) == 11
+    assert [row["rank"] for row in result["ranking"]] == list(range(1, 12))
+
+    code, out, _ = run(capsys, "recommend", "--dataset", "shapes-red-circles", "--json", "--top",
+                       3)
+    assert [row["rank"] for row in json.loads(out)["ranking"]] == [1, 2, 3]
+
+    code, out, _ = run(capsys, "recommend", "--dataset", "shapes-red-circles")
+    ranked = [line for line in out.splitlines() if line.strip()[:2].strip().isdigit()]
+    assert len(ranked) == 10
+    assert "(1 more of the 11 candidate models not shown; --top 11 lists them all)" in out
+
+
+def test_recommend_text_rounds_to_three_figures_and_states_each_direction_once(capsys,
+                                                                               toy_default):
+    code, out, _ = run(capsys, "recommend", "--dataset", "celeba-hq-faces", "--method",
+                       "nearest_dataset", "--hold-out", "--json")
+    rows = json.loads(out)["ranking"]
+    code, out, _ = run(capsys, "recommend", "--dataset", "celeba-hq-faces", "--method",
+                       "nearest_dataset", "--hold-out")
+    assert code == 0
+    lines = out.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("rank"))) + 2:]
+    assert sum(row["measured"] is None for row in rows) == 1  # the toy graph lacks one pair
+    for row, line in zip(rows, table):
+        rank, model, predicted, measured = line.split()
+        assert (int(rank), model) == (row["rank"], row["model"])
+        assert predicted == report.significant(row["predicted"])
+        if row["measured"] is None:
+            assert measured == "-"
+        else:
+            assert measured == report.significant(row["measured"])
+            assert float(measured) == pytest.approx(row["measured"], rel=5e-3)
+    assert out.count("higher is better") == 1 and out.count("lower is better") == 1
+    assert "predicted: the quality to expect after fine-tuning" in out
+    assert "measured: the fid measured after fine-tuning on this dataset; lower is better." in out
+
+
+@pytest.mark.parametrize("value, text", [
+    (80.64, "80.6"), (170.8, "171"), (-0.06237, "-0.0624"), (9.996, "10.0"), (1234.5, "1230"),
+    (0.0, "0"), (1.0, "1.00"), (-1.767, "-1.77"),
+])
+def test_three_significant_figures_in_plain_notation(value, text):
+    assert report.significant(value) == text
+
+
+def test_evaluate_names_the_graph_sorts_best_first_and_explains_the_columns(capsys, tmp_path):
+    run(capsys, "graph", "synth", "--models", 8, "--datasets", 6, "--seed", 3, "--out",
+        tmp_path / "s")
+    code, out, err = run(capsys, "evaluate", "--graph", tmp_path / "s", "--methods",
+                         "random,nearest_dataset,best_average", "--json", tmp_path / "r.json",
+                         "--no-progress")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("leave-one-dataset-out on 6 datasets, 8 models · "
+                                          f"graph {tmp_path / 's'} · metric score")
+    figures = json.loads((tmp_path / "r.json").read_text())["methods"]
+    best_first = sorted(figures, key=lambda m: (-figures[m]["top1"], figures[m]["regret"]))
+    shown = [line.split()[0] for line in out.splitlines() if line.split()[:1]
+             and line.split()[0] in figures]
+    assert shown == best_first
+    assert "regret: relative quality lost by taking the first-ranked model instead of the best, "\
+           "lower is better" in " ".join(out.split())
+
+
+def test_evaluation_ties_on_top1_go_to_the_lower_regret():
+    import pandas as pd
+
+    from mandc.evaluate import METRICS, EvaluationReport
+
+    summary = pd.DataFrame({"top1": [0.5, 0.5, 0.7, float("nan")],
+                            "regret": [0.2, 0.1, 0.3, 0.0]},
+                           index=pd.Index(["a", "b", "c", "d"], name="method"))
+    for metric in set(METRICS) - set(summary):
+        summary[metric] = 0.0
+    result = EvaluationReport(summary[list(METRICS)], pd.DataFrame(), datasets=4, models=3,
+                              metric="fid", seed=0)
+    text = report.evaluation_text(result, "g", higher_is_better=False)
+    assert [line.split()[0] for line in text.splitlines()[4:8]] == ["c", "b", "a", "d"]
+    assert "graph g · metric fid (lower is better)" in text.splitlines()[0]
+
+
+# ---------------------------------------------------------------------------------- flags in errors
+def test_errors_name_the_flag_the_user_typed(capsys, tmp_path):
+    scores = tmp_path / "s.csv"
+    scores.write_text("model,dataset,metric,score\na,x,fid,3\nb,x,fid,4\n")
+    code, _, err = run(capsys, "graph", "import", "--scores", scores, "--lower-is-better", "kid",
+                       "--out", tmp_path / "g")
+    assert code == 2
+    assert err == "error: --lower-is-better names metrics ['kid'] that the scores do not have; " \
+                  "they have ['fid']\n"
+
+    assert run(capsys, "graph", "import", "--scores", scores, "--out", tmp_path / "g")[0] == 0
+    for argv in (["graph", "import", "--scores", scores], ["graph", "synth"]):
+        code, _, err = run(capsys, *argv, "--out", tmp_path / "g")
+        assert code == 2
+        assert err == f"error: {tmp_path / 'g'} already exists and is not empty; write to " \
+                      "another directory, or replace it with --overwrite\n"
+    assert run(capsys, "graph", "synth", "--out", tmp_path / "g", "--overwrite")[0] == 0
+
+    code, _, err = run(capsys, "recommend", "--dataset", "shapes-red-circles", "--top", 0)
+    assert code == 2 and "argument --top: must be at least 1, got 0" in err
+
+
+@pytest.mark.parametrize("separator, word", [("\t", "tab"), (";", "semicolon")])
+def test_another_separator_gets_the_same_hint(capsys, tmp_path, separator, word):
+    hint = f"(the file looks {word}-separated; M&C reads comma-separated files)"
+    scores = tmp_path / "s.csv"
+    scores.write_text(separator.join(["model", "dataset", "score"]) + "\n"
+                      + separator.join(["a", "x", "1"]) + "\n")
+    code, _, err = run(capsys, "graph", "import", "--scores", scores, "--out", tmp_path / "g")
+    assert code == 2 and err.count("\n") == 1 and err.rstrip().endswith(hint)
+
+    good = tmp_path / "good.csv"
+    good.write_text("model,dataset,score\na,x,1\na,y,2\n")
+    similarity = tmp_path / "sim.csv"
+    similarity.write_text(separator.join(["dataset_a", "dataset_b", "value"]) + "\n"
+                          + separator.join(["x", "y", "0.5"]) + "\n")
+    code, _, err = run(capsys, "graph", "import", "--scores", good, "--similarity", similarity,
+                       "--out", tmp_path / "g")
+    assert code == 2 and err.rstrip().endswith(hint)
+
+
+def test_library_parameter_names_become_the_flags_of_the_command():
+    parser = dict(every_parser())[("mandc", "describe")]
+    assert in_flags("max_samples must be a positive integer, got 0", parser) == \
+           "--samples must be a positive integer, got 0"
+    assert in_flags("pass image_column=True", parser) == "pass --image-column"
+    untouched = ["probe_mse_0.1 is missing", "/data/my_images/x.png: unreadable",
+                 "use_probe=True but the graph has no probe metric", "column 'dataset_a'",
+                 "dataset 'image_column' is not in the graph", "image_column.csv, row 2"]
+    for message in untouched:  # metric names, paths, parameters this command has no flag for
+        assert in_flags(message, parser) == message

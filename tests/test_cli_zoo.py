@@ -29,3 +29,23 @@ def test_unknown_family_is_one_line_error(capsys):
     assert main(["minizoo", "domains", "--family", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "nope" in err
+
+
+def test_profile_grid_refuses_empty_lists_and_bad_seeds_naming_the_flag(capsys):
+    assert main(["profile-grid", "--models", ",", "--datasets", "x"]) == 2
+    assert capsys.readouterr().err == "error: --models names nothing; give a comma-separated " \
+                                      "list\n"
+    assert main(["profile-grid", "--models", "a", "--datasets", "x", "--seeds", "1,b"]) == 2
+    assert "argument --seeds: expected comma-separated integers, got '1,b'" in \
+           capsys.readouterr().err
+
+
+def test_probe_names_the_datasets_root_it_searched(capsys, tmp_path):
+    from mandc.defaults import example_graph
+
+    example_graph().save(tmp_path / "graph")
+    assert main(["probe", "--graph", str(tmp_path / "graph"), "--datasets-root",
+                 str(tmp_path / "domains")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no folder for datasets [") and err.count("\n") == 1
+    assert err.rstrip().endswith(f"under --datasets-root {tmp_path / 'domains'}")
