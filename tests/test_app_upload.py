@@ -8,6 +8,7 @@ from datafactory import write_caption_folder, write_imagefolder, zip_folder
 
 from mandc.advise import advise
 from mandc.defaults import resolve_graph
+from mandc.settings import get_settings
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -21,20 +22,30 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    """One launched app (default graph) and a client of it, shared by this module's tests."""
+def module_home(tmp_path_factory):
+    """A private MANDC_HOME and Gradio cache for the module's shared fixtures, which are set up
+    before (and so outside) each test's own private home."""
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MANDC_HOME", str(tmp_path_factory.mktemp("mandc_home")))
         patch.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
         patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        from mandc.ui import build_app
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
 
-        app = build_app()
-        app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
-                   quiet=True)
-        try:
-            yield gradio_client.Client(app.local_url, verbose=False)
-        finally:
-            app.close()
+
+@pytest.fixture(scope="module")
+def client(module_home):
+    """One launched app (default graph) and a client of it, shared by this module's tests."""
+    from mandc.ui import build_app
+
+    app = build_app()
+    app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
+               quiet=True)
+    try:
+        yield gradio_client.Client(app.local_url, verbose=False)
+    finally:
+        app.close()
 
 
 def _rank_uploads(client, paths):
@@ -58,7 +69,7 @@ def _ranked_models(result) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def expected_order(tmp_path_factory):
+def expected_order(module_home, tmp_path_factory):
     """The ranking ``mandc recommend --dataset FOLDER`` gives the same images and captions."""
     folder = write_caption_folder(tmp_path_factory.mktemp("local") / "set", IMAGES)
     result = advise(resolve_graph(), str(folder), top=len(resolve_graph().model_ids))
