@@ -11,9 +11,10 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -53,7 +54,8 @@ def recommend_callback(graph_dir: str | None, profiled: str | None, source: str 
                             top=int(top), graph_source=graph_dir or default_graph_source(),
                             probe=bool(probe) and bool(graph.probe_metrics))
     except MandcError as error:
-        raise gr.Error(html.escape(staged.hide_paths(str(error)), quote=False), duration=None,
+        raise gr.Error(html.escape(public_text(staged.hide_paths(str(error))), quote=False),
+                       duration=None,
                        title="Could not rank models", print_exception=False) from None
     except Exception:  # a bug, not the visitor's doing: the details stay in the server's log
         logger.exception("ranking failed")
@@ -107,15 +109,18 @@ class StagedUpload:
 
     def _stage(self, folder: Path) -> list[str]:
         folder.mkdir()
-        copied = []
+        copied, sources = [], {}
         for item in self.files:
-            name = _upload_name(item)
+            name, source = _upload_name(item), _upload_path(item)
+            if sources.get(name) == source:  # one file added twice (Gradio's cache is by content)
+                continue
+            sources[name] = source
             destination = folder / name
             if destination.exists():
                 raise ValidationError(f"two uploaded files are both named {name!r}; rename one",
                                       file="upload")
             try:
-                shutil.copyfile(_upload_path(item), destination)
+                shutil.copyfile(source, destination)
             except OSError as error:
                 raise DatasetLoadError(f"upload:{name}: could not be read ({error.strerror})") \
                     from None
@@ -133,6 +138,15 @@ class StagedUpload:
     def _remove(self) -> None:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/[^\s()'\",;:]*")
+
+
+def public_text(text: str) -> str:
+    """``text`` with every absolute path cut to its last part: the page is public, and server
+    paths (the graph's folder, a typed folder's files) are not the visitor's business."""
+    return _ABSOLUTE_PATH.sub(lambda match: PurePosixPath(match.group()).name or "…", text)
 
 
 def _upload_path(item: object) -> str:
@@ -171,7 +185,7 @@ def build_app(graph_dir: str | None = None):
         gr.Markdown("# M&C · Match & Choose\nWhich pretrained text-to-image model should you "
                     "fine-tune on your images? Ranked from a matching graph of models and "
                     f"profiled datasets ({len(graph.models)} models, {len(graph.datasets)} "
-                    f"datasets; graph: {graph_dir or default_graph_source()}).")
+                    f"datasets; graph: {public_text(graph_dir or default_graph_source())}).")
         graph_box = gr.Textbox(value=graph_dir or "", visible=False)
         with gr.Row():
             profiled = gr.Dropdown(graph.dataset_ids, label="A profiled dataset of the graph",
@@ -193,6 +207,15 @@ def build_app(graph_dir: str | None = None):
         ranking = gr.Dataframe(headers=RANKING_COLUMNS, label="Ranking", interactive=False)
         neighbours = gr.Dataframe(headers=NEIGHBOUR_COLUMNS, interactive=False,
                                   label="Most similar profiled datasets (the reasons)")
-        run.click(recommend_callback, [graph_box, profiled, source, uploads, method, top, probe],
-                  [status, ranking, neighbours], api_name="rank")
+        outputs = [status, ranking, neighbours]
+        event = run.click(recommend_callback,
+                          [graph_box, profiled, source, uploads, method, top, probe], outputs,
+                          api_name="rank", show_progress_on=[status])
+        # the error itself is shown by Gradio (gr.Error); clear the previous answer under it
+        event.failure(_after_failure, None, outputs, api_visibility="private")
     return app
+
+
+def _after_failure():
+    return ("**Could not rank models** (see the error message).", _empty(RANKING_COLUMNS),
+            _empty(NEIGHBOUR_COLUMNS))

@@ -9,9 +9,9 @@ import gradio as gr
 import pytest
 from datafactory import write_caption_folder
 
-from mandc.defaults import resolve_graph, resolve_target
+from mandc.defaults import resolve_graph, resolve_target, shipped_graph_dir
 from mandc.errors import ValidationError
-from mandc.ui import StagedUpload, build_app, recommend_callback
+from mandc.ui import StagedUpload, build_app, public_text, recommend_callback
 
 
 def test_callback_ranks_a_profiled_dataset_and_explains_it():
@@ -86,6 +86,14 @@ def test_an_upload_name_that_would_leave_the_folder_is_refused(tmp_path, name):
             pass
 
 
+def test_one_file_added_twice_is_one_upload(tmp_path):
+    """Gradio keeps uploads by content, so adding a file again hands over the same path."""
+    file = tmp_path / "cat.png"
+    file.write_bytes(b"x")
+    with StagedUpload([str(file), str(file)]) as staged:
+        assert [Path(p).name for p in staged.target] == ["cat.png"]
+
+
 def test_two_uploads_with_one_name_are_refused_and_the_folder_removed(tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     for folder in ("a", "b"):
@@ -104,6 +112,18 @@ def test_resolve_target_reads_a_list_of_uploaded_files(tmp_path):
         resolve_target(resolve_graph(), sorted(map(str, folder.glob("*.png"))))
 
 
-def test_app_builds_with_the_graph_datasets_to_choose_from():
+def test_app_builds_without_server_paths_in_the_page():
     app = build_app()
     assert app.title == "M&C · Match & Choose"
+    texts = [block.value or "" for block in app.blocks.values() if isinstance(block, gr.Markdown)]
+    assert any("graph: shipped mini-zoo graph (minizoo)" in text for text in texts)
+    assert not any(str(shipped_graph_dir()) in text for text in texts)
+
+
+def test_public_text_cuts_absolute_paths_to_their_last_part():
+    assert public_text("no such folder or file: '/srv/data/cats' (nor is it a Hub id like "
+                       "'owner/name')") == ("no such folder or file: 'cats' (nor is it a Hub id "
+                                            "like 'owner/name')")
+    assert public_text("/srv/x/set.zip:train/a.png: bad") == "set.zip:train/a.png: bad"
+    kept = "upload/cat.png: 1 of 2 images (train/, test/...) in images/"
+    assert public_text(kept) == kept
