@@ -54,9 +54,9 @@ def recommend_callback(graph_dir: str | None, profiled: str | None, source: str 
                             top=int(top), graph_source=graph_dir or default_graph_source(),
                             probe=bool(probe) and bool(graph.probe_metrics))
     except MandcError as error:
-        raise gr.Error(html.escape(public_text(staged.hide_paths(str(error))), quote=False),
-                       duration=None,
-                       title="Could not rank models", print_exception=False) from None
+        message = html.escape(public_text(staged.hide_paths(str(error))), quote=False)
+        raise gr.Error(message, duration=None, title="Could not rank models",
+                       print_exception=False) from None
     except Exception:  # a bug, not the visitor's doing: the details stay in the server's log
         logger.exception("ranking failed")
         raise gr.Error("Something went wrong on the server while ranking; it was logged. "
