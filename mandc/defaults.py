@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -83,17 +84,21 @@ def _shipped_graph() -> MatchingGraph:
     return copy.deepcopy(_load_shipped())
 
 
-def resolve_target(graph: MatchingGraph, target: str, *, samples: int | None = None,
-                   seed: int = 0, **load_options) -> tuple[MatchingGraph, str]:
+def resolve_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
+                   samples: int | None = None, seed: int = 0,
+                   **load_options) -> tuple[MatchingGraph, str]:
     """The graph to rank in and the dataset id of ``target``.
 
-    ``target`` is a dataset of the graph, or a folder, zip or Hub dataset id: that is loaded,
-    described with the graph's featurizer and placed in the graph through its data–data edges
+    ``target`` is a dataset of the graph, or a folder, zip, Hub dataset id or list of uploaded
+    files (anything :func:`mandc.data.load_target` reads): that is loaded, described with the
+    graph's featurizer and placed in the graph through its data–data edges
     (:func:`mandc.placement.add_target`).
     """
-    if target in set(graph.dataset_ids):
+    if isinstance(target, os.PathLike):
+        target = os.fspath(target)
+    if isinstance(target, str) and target in set(graph.dataset_ids):
         return graph, target
-    if not _looks_like_a_source(target):
+    if isinstance(target, str) and not _looks_like_a_source(target):
         known = graph.dataset_ids
         shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
         raise ValidationError(f"dataset {target!r} is not in the graph and is not a folder, zip "

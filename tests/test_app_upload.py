@@ -1,0 +1,123 @@
+"""The app as a visitor reaches it: launched on a loopback port and called through gradio_client
+with uploaded files, in each layout the upload box accepts, and with a bad upload."""
+
+import socket
+
+import pytest
+from datafactory import write_caption_folder, write_imagefolder, zip_folder
+
+from mandc.advise import advise
+from mandc.defaults import resolve_graph
+from mandc.settings import get_settings
+
+gradio_client = pytest.importorskip("gradio_client")
+
+IMAGES = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory):
+    """A private MANDC_HOME and Gradio cache for the module's shared fixtures, which are set up
+    before (and so outside) each test's own private home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MANDC_HOME", str(tmp_path_factory.mktemp("mandc_home")))
+        patch.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
+        patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def client(module_home):
+    """One launched app (default graph) and a client of it, shared by this module's tests."""
+    from mandc.ui import build_app
+
+    app = build_app()
+    app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
+               quiet=True)
+    try:
+        yield gradio_client.Client(app.local_url, verbose=False)
+    finally:
+        app.close()
+
+
+def _rank_uploads(client, paths):
+    """Press "Rank models" with ``paths`` uploaded, every model shown, no probe."""
+    files = [gradio_client.handle_file(str(p)) for p in paths]
+    models = len(resolve_graph().model_ids)
+    return client.predict("", None, "", files, "mandc", models, False, api_name="/rank")
+
+
+def _ranked_models(result) -> list[str]:
+    """The model column of the returned ranking, after checking it ranks every graph model."""
+    status, ranking, neighbours = result
+    header = ranking["headers"]
+    rows = [dict(zip(header, row)) for row in ranking["data"]]
+    graph_models = resolve_graph().model_ids
+    assert [row["rank"] for row in rows] == list(range(1, len(graph_models) + 1))
+    assert sorted(row["model"] for row in rows) == sorted(graph_models)
+    assert status.startswith(f"**Fine-tune `{rows[0]['model']}`**")
+    assert neighbours["data"], "the reasons (most similar profiled datasets) are shown"
+    return [row["model"] for row in rows]
+
+
+@pytest.fixture(scope="module")
+def expected_order(module_home, tmp_path_factory):
+    """The ranking ``mandc recommend --dataset FOLDER`` gives the same images and captions."""
+    folder = write_caption_folder(tmp_path_factory.mktemp("local") / "set", IMAGES)
+    result = advise(resolve_graph(), str(folder), top=len(resolve_graph().model_ids))
+    return [row["model"] for row in result["ranking"]]
+
+
+@pytest.mark.slow
+def test_uploaded_images_with_metadata_jsonl_are_ranked(client, expected_order, tmp_path):
+    # the metadata names images/img_0000.png...; a browser uploads the files without folders
+    folder = write_imagefolder(tmp_path / "set", IMAGES, subdir="images")
+    result = _rank_uploads(client, [folder / "metadata.jsonl",
+                                    *sorted((folder / "images").iterdir())])
+    assert "on `upload`" in result[0]
+    assert _ranked_models(result) == expected_order
+
+
+@pytest.mark.slow
+def test_uploaded_images_with_txt_captions_are_ranked(client, expected_order, tmp_path):
+    folder = write_caption_folder(tmp_path / "set", IMAGES)
+    assert _ranked_models(_rank_uploads(client, sorted(folder.iterdir()))) == expected_order
+
+
+@pytest.mark.slow
+def test_an_uploaded_zip_is_ranked(client, expected_order, tmp_path):
+    folder = write_caption_folder(tmp_path / "set", IMAGES)
+    archive = zip_folder(folder, tmp_path / "my-photos.zip", wrap="my-photos")
+    result = _rank_uploads(client, [archive])
+    assert "on `my-photos.zip`" in result[0]
+    assert _ranked_models(result) == expected_order
+
+
+@pytest.mark.slow
+def test_a_bad_upload_shows_the_loaders_message_without_server_paths(client, tmp_path):
+    folder = write_caption_folder(tmp_path / "set", IMAGES)
+    images = sorted(folder.glob("*.png"))  # the captions are left behind
+    with pytest.raises(gradio_client.exceptions.AppError) as caught:
+        _rank_uploads(client, images)
+    message = str(caught.value.message)
+    assert message.startswith(f"upload: no captions: none of the {IMAGES} images has a .txt "
+                              "caption beside it (e.g. img_0000.txt)")
+    assert "mandc-upload-" not in message and str(tmp_path) not in message
+    assert caught.value.title == "Could not rank models"
+
+
+@pytest.mark.slow
+def test_a_mix_of_zip_and_images_is_refused_in_the_page(client, tmp_path):
+    folder = write_caption_folder(tmp_path / "set", 2)
+    archive = zip_folder(folder, tmp_path / "set.zip")
+    with pytest.raises(gradio_client.exceptions.AppError,
+                       match="upload either one .zip or image files with their captions"):
+        _rank_uploads(client, [archive, folder / "img_0000.png"])
