@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 from . import __version__, report
+from .cli_hub import add_hub_commands
 from .errors import MandcError
 
 EPILOG = """\
@@ -264,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--json", action="store_true", help="print JSON")
     describe.set_defaults(handler=_describe)
     _add_profiling_commands(commands, graph_commands, formatter)
+    add_hub_commands(commands, graph_commands, formatter)
     return parser
 
 
