@@ -134,12 +134,18 @@ def _push(args) -> int:
               + (f" ({present})" if present else ""))
         return 0
     verb = "would add" if result.dry_run else "added"
-    where = (f"commit {result.commit[:12]}" if result.commit and not result.pr_url
-             else result.pr_url or "dry run, nothing written")
+    if result.dry_run:
+        where = "dry run, nothing written"
+    elif result.pr_url:
+        where = f"pull request {result.pr_url}"
+    else:
+        where = f"commit {result.commit[:12]}" if result.commit else "committed on an earlier try"
     print(f"{result.repo}: {verb} {added} in 1 commit ({len(result.files)} files, "
           f"{result.bytes:,} bytes) — {where}")
     if present:
         print(f"already in the repo: {present}")
+    if result.note:
+        print(f"note: {result.note}")
     return 0
 
 

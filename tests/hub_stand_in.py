@@ -212,16 +212,19 @@ class Faults:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def pick(self, route: str, method: str) -> FaultRule | None:
+        """The first rule that acts on this request; every matching rule counts it."""
+        chosen = None
         with self.lock:
             for rule in self.rules:
                 if rule.route not in ("*", route) or (rule.method and rule.method != method):
                     continue
                 rule.seen += 1
-                if rule.seen <= rule.after or (rule.times is not None and rule.fired >= rule.times):
+                if chosen is not None or rule.seen <= rule.after or (
+                        rule.times is not None and rule.fired >= rule.times):
                     continue
                 rule.fired += 1
-                return rule
-        return None
+                chosen = rule
+        return chosen
 
 
 # ------------------------------------------------------------------------------------- the Hub

@@ -127,6 +127,7 @@ class PushResult:
     bytes: int
     conflicts: list[str]
     attempts: int
+    note: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -152,7 +153,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
     author = whoami(api, token)
     provenance = {"author": author, "mandc_version": __version__,
                   "pushed_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    state = {"created": False, "attempts": 0}
+    state = {"created": False, "attempts": 0, "sent": None}
 
     def attempt(number: int):
         state["attempts"] = number
@@ -182,6 +183,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
         if plan.empty or dry_run:
             return plan, None
         operations = [CommitOperationAdd(path, content) for path, content in plan.files.items()]
+        state["sent"] = plan
         commit = api.create_commit(
             ref.repo_id, operations, repo_type=REPO_TYPE, token=token,
             revision=ref.revision, create_pr=create_pr,
@@ -192,11 +194,15 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
 
     plan, commit = with_retries(attempt, action=f"pushing to {ref}", token=token,
                                 repo=ref.repo_id, retry_if=_retry_push)
+    note = ""
+    if plan.empty and state["sent"] is not None:  # a try's commit landed but its answer was lost
+        plan = state["sent"]
+        note = "an earlier try's commit landed though its answer was lost; nothing was doubled"
     return PushResult(repo=str(ref), commit=commit.oid if commit else None,
                       pr_url=commit.pr_url if commit else None, dry_run=dry_run,
                       created=state["created"], added=plan.added, present=plan.present,
                       files=sorted(plan.files), bytes=sum(map(len, plan.files.values())),
-                      conflicts=plan.conflicts, attempts=state["attempts"])
+                      conflicts=plan.conflicts, attempts=state["attempts"], note=note)
 
 
 def _retry_push(error: BaseException) -> bool:
