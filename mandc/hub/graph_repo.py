@@ -328,21 +328,29 @@ def _check_featurizer(datasets: pd.DataFrame, featurizer: str | None, label: str
 
 def check_score_rows(scores: pd.DataFrame, *, label: str) -> None:
     """Every pushed score row carries its recipe (a JSON object) and the recipe's hash."""
-    for number, row in scores.iterrows():
-        where = f"({row['model']} × {row['dataset']}, {row['metric']})"
-        recipe = row["recipe"]
-        if pd.isna(row["recipe_hash"]) or not str(row["recipe_hash"]).strip():
-            raise ValidationError(f"{where} has no recipe_hash; every pushed score must say "
-                                  f"which recipe produced it", file=f"{label}/scores",
-                                  row=int(number) + 1, column="recipe_hash")
-        try:
-            parsed = json.loads(str(recipe)) if not pd.isna(recipe) else None
-        except json.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, dict) or not parsed:
-            raise ValidationError(f"{where} has no recipe (a non-empty JSON object of the "
-                                  f"fine-tune settings)", file=f"{label}/scores",
-                                  row=int(number) + 1, column="recipe")
+    if scores.empty:
+        return
+    hashes = scores["recipe_hash"].astype("string").fillna("").str.strip()
+    recipes = scores["recipe"].astype("string").fillna("")
+    parsed = {text: _is_recipe(text) for text in recipes.unique()}
+    for column, bad in (("recipe_hash", hashes == ""), ("recipe", ~recipes.map(parsed))):
+        if bad.any():
+            number = bad.to_numpy().nonzero()[0][0]
+            row = scores.iloc[number]
+            what = ("has no recipe_hash; every pushed score must say which recipe produced it"
+                    if column == "recipe_hash" else
+                    "has no recipe (a non-empty JSON object of the fine-tune settings)")
+            raise ValidationError(f"({row['model']} × {row['dataset']}, {row['metric']}) {what}",
+                                  file=f"{label}/scores", row=int(scores.index[number]) + 1,
+                                  column=column)
+
+
+def _is_recipe(text: str) -> bool:
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(parsed, dict) and bool(parsed)
 
 
 def _new_rows(ours: pd.DataFrame, theirs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
