@@ -200,6 +200,17 @@ def test_push_then_pull_round_trips_and_pushes_are_idempotent(hub, tmp_path):
     after = set(hub.tree("alice/graph"))
     assert before < after and {p.split("/")[0] for p in after - before} == {"models", "scores"}
 
+    # --graph and $MANDC_GRAPH_REPO take a repo wherever a graph directory goes
+    shown = json.loads(mandc(env, "graph", "show", "alice/graph", "--json").stdout)
+    assert (shown["models"], shown["scores"]) == (4, 8)
+    by_default = json.loads(mandc(run_env(hub, tmp_path, MANDC_GRAPH_REPO="alice/graph"),
+                                  "graph", "show", "--json").stdout)
+    assert by_default["scores"] == 8
+    typo = mandc(env, "graph", "show", "alice/grpah", check=False)
+    assert typo.returncode == 2 and typo.stderr.startswith(
+        "error: alice/grpah: no such graph directory here, and as a Hub repo: pulling "
+        "alice/grpah: dataset repo alice/grpah not found")
+
     # the cache answers offline (what main was at the last pull); a repo never pulled gives
     # one clear line
     mandc(env, "pull", "alice/graph")
@@ -362,6 +373,7 @@ def test_the_token_never_reaches_output_logs_or_files(hub, tmp_path):
                 assert secret not in path.read_bytes(), path
 
 
+@pytest.mark.slow
 def test_a_push_landing_during_compaction_survives_it(hub, tmp_path):
     env = run_env(hub, tmp_path)
     for number, models in enumerate((["m1"], ["m1", "m2"], ["m1", "m2", "m3"])):

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,8 @@ from .session import (
     whoami,
     with_retries,
 )
+
+log = logging.getLogger(__name__)
 
 REPO_TYPE = "dataset"
 METRIC_CONVENTIONS = ("higher_is_better", "log_scale", "probe")
@@ -95,6 +98,21 @@ def pull_graph(repo: str | GraphRepo, *, revision: str | None = None) -> Pulled:
         raise ValidationError(f"{ref} is not a matching graph (no graph.json)")
     read = read_repo_graph(folder, label=f"{ref.repo_id}@{folder.name[:8]}")
     return Pulled(read.graph, ref, folder.name, folder, read.conflicts)
+
+
+def graph_from_repo(spec: str) -> MatchingGraph:
+    """The graph of a repo named where a graph directory could be (``--graph``,
+    ``$MANDC_GRAPH_REPO``); a plain ``OWNER/NAME`` that is neither says both."""
+    try:
+        pulled = pull_graph(spec)
+    except HubError as error:
+        if "@" in spec or spec.startswith("hf://"):
+            raise
+        raise HubError(f"{spec}: no such graph directory here, and as a Hub repo: {error}") \
+            from None
+    for line in pulled.conflicts:
+        log.warning("%s: %s", spec, line)
+    return pulled.graph
 
 
 # ------------------------------------------------------------------------------------- push

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +33,6 @@ from ..graph import (
     empty_scores,
     empty_similarity,
 )
-
-log = logging.getLogger(__name__)
 
 #: table → (compacted file, shard folder); scores have no compacted file outside their folder
 TABLES = {"models": ("models.parquet", "models"), "datasets": ("datasets.parquet", "datasets"),
@@ -146,8 +143,6 @@ def read_repo_graph(folder: str | Path, *, label: str | None = None) -> RepoGrap
                   else empty_similarity())
     graph = MatchingGraph(models=nodes["models"], datasets=nodes["datasets"],
                           scores=scores, similarity=similarity, meta=meta)
-    for line in conflicts:
-        log.warning("%s: %s", label, line)
     return RepoGraph(graph, files, conflicts)
 
 
