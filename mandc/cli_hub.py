@@ -111,9 +111,19 @@ def _pull(args) -> int:
     summary = {**graph.summary(),
                "profiled_datasets": int(graph.measured_scores["dataset"].nunique()),
                "measurements": int(graph.scores["count"].sum()), "graph": source,
-               "commit": pulled.commit, "out": args.out}
-    print(report.to_json(summary) if args.json else
-          prefix + report.graph_summary_text(summary, source))
+               "commit": pulled.commit, "out": args.out,
+               "contributors": pulled.contributors, "recipes": pulled.recipes()}
+    if args.json:
+        print(report.to_json(summary))
+        return 0
+    print(prefix + report.graph_summary_text(summary, source))
+    people = ", ".join(f"{p['author']} ({p['rows']:,} rows in {p['files']} files, last "
+                       f"{p['last'] or 'unknown'})" for p in pulled.contributors)
+    print(f"contributors: {people or 'none recorded'}")
+    recipes = summary["recipes"]
+    shown = ", ".join(f"{r['recipe_hash'][:12]} ({r['rows']:,} rows)" for r in recipes[:5])
+    print(f"recipes: {len(recipes)}" + (f": {shown}" if shown else "")
+          + (" …" if len(recipes) > 5 else ""))
     return 0
 
 

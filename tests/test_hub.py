@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mandc import __version__ as mandc_version
 from mandc.errors import ValidationError
 from mandc.graph import MatchingGraph
-from mandc.hub.layout import read_repo_graph, table_bytes
+from mandc.hub.layout import card_text, read_repo_graph, table_bytes
 from mandc.hub.repo_id import GraphRepo, looks_like_repo, parse_repo
 from mandc.store import load_graph, save_graph
 
@@ -166,6 +167,19 @@ def test_node_shards_merge_by_id_and_report_disagreements(tmp_path):
         p for p in read.files["scores"]]
 
 
+def test_the_card_names_every_table_for_the_dataset_viewer(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    graph = graph_with(["m1", "m2"], ["d1", "d2"])
+    save_graph(graph, tmp_path)
+    (tmp_path / "README.md").write_text(card_text(graph))
+    (tmp_path / "models").mkdir()  # a pushed node shard; no datasets/ shard yet
+    (tmp_path / "models" / "x.parquet").write_bytes(table_bytes(
+        pd.DataFrame({"model": ["m3"], "source": ["hub"], "params": [3]})))
+    rows = {config: datasets.load_dataset(str(tmp_path), config, split="train").num_rows
+            for config in ("models", "datasets", "scores", "similarity")}
+    assert rows == {"models": 3, "datasets": 2, "scores": 4, "similarity": 1}
+
+
 # ------------------------------------------------------------------------------ over the socket
 def test_push_then_pull_round_trips_and_pushes_are_idempotent(hub, tmp_path):
     graph = graph_with(["m1", "m2", "m3"], ["d1", "d2"])
@@ -217,6 +231,10 @@ def test_push_then_pull_round_trips_and_pushes_are_idempotent(hub, tmp_path):
     offline = run_env(hub, tmp_path, HF_HUB_OFFLINE="1")
     cached = json.loads(mandc(offline, "pull", "alice/graph", "--json").stdout)
     assert cached["models"] == 4 and cached["scores"] == 8
+    # provenance on every file: who pushed, with which mandc, when; and the recipes
+    assert [(p["author"], p["files"]) for p in cached["contributors"]] == [("alice", 6)]
+    assert cached["contributors"][0]["mandc_versions"] == [mandc_version]
+    assert cached["recipes"] == [{"recipe_hash": recipe(0)[1], "rows": 8}]
     never = mandc(offline, "pull", "alice/other", check=False)
     assert never.returncode == 2
     assert never.stderr.strip().splitlines() == [
@@ -245,6 +263,13 @@ def test_refused_pushes_name_the_row_and_write_nothing(hub, tmp_path):
     refused = mandc(env, "push", str(tmp_path / "linear"), "--repo", "alice/graph", check=False)
     assert "metric 'fid' has log_scale=False in the push but log_scale=True in the repo" in \
         refused.stderr
+
+    proposal = graph_with(["m1"], ["d1", "d2", "d5"], seed=0)
+    save_graph(proposal, tmp_path / "proposal")
+    pr = json.loads(mandc(env, "push", str(tmp_path / "proposal"), "--repo", "alice/graph",
+                          "--create-pr", "--json").stdout)
+    assert pr["pr_url"].endswith("/datasets/alice/graph/discussions/1")
+    assert pr["added"]["scores"] == 1 and hub.head("alice/graph") == head
 
     other = graph_with(["m1"], ["d4"], seed=7)
     other.meta["featurizer"] = "clip@1"

@@ -32,6 +32,7 @@ from .layout import (
     NODE_KEYS,
     RepoGraph,
     card_text,
+    contributors,
     differing_columns,
     read_repo_graph,
     shard_path,
@@ -65,6 +66,13 @@ class Pulled:
     folder: Path
     """the snapshot folder in the Hugging Face cache (read-only)."""
     conflicts: list[str] = field(default_factory=list)
+    contributors: list[dict] = field(default_factory=list)
+    """per author: files, rows, last push time and mandc versions (from shard provenance)."""
+
+    def recipes(self) -> list[dict]:
+        """Each recipe hash of the score rows with its row count, most used first."""
+        counts = self.graph.scores["recipe_hash"].astype(str).value_counts()
+        return [{"recipe_hash": h, "rows": int(n)} for h, n in counts.items()]
 
 
 def snapshot(repo: GraphRepo, *, token: str | bool | None = None,
@@ -97,7 +105,8 @@ def pull_graph(repo: str | GraphRepo, *, revision: str | None = None) -> Pulled:
     if not (folder / "graph.json").is_file():
         raise ValidationError(f"{ref} is not a matching graph (no graph.json)")
     read = read_repo_graph(folder, label=f"{ref.repo_id}@{folder.name[:8]}")
-    return Pulled(read.graph, ref, folder.name, folder, read.conflicts)
+    return Pulled(read.graph, ref, folder.name, folder, read.conflicts,
+                  contributors(folder, read.files))
 
 
 def graph_from_repo(spec: str) -> MatchingGraph:

@@ -222,6 +222,27 @@ def shard_path(table: str, rows: pd.DataFrame) -> str:
     return f"{TABLES[table][1]}/{digest}.parquet"
 
 
+def contributors(folder: str | Path, files: dict[str, list[str]]) -> list[dict]:
+    """Who pushed the graph's files: per author, files, rows and the last push time, from the
+    provenance each push records (files without it count under ``"unknown"``)."""
+    folder = Path(folder)
+    people: dict[str, dict] = {}
+    for paths in files.values():
+        for path in paths:
+            stamp = read_provenance(folder / path) or {}
+            person = people.setdefault(stamp.get("author") or "unknown", {
+                "author": stamp.get("author") or "unknown", "files": 0, "rows": 0,
+                "last": "", "mandc_versions": set()})
+            person["files"] += 1
+            person["rows"] += int(stamp.get("rows") or pq.read_metadata(folder / path).num_rows)
+            person["last"] = max(person["last"], stamp.get("pushed_at")
+                                 or stamp.get("compacted_at") or "")
+            if stamp.get("mandc_version"):
+                person["mandc_versions"].add(stamp["mandc_version"])
+    return [{**p, "mandc_versions": sorted(p["mandc_versions"])}
+            for p in sorted(people.values(), key=lambda p: -p["rows"])]
+
+
 def read_provenance(path: str | Path) -> dict | None:
     """The provenance a push recorded in a parquet file, or None."""
     metadata = pq.read_schema(path).metadata or {}
