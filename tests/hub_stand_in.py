@@ -544,6 +544,9 @@ class StandIn:
             raise HubHTTPError(400, "the commit payload must start with a header line")
         header = lines[0]["value"]
         create_pr = parse_qs(request.query).get("create_pr", ["0"])[0] in ("1", "true")
+        if revision not in repo["refs"] and not create_pr:
+            raise HubHTTPError(400, f"Invalid rev id: {revision} is not a branch",
+                               "RevisionNotFound")
         head = self.store.resolve(repo_type, repo_id, repo, revision)
         parent = header.get("parentCommit")
         if parent:
@@ -598,7 +601,7 @@ class StandIn:
             pr_url = (f"{request.endpoint}/{TYPE_PREFIX[repo_type]}{repo_id}/discussions/"
                       f"{repo['prs']}")
         else:
-            repo["refs"][revision if revision in repo["refs"] else "main"] = sha
+            repo["refs"][revision] = sha
         self.store.save_repo(repo_type, repo_id, repo)
         return 200, {"success": True, "commitOid": sha, "pullRequestUrl": pr_url,
                      "commitUrl": f"{request.endpoint}/{TYPE_PREFIX[repo_type]}{repo_id}/commit/"

@@ -291,6 +291,10 @@ def test_tokens_missing_wrong_or_read_only_write_nothing(hub, tmp_path):
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], done.stderr
         assert hub.head("alice/graph") is None
+    offline = mandc(run_env(hub, tmp_path, HF_HUB_OFFLINE="1"), "push", str(tmp_path / "g"),
+                    "--repo", "alice/graph", "--create", check=False)
+    assert offline.stderr.strip() == ("error: pushing to alice/graph needs the Hub, and "
+                                      "HF_HUB_OFFLINE=1 forbids reaching it")
     bob = mandc(run_env(hub, tmp_path, token=BOB_TOKEN), "push", str(tmp_path / "g"),
                 "--repo", "alice/graph", "--create", check=False)
     assert bob.returncode == 2 and "HTTP 403" in bob.stderr and hub.head("alice/graph") is None

@@ -43,6 +43,7 @@ from .session import (
     api_with_timeout,
     describe,
     is_transient,
+    require_online,
     require_token,
     status_of,
     whoami,
@@ -175,6 +176,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
     ref = parse_repo(repo)
     local = source if isinstance(source, MatchingGraph) else load_source(source)
     label = "the pushed graph" if isinstance(source, MatchingGraph) else str(source)
+    require_online(f"pushing to {ref}")
     token = require_token()
     api = api_with_timeout()
     author = whoami(api, token)
@@ -413,6 +415,7 @@ def compact_graph(repo: str | GraphRepo, *, message: str | None = None,
                   dry_run: bool = False) -> CompactResult:
     """Fold every shard into one file per table, in one commit guarded by ``parent_commit``."""
     ref = parse_repo(repo)
+    require_online(f"compacting {ref}")
     token = require_token()
     api = api_with_timeout()
     author = whoami(api, token)

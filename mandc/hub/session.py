@@ -30,6 +30,12 @@ TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504}
 NETWORK_ERRORS = (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError)
 
 
+def require_online(action: str) -> None:
+    """Writing needs the Hub: say so at once under ``HF_HUB_OFFLINE=1``."""
+    if get_settings().hub_offline:
+        raise HubError(f"{action} needs the Hub, and HF_HUB_OFFLINE=1 forbids reaching it")
+
+
 def require_token() -> str:
     """The user's token, or a clear error before anything is sent."""
     token = get_token()
@@ -159,11 +165,10 @@ def with_retries(attempt: Callable[[int], object], *, action: str, token: str | 
             return attempt(number)
         except HubError:
             raise
-        except LocalEntryNotFoundError as error:
-            raise HubError(describe(error, action, token, repo)) from None
         except Exception as error:  # noqa: BLE001 - classified, then re-raised as one line
             if not retry_if(error):
-                if isinstance(error, (HfHubHTTPError, *NETWORK_ERRORS, OfflineModeIsEnabled)):
+                if isinstance(error, (HfHubHTTPError, *NETWORK_ERRORS, OfflineModeIsEnabled,
+                                      LocalEntryNotFoundError)):
                     raise HubError(describe(error, action, token, repo)) from None
                 raise
             if number == attempts:
