@@ -432,3 +432,32 @@ def test_a_push_landing_during_compaction_survives_it(hub, tmp_path):
     assert not [p for p in tree if p.startswith("models/")]
     pulled = json.loads(mandc(env, "pull", "alice/graph", "--json").stdout)
     assert pulled["scores"] == 4 and pulled["models"] == 4
+
+
+def test_the_stand_in_serves_a_model_catalogue_to_huggingface_hub(tmp_path):
+    """Ready for the candidate catalogue: ``list_models`` and ``model_info`` as the Hub answers."""
+    catalogue = [
+        {"id": "acme/tiny-sd", "pipeline_tag": "text-to-image", "library_name": "diffusers",
+         "tags": ["diffusers", "text-to-image"], "downloads": 50, "likes": 3},
+        {"id": "acme/big-sd", "pipeline_tag": "text-to-image", "library_name": "diffusers",
+         "tags": ["diffusers", "text-to-image"], "downloads": 900, "likes": 40},
+        {"id": "acme/captioner", "pipeline_tag": "image-to-text", "tags": ["transformers"],
+         "downloads": 5000}]
+    (tmp_path / "models.json").write_text(json.dumps(catalogue))
+    server = start_stand_in(tmp_path / "root", "--models", str(tmp_path / "models.json"))
+    try:
+        script = (
+            "from huggingface_hub import HfApi\n"
+            "api = HfApi()\n"
+            "found = api.list_models(pipeline_tag='text-to-image', filter='diffusers',\n"
+            "                        sort='downloads', expand=['downloads', 'likes'])\n"
+            "print([(m.id, m.downloads, m.likes) for m in found])\n"
+            "print(api.model_info('acme/tiny-sd').pipeline_tag)\n")
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=run_env(server, tmp_path, token=None), timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == [
+            "[('acme/big-sd', 900, 40), ('acme/tiny-sd', 50, 3)]", "text-to-image"]
+    finally:
+        server.process.terminate()
+        server.process.wait(10)
