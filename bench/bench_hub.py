@@ -7,7 +7,8 @@ Starts ``tests/hub_stand_in.py`` on a loopback port, writes a synthetic graph wi
 real ``mandc`` processes (interpreter start included): the first push (creates the repo), a cold
 pull (empty Hugging Face cache), a warm pull, then a push of one new pair from a machine that
 has pulled before. The stand-in's counters give the body bytes each way for that push; the same
-is measured on a small graph, to show it does not grow with the graph.
+is measured on a small graph, to show it does not grow with the graph. A pusher with an empty
+cache first downloads the graph it validates against (last rows).
 """
 
 from __future__ import annotations
@@ -90,6 +91,11 @@ def measure(url: str, work: Path, name: str, models: int, datasets: int,
     stats(url, reset=True)
     one_s = mandc(env, "push", str(work / f"{name}-plus-one"), "--repo", repo)
     one = stats(url)
+    one_new_pair(work / f"{name}-plus-one", work / f"{name}-plus-two")
+    fresh = {**env, "HF_HOME": str(work / f"{name}-hf-fresh")}
+    stats(url, reset=True)
+    cold_one_s = mandc(fresh, "push", str(work / f"{name}-plus-two"), "--repo", repo)
+    cold = stats(url)
     startup_s = mandc(env, "--version")
     return {"graph": f"{models} × {datasets}", "scores": scores, "push_s": push_s,
             "push_mb_up": sum(r["bytes_in"] for r in pushed.values()) / 1e6,
@@ -97,6 +103,8 @@ def measure(url: str, work: Path, name: str, models: int, datasets: int,
             "one_pair_up_bytes": sum(r["bytes_in"] for r in one.values()),
             "one_pair_down_bytes": sum(r["bytes_out"] for r in one.values()),
             "one_pair_requests": sum(r["requests"] for r in one.values()),
+            "one_pair_cold_cache_s": cold_one_s,
+            "one_pair_cold_cache_down_bytes": sum(r["bytes_out"] for r in cold.values()),
             "cli_start_s": startup_s}
 
 

@@ -35,7 +35,8 @@ before handling the request, ``drop_after`` handles it and closes without answer
 response is lost but the effect stays), ``delay`` sleeps and then handles it. Route names:
 whoami, repo_create, repo_info, preupload, commit, lfs_batch, lfs_upload, lfs_verify, tree,
 paths_info, resolve, validate_yaml, models, model_info. ``GET /_stand_in/stats`` returns request
-counts and body bytes in and out per route (``POST /_stand_in/stats/reset`` clears them).
+counts, answers by status and body bytes in and out per route (``POST /_stand_in/stats/reset``
+clears them).
 
 Run: ``python tests/hub_stand_in.py --root DIR --port PORT`` prints ``ready http://127.0.0.1:PORT``
 once listening (``--port 0`` picks a free port) and stops on SIGTERM.
@@ -278,12 +279,15 @@ class StandIn:
                 return name, handler, groups
         return None, None, {}
 
-    def count(self, route: str, received: int, sent: int) -> None:
+    def count(self, route: str, received: int, sent: int, status: int | None = None) -> None:
         with self.stats_lock:
-            entry = self.stats.setdefault(route, {"requests": 0, "bytes_in": 0, "bytes_out": 0})
+            entry = self.stats.setdefault(route, {"requests": 0, "bytes_in": 0, "bytes_out": 0,
+                                                  "status": {}})
             entry["requests"] += 1
             entry["bytes_in"] += received
             entry["bytes_out"] += sent
+            key = str(status) if status is not None else "dropped"
+            entry["status"][key] = entry["status"].get(key, 0) + 1
 
     def user_of(self, request) -> dict | None:
         """The caller's account, None when anonymous; an unknown token is a 401."""
@@ -717,7 +721,7 @@ class Handler(BaseHTTPRequestHandler):
             if rule.action == "delay":
                 time.sleep(rule.seconds)
             if rule.action == "status":
-                hub.count(name, len(body), 0)
+                hub.count(name, len(body), 0, rule.status)
                 return self._send(rule.status, {"error": f"injected {rule.status}"}, {}, method)
         if handler is None:
             return self._send(404, {"error": f"no route for {method} {parts.path}"}, {}, method)
@@ -737,7 +741,7 @@ class Handler(BaseHTTPRequestHandler):
             hub.count(name, len(body), 0)
             return self._drop()
         sent = self._send(status, payload, headers, method)
-        hub.count(name, len(body), sent)
+        hub.count(name, len(body), sent, status)
 
     def _drop(self) -> None:
         self.close_connection = True

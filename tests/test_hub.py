@@ -346,8 +346,19 @@ def _pusher_graph(number: int) -> MatchingGraph:
     return graph_with(["m1", "m2", f"mine-{number}"], ["d1", "d2"], seed=100 + number)
 
 
+@pytest.fixture
+def slow_commits(tmp_path):
+    """A stand-in whose commits hold the repo for 0.4 s, as the Hub's take a while: concurrent
+    pushers then meet 409 "Another commit operation is in progress" and must retry."""
+    server = start_stand_in(tmp_path / "hub-root", "--commit-hold", "0.4")
+    yield server
+    server.process.terminate()
+    server.process.wait(10)
+
+
 @pytest.mark.slow
-def test_eight_concurrent_pushers_and_a_compaction_lose_no_row(hub, tmp_path):
+def test_eight_concurrent_pushers_and_a_compaction_lose_no_row(slow_commits, tmp_path):
+    hub = slow_commits
     env = run_env(hub, tmp_path)
     save_graph(graph_with(["m1", "m2"], ["d1", "d2"]), tmp_path / "base")
     mandc(env, "push", str(tmp_path / "base"), "--repo", "alice/graph", "--create")
@@ -359,17 +370,20 @@ def test_eight_concurrent_pushers_and_a_compaction_lose_no_row(hub, tmp_path):
         expected.append(load_graph(source).scores)
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "mandc.cli", "push", str(source), "--repo", "alice/graph"],
-            env=run_env(hub, tmp_path / f"home{number}", MANDC_HUB_ATTEMPTS="12"),
+            env=run_env(hub, tmp_path / f"home{number}", MANDC_HUB_ATTEMPTS="20",
+                        MANDC_HUB_BACKOFF="0.2"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         if number == 3:  # a compaction starts while pushes are landing
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "mandc.cli", "graph", "compact", "--repo",
                  "alice/graph"], env=run_env(hub, tmp_path / "compactor",
-                                             MANDC_HUB_ATTEMPTS="12"),
+                                             MANDC_HUB_ATTEMPTS="20", MANDC_HUB_BACKOFF="0.2"),
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     for process in processes:
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, out + err
+    answers = hub.control("/_stand_in/stats")["commit"]["status"]
+    assert answers.get("409", 0) > 0 and answers["200"] >= 9, answers  # they did collide
     mandc(env, "graph", "compact", "--repo", "alice/graph")
     mandc(env, "pull", "alice/graph", "--out", str(tmp_path / "all"))
     merged = load_graph(tmp_path / "all")
