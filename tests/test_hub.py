@@ -298,6 +298,15 @@ def test_tokens_missing_wrong_or_read_only_write_nothing(hub, tmp_path):
     bob = mandc(run_env(hub, tmp_path, token=BOB_TOKEN), "push", str(tmp_path / "g"),
                 "--repo", "alice/graph", "--create", check=False)
     assert bob.returncode == 2 and "HTTP 403" in bob.stderr and hub.head("alice/graph") is None
+    # a private graph: its owner pulls it, an anonymous reader is told it is not there
+    mandc(run_env(hub, tmp_path), "push", str(tmp_path / "g"), "--repo", "alice/secret",
+          "--create", "--private")
+    assert json.loads(mandc(run_env(hub, tmp_path / "a"), "pull", "alice/secret",
+                            "--json").stdout)["scores"] == 1
+    anonymous = mandc(run_env(hub, tmp_path / "b", token=None), "pull", "alice/secret",
+                      check=False)
+    assert anonymous.stderr.strip() == ("error: pulling alice/secret: dataset repo alice/secret "
+                                        "not found, or private and the token cannot read it")
 
 
 def test_server_errors_are_retried_then_reported_in_one_line(hub, tmp_path):
