@@ -160,7 +160,7 @@ def _push(args) -> int:
 
 
 def _compact(args) -> int:
-    from .hub.graph_repo import compact_graph
+    from .hub.compact import compact_graph
 
     _quiet_downloads(args.json)
     result = compact_graph(args.repo, message=args.message, dry_run=args.dry_run)

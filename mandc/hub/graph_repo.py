@@ -1,4 +1,4 @@
-"""Pull, push and compact a matching graph kept in a Hub dataset repo.
+"""Pull and push a matching graph kept in a Hub dataset repo (compaction: :mod:`.compact`).
 
 - :func:`pull_graph` downloads only the graph's files (``snapshot_download`` with
   ``allow_patterns``) into the Hugging Face cache; ``HF_HUB_OFFLINE=1`` reads the cache.
@@ -6,7 +6,7 @@
   after validating them against the repo's ``graph.json``; rows the repo has add nothing.
   A push never rewrites a file, so concurrent pushers need no lock; only a push that must
   change ``graph.json`` (a new metric, or the first push) commits with ``parent_commit``.
-- :func:`compact_graph` folds the shards into one file per table in one commit made with
+- :func:`~.compact.compact_graph` folds the shards into one file per table in one commit made with
   ``parent_commit``, deleting exactly the shards it read; a push that lands meanwhile moves the
   head (HTTP 412), and the compaction re-reads and retries, so no row is lost.
 """
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, snapshot_download
+from huggingface_hub import CommitOperationAdd, snapshot_download
 from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
 
 from .. import __version__
@@ -222,7 +222,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
         return plan, commit
 
     plan, commit = with_retries(attempt, action=f"pushing to {ref}", token=token,
-                                repo=ref.repo_id, retry_if=_retry_push)
+                                repo=ref.repo_id, retry_if=retry_commit)
     note = ""
     if plan.empty and state["sent"] is not None:  # a try's commit landed but its answer was lost
         plan = state["sent"]
@@ -234,7 +234,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
                       conflicts=plan.conflicts, attempts=state["attempts"], note=note)
 
 
-def _retry_push(error: BaseException) -> bool:
+def retry_commit(error: BaseException) -> bool:
     """Retry what may pass on a second try: 5xx, timeouts, 409 and, for a push that changes
     ``graph.json``, a moved head (412): the next try re-reads the repo first."""
     return is_transient(error) or status_of(error) == 412
@@ -249,7 +249,7 @@ def _push_message(plan: PushPlan) -> str:
 def _plan_initial(local: MatchingGraph, provenance: dict) -> PushPlan:
     """The first push: the whole graph in the compacted layout."""
     check_score_rows(local.scores, label="the pushed graph")
-    stamp = {**provenance, "recipes": _recipes(local.scores)}
+    stamp = {**provenance, "recipes": recipes_of(local.scores)}
     files = {"graph.json": (json.dumps(local.meta, indent=2, sort_keys=True) + "\n").encode(),
              "README.md": card_text(local).encode(),
              "models.parquet": table_bytes(local.models, stamp),
@@ -308,7 +308,7 @@ def plan_push(local: MatchingGraph, remote: RepoGraph, provenance: dict, *,
             rows = rows.reset_index(drop=True)
             stamp = {**provenance, "table": table, "rows": len(rows)}
             if table == "scores":
-                stamp["recipes"] = _recipes(rows)
+                stamp["recipes"] = recipes_of(rows)
             files[shard_path(table, rows)] = table_bytes(rows, stamp)
     if meta_changed:
         files["graph.json"] = (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
@@ -392,75 +392,5 @@ def _new_rows(ours: pd.DataFrame, theirs: pd.DataFrame, columns: list[str]) -> p
             .rename_axis(None))
 
 
-def _recipes(scores: pd.DataFrame) -> list[str]:
+def recipes_of(scores: pd.DataFrame) -> list[str]:
     return sorted(set(scores["recipe_hash"].astype(str))) if len(scores) else []
-
-
-# ------------------------------------------------------------------------------------- compact
-@dataclass
-class CompactResult:
-    repo: str
-    commit: str | None
-    dry_run: bool
-    folded: list[str]
-    rows: dict[str, int]
-    conflicts: list[str]
-    attempts: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def compact_graph(repo: str | GraphRepo, *, message: str | None = None,
-                  dry_run: bool = False) -> CompactResult:
-    """Fold every shard into one file per table, in one commit guarded by ``parent_commit``."""
-    ref = parse_repo(repo)
-    require_online(f"compacting {ref}")
-    token = require_token()
-    api = api_with_timeout()
-    author = whoami(api, token)
-    state = {"attempts": 0}
-
-    def attempt(number: int):
-        state["attempts"] = number
-        head = api.repo_info(ref.repo_id, repo_type=REPO_TYPE, revision=ref.revision,
-                             token=token).sha
-        read = read_repo_graph(snapshot(ref, token=token, revision=head),
-                               label=f"{ref.repo_id}@{head[:8]}")
-        graph = read.graph
-        shards = read.shards()
-        score_files = read.files["scores"]
-        stamp = {"author": author, "mandc_version": __version__, "compacted_from": len(shards),
-                 "compacted_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        rows = {"models": len(graph.models), "datasets": len(graph.datasets),
-                "scores": len(graph.scores), "similarity": len(graph.similarity)}
-        folded = [p for p in shards if not (p.startswith("scores/") and len(score_files) == 1)]
-        if not folded:
-            return [], rows, read.conflicts, None
-        files = {"README.md": card_text(graph).encode()}
-        for table in ("models", "datasets", "similarity"):
-            if any(p.startswith(f"{table}/") for p in folded) or not read.files[table]:
-                files[f"{table}.parquet"] = table_bytes(getattr(graph, table), stamp)
-        if len(score_files) > 1:
-            merged = shard_path("scores", graph.scores)
-            if merged in score_files:
-                folded.remove(merged)
-            else:
-                files[merged] = table_bytes(graph.scores, {**stamp, "recipes": _recipes(
-                    graph.scores)})
-        if dry_run:
-            return folded, rows, read.conflicts, None
-        operations = [CommitOperationAdd(path, content) for path, content in files.items()]
-        operations += [CommitOperationDelete(path) for path in folded]
-        commit = api.create_commit(
-            ref.repo_id, operations, repo_type=REPO_TYPE, token=token, revision=ref.revision,
-            commit_message=message or f"mandc compact: fold {len(folded)} shards",
-            commit_description=f"Compacted by {author} with mandc {__version__}.",
-            parent_commit=head)
-        return folded, rows, read.conflicts, commit
-
-    folded, rows, conflicts, commit = with_retries(
-        attempt, action=f"compacting {ref}", token=token, repo=ref.repo_id,
-        retry_if=_retry_push)
-    return CompactResult(str(ref), commit.oid if commit else None, dry_run, folded, rows,
-                         conflicts, state["attempts"])
