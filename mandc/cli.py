@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__, report
 from .cli_args import density, examples, paragraph, positive_int
+from .cli_hub import add_hub_commands
 from .errors import MandcError
 
 DEFAULT_GRAPH = ("$MANDC_HOME/graph when a graph was saved there, else the measured mini-zoo "
@@ -301,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--json", action="store_true", help="print JSON")
     describe.set_defaults(handler=_describe)
     _add_profiling_commands(commands, graph_commands, formatter)
+    add_hub_commands(commands, graph_commands, formatter)
     return parser
 
 

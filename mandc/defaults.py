@@ -1,9 +1,17 @@
 """Which graph and which target a command means when the user does not spell it out.
 
-One place decides the default graph, so the CLI and the app agree: a named directory, else
-``$MANDC_HOME/graph`` if a graph was saved there, else the measured mini-zoo graph that ships with
-the package (``mandc/graphs/minizoo``: 11 zoo models fine-tuned on 32 procedural domains). The
-illustrative toy graph (``mandc/examples/toy``) remains for tests and as an import example.
+One place decides the default graph, so the CLI and the app agree, in this order:
+
+1. the graph named by ``--graph``: a directory, or a Hub dataset repo (``OWNER/NAME``,
+   ``OWNER/NAME@REV``, ``hf://datasets/OWNER/NAME``; an existing directory wins);
+2. the Hub repo named by ``$MANDC_GRAPH_REPO`` (what a Space sets);
+3. ``$MANDC_HOME/graph`` if a graph was saved there;
+4. the measured mini-zoo graph that ships with the package (``mandc/graphs/minizoo``: 11 zoo
+   models fine-tuned on 32 procedural domains).
+
+A repo is read through the Hugging Face cache (:func:`mandc.hub.graph_repo.graph_from_repo`), so
+it works offline once pulled. The illustrative toy graph (``mandc/examples/toy``) remains for
+tests and as an import example.
 """
 
 from __future__ import annotations
@@ -53,6 +61,8 @@ def example_graph(name: str = EXAMPLE_NAME) -> MatchingGraph:
 
 def default_graph_source() -> str:
     """Where ``resolve_graph(None)`` reads from, in words (for ``graph show`` and logs)."""
+    if get_settings().graph_repo:
+        return f"Hub graph repo {get_settings().graph_repo} ($MANDC_GRAPH_REPO)"
     home_graph = get_settings().default_graph_dir
     if (home_graph / "graph.json").is_file():
         return str(home_graph)
@@ -62,10 +72,21 @@ def default_graph_source() -> str:
 
 
 def resolve_graph(path_or_none: str | Path | None = None) -> MatchingGraph:
-    """The graph a command works on: the named directory, ``$MANDC_HOME/graph``, the shipped
-    mini-zoo graph, or (in a checkout without it) the toy example."""
+    """The graph a command works on: the named directory or Hub repo, ``$MANDC_GRAPH_REPO``,
+    ``$MANDC_HOME/graph``, the shipped mini-zoo graph, or (in a checkout without it) the toy
+    example."""
+    from .hub.repo_id import looks_like_repo
+
     if path_or_none is not None:
+        if looks_like_repo(path_or_none):
+            from .hub.graph_repo import graph_from_repo
+
+            return graph_from_repo(str(path_or_none))
         return load_graph(path_or_none)
+    if get_settings().graph_repo:
+        from .hub.graph_repo import graph_from_repo
+
+        return graph_from_repo(get_settings().graph_repo)
     home_graph = get_settings().default_graph_dir
     if (home_graph / "graph.json").is_file():
         return load_graph(home_graph)

@@ -35,6 +35,12 @@ class Settings:
     """MANDC_SPACE_GRAPH: graph directory the app serves (default graph when unset)."""
     author: str = "mandc"
     """MANDC_AUTHOR: recorded as the author of the score rows this machine profiles."""
+    hub_timeout: float = 60.0
+    """MANDC_HUB_TIMEOUT: seconds a graph-repo request may wait for the Hub before it is retried."""
+    hub_attempts: int = 5
+    """MANDC_HUB_ATTEMPTS: tries of a push or compaction before it gives up (conflicts, 5xx)."""
+    hub_backoff: float = 1.0
+    """MANDC_HUB_BACKOFF: first wait between tries in seconds; doubles up to 16× (jittered)."""
 
     @property
     def default_graph_dir(self) -> Path:
@@ -57,4 +63,7 @@ def get_settings() -> Settings:
         graph_repo=os.environ.get("MANDC_GRAPH_REPO") or None,
         space_graph=os.environ.get("MANDC_SPACE_GRAPH") or None,
         author=os.environ.get("MANDC_AUTHOR") or "mandc",
+        hub_timeout=float(os.environ.get("MANDC_HUB_TIMEOUT") or 60.0),
+        hub_attempts=max(1, int(os.environ.get("MANDC_HUB_ATTEMPTS") or 5)),
+        hub_backoff=float(os.environ.get("MANDC_HUB_BACKOFF") or 1.0),
     )

@@ -1,0 +1,183 @@
+"""``mandc pull``, ``mandc push`` and ``mandc graph compact``: the graph's home on the Hub.
+
+Kept apart from :mod:`mandc.cli`; handlers import huggingface_hub only when they run. The token
+is huggingface_hub's (``HF_TOKEN`` or ``hf auth login``) and is never printed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import report
+
+PULL_EXAMPLES = """\
+Examples:
+  mandc pull alice/t2i-graph                       # into the Hugging Face cache; prints a summary
+  mandc pull alice/t2i-graph@v1 --out my-graph     # a tag or commit, as a local graph directory
+  mandc pull hf://datasets/alice/t2i-graph --json
+  HF_HUB_OFFLINE=1 mandc pull alice/t2i-graph      # the cached copy, no network
+
+Only the graph's files are downloaded (graph.json, README.md, the tables and their shards).
+"""
+
+PUSH_EXAMPLES = """\
+Examples:
+  mandc push runs/my-profile --repo alice/t2i-graph --create      # first push creates the repo
+  mandc push runs/my-profile --repo alice/t2i-graph --dry-run     # what would be added, no write
+  mandc push my-graph --repo org/t2i-graph --create-pr --message "SDXL on 4 datasets"
+
+The push is checked against the repo's graph.json first (schema, metric conventions,
+featurizer, every row's model, dataset, recipe and recipe hash); a refused push writes nothing.
+New rows go in as new files in one commit; rows the repo has add nothing, so a push can be
+rerun safely. Needs a write token: HF_TOKEN, or `hf auth login`.
+"""
+
+COMPACT_EXAMPLES = """\
+Examples:
+  mandc graph compact --repo alice/t2i-graph
+  mandc graph compact --repo alice/t2i-graph --dry-run --json
+
+Folds every shard into one file per table in one commit made with parent_commit; pushes that
+land meanwhile make it re-read and retry, and it deletes only the shards it folded.
+"""
+
+
+def add_hub_commands(commands, graph_commands, formatter) -> None:
+    """Register ``pull``, ``push`` and ``graph compact`` on the ``mandc`` parser."""
+    pull = commands.add_parser(
+        "pull", help="download a matching graph from a Hub dataset repo",
+        formatter_class=formatter, epilog=PULL_EXAMPLES,
+        description="Bring a graph down from a Hub dataset repo (OWNER/NAME, OWNER/NAME@REV or "
+                    "hf://datasets/OWNER/NAME), cached for offline use.")
+    pull.add_argument("repo", metavar="REPO", help="OWNER/NAME[@REV] or hf://datasets/OWNER/NAME")
+    pull.add_argument("--revision", metavar="R", help="branch, tag or commit (default main)")
+    pull.add_argument("--out", metavar="DIR", help="also write it as a local graph directory")
+    pull.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    pull.add_argument("--json", action="store_true", help="print the summary as JSON")
+    pull.set_defaults(handler=_pull)
+
+    push = commands.add_parser(
+        "push", help="add a local graph's new rows to a Hub graph repo",
+        formatter_class=formatter, epilog=PUSH_EXAMPLES,
+        description="Push the score rows, models and datasets of a local graph (or of a "
+                    "`mandc profile` output folder) that a Hub dataset repo lacks, in one commit.")
+    push.add_argument("source", metavar="SOURCE", help="local graph directory")
+    push.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the graph repo")
+    push.add_argument("--create", action="store_true", help="create the repo if it is missing")
+    push.add_argument("--private", action="store_true", help="with --create: a private repo")
+    push.add_argument("--message", metavar="M", help="commit message")
+    push.add_argument("--create-pr", action="store_true",
+                      help="open a pull request instead of committing to the branch")
+    push.add_argument("--dry-run", action="store_true", help="validate and list; write nothing")
+    push.add_argument("--json", action="store_true", help="print the result as JSON")
+    push.set_defaults(handler=_push)
+
+    compact = graph_commands.add_parser(
+        "compact", help="fold a Hub graph repo's shards into one file per table",
+        formatter_class=formatter, epilog=COMPACT_EXAMPLES)
+    compact.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the graph repo")
+    compact.add_argument("--message", metavar="M", help="commit message")
+    compact.add_argument("--dry-run", action="store_true", help="list what would be folded")
+    compact.add_argument("--json", action="store_true", help="print the result as JSON")
+    compact.set_defaults(handler=_compact)
+
+
+def _quiet_downloads(as_json: bool) -> None:
+    if as_json or not sys.stderr.isatty():
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+
+
+def _warn(conflicts: list[str]) -> None:
+    for line in conflicts:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def _pull(args) -> int:
+    from .hub.graph_repo import pull_graph
+
+    _quiet_downloads(args.json)
+    pulled = pull_graph(args.repo, revision=args.revision)
+    source = f"{pulled.repo.repo_id}@{pulled.commit[:12]}"
+    prefix = ""
+    if args.out:
+        from .importer import write_graph
+
+        out = write_graph(pulled.graph, args.out, overwrite=args.overwrite)
+        prefix = f"pulled {source} into {out}\n"
+    _warn(pulled.conflicts)
+    graph = pulled.graph
+    summary = {**graph.summary(),
+               "profiled_datasets": int(graph.measured_scores["dataset"].nunique()),
+               "measurements": int(graph.scores["count"].sum()), "graph": source,
+               "commit": pulled.commit, "out": args.out,
+               "contributors": pulled.contributors, "recipes": pulled.recipes()}
+    if args.json:
+        print(report.to_json(summary))
+        return 0
+    print(prefix + report.graph_summary_text(summary, source))
+    people = ", ".join(f"{p['author']} ({p['rows']:,} rows in {p['files']} files, last "
+                       f"{p['last'] or 'unknown'})" for p in pulled.contributors)
+    print(f"contributors: {people or 'none recorded'}")
+    recipes = summary["recipes"]
+    shown = ", ".join(f"{r['recipe_hash'][:12]} ({r['rows']:,} rows)" for r in recipes[:5])
+    print(f"recipes: {len(recipes)}" + (f": {shown}" if shown else "")
+          + (" …" if len(recipes) > 5 else ""))
+    return 0
+
+
+def _push(args) -> int:
+    from .hub.graph_repo import push_graph
+
+    _quiet_downloads(args.json)
+    result = push_graph(args.source, args.repo, create=args.create, private=args.private,
+                        message=args.message, create_pr=args.create_pr, dry_run=args.dry_run)
+    _warn(result.conflicts)
+    if args.json:
+        print(report.to_json(result.to_dict()))
+        return 0
+    added = _counts(result.added)
+    present = _counts(result.present)
+    if not result.files:
+        print(f"nothing to push: {result.repo} already has every row of {args.source}"
+              + (f" ({present})" if present else ""))
+        return 0
+    verb = "would add" if result.dry_run else "added"
+    if result.dry_run:
+        where = "dry run, nothing written"
+    elif result.pr_url:
+        where = f"pull request {result.pr_url}"
+    else:
+        where = f"commit {result.commit[:12]}" if result.commit else "committed on an earlier try"
+    print(f"{result.repo}: {verb} {added} in 1 commit ({len(result.files)} files, "
+          f"{result.bytes:,} bytes) — {where}")
+    if present:
+        print(f"already in the repo: {present}")
+    if result.note:
+        print(f"note: {result.note}")
+    return 0
+
+
+def _compact(args) -> int:
+    from .hub.compact import compact_graph
+
+    _quiet_downloads(args.json)
+    result = compact_graph(args.repo, message=args.message, dry_run=args.dry_run)
+    _warn(result.conflicts)
+    if args.json:
+        print(report.to_json(result.to_dict()))
+    elif not result.folded:
+        print(f"{result.repo} is already compact ({_counts(result.rows)})")
+    else:
+        verb = "would fold" if result.dry_run else "folded"
+        tail = f" — commit {result.commit[:12]}" if result.commit else ""
+        print(f"{result.repo}: {verb} {len(result.folded)} shards into one file per table "
+              f"({_counts(result.rows)}){tail}")
+    return 0
+
+
+def _counts(counts: dict[str, int]) -> str:
+    names = {"scores": "score rows", "models": "models", "datasets": "datasets",
+             "similarity": "similarity rows"}
+    return ", ".join(f"{counts[k]} {names[k]}" for k in names if counts.get(k))
