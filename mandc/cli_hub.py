@@ -15,9 +15,9 @@ Examples:
   mandc pull alice/t2i-graph                       # into the Hugging Face cache; prints a summary
   mandc pull alice/t2i-graph@v1 --out my-graph     # a tag or commit, as a local graph directory
   mandc pull hf://datasets/alice/t2i-graph --json
-  HF_HUB_OFFLINE=1 mandc pull alice/t2i-graph      # the cached copy, no network
 
 Only the graph's files are downloaded (graph.json, README.md, the tables and their shards).
+With HF_HUB_OFFLINE=1 a pulled graph is read from the cache, without the network.
 """
 
 PUSH_EXAMPLES = """\
