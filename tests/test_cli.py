@@ -52,7 +52,7 @@ def example_lines(help_text: str) -> list[str]:
     """The invocations of a help's ``Examples:`` section (continuations joined, comments cut)."""
     section = help_text.split("\nExamples:\n", 1)[1].split("\n\n", 1)[0]
     joined = section.replace("\\\n", " ")
-    return [" ".join(shlex.split(line, comments=True)) for line in joined.splitlines()]
+    return [shlex.join(shlex.split(line, comments=True)) for line in joined.splitlines()]
 
 
 def test_every_command_has_examples_that_parse():
