@@ -11,16 +11,36 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConfigError
+
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
 
 
+def _env_positive_int(name: str, default: int) -> int:
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def default_home() -> Path:
+    """``$XDG_CACHE_HOME/mandc``, else ``~/.cache/mandc``: where MANDC_HOME points when unset."""
+    return _env_path("XDG_CACHE_HOME", Path.home() / ".cache") / "mandc"
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    """MANDC_HOME: where graphs, caches and runs live by default (~/.cache/mandc)."""
+    """MANDC_HOME: where graphs, caches and runs live by default (``default_home()``)."""
     cache_dir: Path
     """MANDC_CACHE: feature cache (MANDC_HOME/cache)."""
     hub_offline: bool
@@ -35,6 +55,14 @@ class Settings:
     """MANDC_SPACE_GRAPH: graph directory the app serves (default graph when unset)."""
     author: str = "mandc"
     """MANDC_AUTHOR: recorded as the author of the score rows this machine profiles."""
+    threads: int = 1
+    """MANDC_THREADS: torch CPU threads of each profiled pair, alone or in a grid worker.
+
+    The thread count sets the order of float sums in torch's CPU kernels, so a pair's scores
+    depend on it (KID moved by 1e-4 between 1 and 2 threads). One fixed count for every pair,
+    whatever ``--workers`` is, keeps the scores independent of how a grid is laid out; grids
+    gain speed from ``--workers``, which the zoo's small models use better than threads.
+    """
 
     @property
     def default_graph_dir(self) -> Path:
@@ -47,7 +75,7 @@ def _truthy(value: str | None) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    home = _env_path("MANDC_HOME", Path.home() / ".cache" / "mandc")
+    home = _env_path("MANDC_HOME", default_home())
     return Settings(
         home=home,
         cache_dir=_env_path("MANDC_CACHE", home / "cache"),
@@ -57,4 +85,5 @@ def get_settings() -> Settings:
         graph_repo=os.environ.get("MANDC_GRAPH_REPO") or None,
         space_graph=os.environ.get("MANDC_SPACE_GRAPH") or None,
         author=os.environ.get("MANDC_AUTHOR") or "mandc",
+        threads=_env_positive_int("MANDC_THREADS", 1),
     )
