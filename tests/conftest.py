@@ -52,8 +52,9 @@ def _nothing_written_to_home_or_repository():
     if found:
         shown = "\n  ".join(found[:40]) + (f"\n  … and {len(found) - 40} more"
                                             if len(found) > 40 else "")
-        pytest.fail("the tests wrote outside their temporary folders (the user's caches or the "
-                    f"repository):\n  {shown}", pytrace=False)
+        pytest.fail("the tests wrote outside their temporary folders, to the user's caches or "
+                    "the repository (or another program wrote there meanwhile):"
+                    f"\n  {shown}", pytrace=False)
 
 
 def pytest_unconfigure(config):
