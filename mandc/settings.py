@@ -11,16 +11,36 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConfigError
+
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
 
 
+def _env_positive_int(name: str, default: int) -> int:
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def default_home() -> Path:
+    """``$XDG_CACHE_HOME/mandc``, else ``~/.cache/mandc``: where MANDC_HOME points when unset."""
+    return _env_path("XDG_CACHE_HOME", Path.home() / ".cache") / "mandc"
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    """MANDC_HOME: where graphs, caches and runs live by default (~/.cache/mandc)."""
+    """MANDC_HOME: where graphs, caches and runs live by default (``default_home()``)."""
     cache_dir: Path
     """MANDC_CACHE: feature cache (MANDC_HOME/cache)."""
     hub_offline: bool
@@ -41,6 +61,14 @@ class Settings:
     """MANDC_HUB_ATTEMPTS: tries of a push or compaction before it gives up (conflicts, 5xx)."""
     hub_backoff: float = 1.0
     """MANDC_HUB_BACKOFF: first wait between tries in seconds; doubles up to 16× (jittered)."""
+    threads: int = 1
+    """MANDC_THREADS: torch CPU threads of each profiled pair, alone or in a grid worker.
+
+    The thread count sets the order of float sums in torch's CPU kernels, so a pair's scores
+    depend on it (a micro pair: KID 0.432689 on 1 thread, 0.432736 on 2). One count for every
+    pair, whatever ``--workers`` is, keeps scores independent of how a grid is laid out; grids
+    gain speed from ``--workers`` (the shipped graphs: one thread a pair, two pairs at once).
+    """
 
     @property
     def default_graph_dir(self) -> Path:
@@ -53,7 +81,7 @@ def _truthy(value: str | None) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    home = _env_path("MANDC_HOME", Path.home() / ".cache" / "mandc")
+    home = _env_path("MANDC_HOME", default_home())
     return Settings(
         home=home,
         cache_dir=_env_path("MANDC_CACHE", home / "cache"),
@@ -66,4 +94,5 @@ def get_settings() -> Settings:
         hub_timeout=float(os.environ.get("MANDC_HUB_TIMEOUT") or 60.0),
         hub_attempts=max(1, int(os.environ.get("MANDC_HUB_ATTEMPTS") or 5)),
         hub_backoff=float(os.environ.get("MANDC_HUB_BACKOFF") or 1.0),
+        threads=_env_positive_int("MANDC_THREADS", 1),
     )

@@ -5,6 +5,7 @@ so a pair costs a couple of seconds: 8 training images of 16 px, 2 LoRA steps, 2
 """
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -196,8 +197,13 @@ def test_a_grid_past_its_time_limit_starts_nothing_and_lists_the_rest(tmp_path, 
 
 
 @pytest.mark.slow
-def test_parallel_workers_write_the_same_scores_as_one_process(micro_model, domains, tmp_path):
-    """Two spawned workers (real Inception FID) give the scores a sequential grid gives."""
+def test_parallel_workers_write_the_same_scores_as_one_process(micro_model, domains, tmp_path,
+                                                               monkeypatch):
+    """Two spawned workers (real Inception FID) give the very scores a sequential grid gives."""
+    # two threads a pair: not what a share of the cores gives two workers on a 2-core machine,
+    # nor what torch picks on a 1-core one, so a layout-dependent thread count shows here
+    monkeypatch.setenv("MANDC_THREADS", "2")
+    get_settings.cache_clear()
     recipe = Recipe(steps=2, rank=2, batch_size=4, resolution=16, num_inference_steps=2,
                     train_samples=8, eval_samples=4)
     options = dict(progress=False, zero_shot=False)
@@ -211,9 +217,41 @@ def test_parallel_workers_write_the_same_scores_as_one_process(micro_model, doma
         table = load_graph(graph_dir).scores
         return table.set_index(["dataset", "metric"])["value"].sort_index()
 
+    # exactly: each pair runs on MANDC_THREADS threads in a worker as in this process, so the
+    # same float operations run in the same order (with a worker's share of the cores instead,
+    # KID differed by 1e-4 on a 2-core machine)
     pd.testing.assert_series_equal(scores(tmp_path / "par"), scores(tmp_path / "seq"),
-                                   rtol=1e-4)
+                                   check_exact=True)
     assert shard_count(tmp_path / "par") == 2
+
+
+def test_a_pair_runs_on_the_set_thread_count_and_gives_the_caller_its_own_back(tmp_path,
+                                                                              monkeypatch):
+    import torch
+
+    seen = []
+    monkeypatch.setattr(runner, "_measure_pair",
+                        lambda *args, **kwargs: seen.append((torch.get_num_threads(),
+                                                             kwargs["threads"])) or {})
+    monkeypatch.setenv("MANDC_THREADS", "3")
+    get_settings.cache_clear()
+    callers = torch.get_num_threads()
+    runner.profile_pair("m", "d", RECIPE, graph_dir=tmp_path)
+    assert seen == [(3, 3)] and torch.get_num_threads() == callers
+    monkeypatch.delenv("MANDC_THREADS")
+    get_settings.cache_clear()
+    runner.profile_pair("m", "d", RECIPE, graph_dir=tmp_path)
+    assert seen[-1] == (1, 1)  # the default: one thread a pair, whatever the machine
+
+
+def test_workers_times_threads_beyond_the_cpus_are_reported(monkeypatch, caplog):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setenv("MANDC_THREADS", "2")
+    get_settings.cache_clear()
+    runner._warn_if_oversubscribed(1)
+    assert caplog.text == ""
+    runner._warn_if_oversubscribed(2)
+    assert "2 workers × 2 threads (MANDC_THREADS) exceed the 2 CPUs available" in caplog.text
 
 
 # ---------------------------------------------------------------- graph bookkeeping

@@ -19,6 +19,7 @@ import json
 import logging
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,15 +199,41 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     (default ``samples_dir``: ``graph_dir/samples``); and a run record
     ``graph_dir/runs/<same stem>.json`` with the wall time of each stage. Returns that record
     (paths inside ``graph_dir`` are relative to it).
+
+    The pair runs on ``MANDC_THREADS`` torch threads (settings' ``threads``), in a grid worker
+    as in this process, so its scores do not depend on how many pairs run side by side.
     """
+    if not isinstance(recipe, Recipe):
+        raise ConfigError(f"recipe must be a Recipe, got {type(recipe).__name__}")
+    threads = get_settings().threads
+    with torch_threads(threads):
+        record = _measure_pair(model, dataset, recipe, graph_dir=Path(graph_dir),
+                               samples_dir=samples_dir, zero_shot=zero_shot, scorer=scorer,
+                               progress=progress, threads=threads)
+    return record
+
+
+@contextmanager
+def torch_threads(count: int):
+    """Run the block on ``count`` torch intra-op threads, then give the caller its count back."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_dir, zero_shot,
+                  scorer, progress: bool, threads: int) -> dict:
+    """:func:`profile_pair`'s work, on the thread count it set."""
     from ..minizoo.models import load_pipeline
     from .finetune import finetune_lora, generate
     from .metrics import FIDKIDScorer
     from .probe import PROBE_SEED, denoising_error, probe_rows, probe_sample
 
-    if not isinstance(recipe, Recipe):
-        raise ConfigError(f"recipe must be a Recipe, got {type(recipe).__name__}")
-    graph_dir = Path(graph_dir)
     samples_dir = Path(samples_dir) if samples_dir is not None else graph_dir / "samples"
     scorer = scorer or FIDKIDScorer()
     timings: dict[str, float] = {}
@@ -265,7 +292,7 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
         "dataset_source": str(dataset), "recipe": recipe.to_dict(),
         "recipe_hash": recipe.hash(), "pair_seed": seed, "scores": values,
         "probe": probe_errors,
-        "wall_time_s": timings["total"], "timings_s": timings,
+        "wall_time_s": timings["total"], "timings_s": timings, "torch_threads": threads,
         "train_images": len(train), "eval_images": len(test), "heldout": heldout,
         "samples": sample_files, "shard": _relative_to(shard, graph_dir),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -346,14 +373,26 @@ def _add_all_nodes(graph_dir, jobs: list[_Job]) -> None:
 _worker_scorer = None
 
 
-def _start_worker(threads: int) -> None:
-    import torch
-
+def _start_worker() -> None:
+    """Each worker loads one scorer (and its Inception network) for all the pairs it runs."""
     global _worker_scorer
-    torch.set_num_threads(threads)
     from .metrics import FIDKIDScorer
 
     _worker_scorer = FIDKIDScorer()
+
+
+def _warn_if_oversubscribed(workers: int) -> None:
+    """Say so when workers × threads exceed the CPUs this process may use (a slow grid)."""
+    import os
+
+    settings = get_settings()
+    if settings.device != "cpu":
+        return
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if cpus and workers * settings.threads > cpus:
+        log.warning("%d workers × %d threads (MANDC_THREADS) exceed the %d CPUs available; "
+                    "the grid will run slower than with fewer workers", workers,
+                    settings.threads, cpus)
 
 
 def _run_job(job: _Job, graph_dir: str, samples_dir: str | None) -> dict:
@@ -373,9 +412,10 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     Inception pass. With ``resume`` a pair whose (model, dataset, recipe_hash) already has all
     its metrics in the graph is skipped, so an interrupted grid picks up where it stopped. A pair
     that fails is logged and counted; the grid goes on. ``workers > 1`` runs pairs in that many
-    processes (one GPU holds many of the zoo's small models at once; on a CPU each worker gets
-    an equal share of the cores). With ``time_limit_s`` no pair starts after that many seconds;
-    the ones not started are listed for a rerun.
+    processes (one GPU holds many of the zoo's small models at once); every pair runs on
+    ``MANDC_THREADS`` torch threads either way, so the layout does not change a score. With
+    ``time_limit_s`` no pair starts after that many seconds; the ones not started are listed for
+    a rerun.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
@@ -433,15 +473,14 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
 def _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result) -> None:
     """Keep ``workers`` pairs in flight in spawned processes until the jobs or the time run out."""
     import multiprocessing
-    import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     if jobs:
         _add_all_nodes(graph_dir, jobs)
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    _warn_if_oversubscribed(workers)
     queue = list(jobs)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_worker, initargs=(threads,)) as pool:
+                             initializer=_start_worker) as pool:
         running = {}
         while queue or running:
             while queue and len(running) < workers and not out_of_time():
