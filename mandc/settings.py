@@ -32,6 +32,19 @@ def _env_positive_int(name: str, default: int) -> int:
     return number
 
 
+def _env_positive_float(name: str, default: float) -> float:
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
+    return number
+
+
 def default_home() -> Path:
     """``$XDG_CACHE_HOME/mandc``, else ``~/.cache/mandc``: where MANDC_HOME points when unset."""
     return _env_path("XDG_CACHE_HOME", Path.home() / ".cache") / "mandc"
@@ -91,8 +104,8 @@ def get_settings() -> Settings:
         graph_repo=os.environ.get("MANDC_GRAPH_REPO") or None,
         space_graph=os.environ.get("MANDC_SPACE_GRAPH") or None,
         author=os.environ.get("MANDC_AUTHOR") or "mandc",
-        hub_timeout=float(os.environ.get("MANDC_HUB_TIMEOUT") or 60.0),
-        hub_attempts=max(1, int(os.environ.get("MANDC_HUB_ATTEMPTS") or 5)),
-        hub_backoff=float(os.environ.get("MANDC_HUB_BACKOFF") or 1.0),
+        hub_timeout=_env_positive_float("MANDC_HUB_TIMEOUT", 60.0),
+        hub_attempts=_env_positive_int("MANDC_HUB_ATTEMPTS", 5),
+        hub_backoff=_env_positive_float("MANDC_HUB_BACKOFF", 1.0),
         threads=_env_positive_int("MANDC_THREADS", 1),
     )

@@ -44,3 +44,19 @@ def test_home_defaults_to_the_xdg_cache_and_the_cache_lives_in_it(monkeypatch, f
     assert default_home() == Path(tmp_path / "me" / ".cache" / "mandc")
     monkeypatch.setenv("MANDC_CACHE", str(tmp_path / "elsewhere"))
     assert fresh().cache_dir == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize(("name", "value"), [("MANDC_HUB_ATTEMPTS", "0"),
+                                             ("MANDC_HUB_TIMEOUT", "-1"),
+                                             ("MANDC_HUB_BACKOFF", "soon")])
+def test_a_bad_hub_setting_names_the_variable(monkeypatch, fresh, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        fresh()
+
+
+def test_hub_settings_follow_the_environment(monkeypatch, fresh):
+    monkeypatch.setenv("MANDC_HUB_ATTEMPTS", "3")
+    monkeypatch.setenv("MANDC_HUB_TIMEOUT", "2.5")
+    settings = fresh()
+    assert (settings.hub_attempts, settings.hub_timeout, settings.hub_backoff) == (3, 2.5, 1.0)
