@@ -13,11 +13,12 @@ import textwrap
 from pathlib import Path
 
 from . import __version__, report
+from .defaults import DEFAULT_GRAPH_TEXT, DEFAULT_GRAPH_WHERE
 from .errors import MandcError
 
 EPILOG = """\
 examples:
-  mandc graph show                                # the default graph (example until you import one)
+  mandc graph show                                # the default graph (see below)
   mandc graph import --scores scores.csv --models models.csv --datasets datasets.csv \\
       --similarity similarity.csv --lower-is-better --out my-graph
   mandc recommend --graph my-graph --dataset pokemon-blip --top 5
@@ -25,9 +26,8 @@ examples:
   mandc graph synth --models 40 --datasets 30 --seed 0 --out synth-graph
   mandc describe ./my-images --samples 128 --json
 
-The default graph is $MANDC_HOME/graph when one was saved there, else the example graph that
-ships with M&C (illustrative numbers, not measured). Import errors count the header as row 1.
-"""
+""" + textwrap.fill(DEFAULT_GRAPH_TEXT + " Import errors count the header as row 1.", 78,
+                    break_on_hyphens=False) + "\n"
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -92,9 +92,10 @@ def _evaluate(args) -> int:
 
 def _recommend(args) -> int:
     from .advise import advise
-    from .defaults import default_graph_source, resolve_graph
+    from .defaults import EXAMPLE_DATASET, default_graph_source, example_dir, resolve_graph
 
-    result = advise(resolve_graph(args.graph), args.dataset, method=args.method,
+    dataset = str(example_dir(EXAMPLE_DATASET)) if args.example else args.dataset
+    result = advise(resolve_graph(args.graph), dataset, method=args.method,
                     metric=args.metric, top=args.top, neighbours=args.neighbours,
                     hold_out=args.hold_out, seed=args.seed, samples=args.samples,
                     graph_source=str(args.graph) if args.graph else default_graph_source(),
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = graph_commands.add_parser("show", help="summarise a graph")
     show.add_argument("dir", nargs="?", metavar="DIR",
-                      help="graph directory (default: $MANDC_HOME/graph, else the example)")
+                      help=f"graph directory (default: {DEFAULT_GRAPH_WHERE})")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
     show.set_defaults(handler=_graph_show)
 
@@ -226,10 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "predicted quality and the profiled datasets that drove the prediction.")
     recommend.add_argument("--graph", metavar="DIR", help="graph directory (default graph if "
                            "omitted)")
-    recommend.add_argument("--dataset", required=True, metavar="TARGET",
-                           help="a dataset of the graph, or a folder, zip or Hub dataset id to "
-                                "describe and place in the graph (needs a graph built from "
-                                "described datasets)")
+    target = recommend.add_mutually_exclusive_group(required=True)
+    target.add_argument("--dataset", metavar="TARGET",
+                        help="a dataset of the graph, or a folder, zip or Hub dataset id to "
+                             "describe and place in the graph (needs a graph built from "
+                             "described datasets)")
+    target.add_argument("--example", action="store_true",
+                        help="the example dataset that ships with M&C (20 flower images with "
+                             "captions, a kind the default graph has never seen)")
     recommend.add_argument("--samples", type=_positive_int, default=None,
                            help="images to describe at most for a new target (default 256)")
     recommend.add_argument("--method", default="mandc", help="ranking method (default: mandc)")

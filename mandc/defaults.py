@@ -18,7 +18,17 @@ from .graph import MatchingGraph
 from .settings import get_settings
 from .store import load_graph
 
+DEFAULT_GRAPH_WHERE = ("$MANDC_HOME/graph when a graph was saved there, else the measured "
+                       "mini-zoo graph that ships with M&C")
+"""Where commands read when no graph is named: the one wording of :func:`resolve_graph`'s rule,
+used by the CLI help; ``tests/test_readme.py`` checks that the READMEs say the same."""
+DEFAULT_GRAPH_TEXT = (f"The default graph is {DEFAULT_GRAPH_WHERE} (mandc/graphs/minizoo: 11 "
+                      "small text-to-image models fine-tuned on 32 procedural domains).")
+
 EXAMPLE_NAME = "toy"
+EXAMPLE_DATASET = "flowers"
+"""``mandc/examples/flowers``: 20 flower images with captions (``mandc recommend --example``),
+drawn by ``scripts/make_example_flowers.py``; a kind of image no graph dataset shows."""
 SHIPPED_GRAPH = "minizoo"
 
 
@@ -31,7 +41,8 @@ def shipped_graph_dir(name: str = SHIPPED_GRAPH) -> Path:
 
 
 def example_dir(name: str = EXAMPLE_NAME) -> Path:
-    """Folder of the CSV files of a shipped example graph."""
+    """Folder of a shipped example: the CSV files of a graph (``toy``) or a dataset
+    (:data:`EXAMPLE_DATASET`)."""
     return Path(str(resources.files("mandc") / "examples" / name))
 
 
