@@ -57,8 +57,7 @@ def _thread_controller():
 def single_threaded():
     """Context that runs BLAS/OpenMP single-threaded. The recommender's algebra is small
     (hundreds of datasets), where thread start-up and oversubscription cost more than they
-    save: one leave-one-dataset-out fold of 80 models × 60 datasets took 0.81 s with default
-    threads and 0.09 s with one, on a busy 2-core machine (/tmp bench, load average 11)."""
+    save, most of all on a busy shared CPU."""
     return _thread_controller().limit(limits=1)
 
 
