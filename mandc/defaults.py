@@ -108,7 +108,8 @@ def resolve_target(graph: MatchingGraph, target: str, *, samples: int | None = N
         known = graph.dataset_ids
         shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
         raise ValidationError(f"dataset {target!r} is not in the graph and is not a folder, zip "
-                              f"or Hub id; the graph's datasets are: {shown}")
+                              f"or Hub id; the graph's datasets are: {shown} (a new dataset of an "
+                              "imported graph joins it through its rows in the similarity file)")
     from .data import DEFAULT_MAX_SAMPLES, load_target
     from .features import describe, get_featurizer
     from .placement import add_target
