@@ -205,12 +205,16 @@ def test_the_help_uses_the_wording(capsys):
 TOY_FIGURES = re.compile(
     r"toy example graph imported with the commands of \*Bring your own performance matrix\*"
     r".*?mandc evaluate --graph my-graph gives mandc top-1 (?P<top1>[\d.]+) / regret "
-    r"(?P<regret>[\d.]+) against nearest_dataset (?P<nd_top1>[\d.]+) / (?P<nd_regret>[\d.]+)")
+    r"(?P<regret>[\d.]+) against nearest_dataset (?P<nd_top1>[\d.]+) / (?P<nd_regret>[\d.]+); "
+    r"imported with its datasets.csv as well .*?, mandc has top-1 (?P<d_top1>[\d.]+) / regret "
+    r"(?P<d_regret>[\d.]+) and nearest_dataset again (?P<d_nd_top1>[\d.]+) / "
+    r"(?P<d_nd_regret>[\d.]+)")
 
 
-def test_toy_graph_figures_in_the_readme_are_measured():
+@pytest.mark.parametrize("with_datasets", [False, True], ids=["as-in-the-readme", "datasets.csv"])
+def test_toy_graph_figures_in_the_readme_are_measured(with_datasets):
     """The README's toy figures are what leave-one-dataset-out gives on the toy graph imported as
-    the README's own import command does (no datasets file)."""
+    the README's own import command does (no datasets file), and with the datasets file."""
     from mandc.evaluate import leave_one_dataset_out
     from mandc.importer import import_csv
 
@@ -218,11 +222,13 @@ def test_toy_graph_figures_in_the_readme_are_measured():
     assert found, "the README quotes the toy graph's figures"
     folder = example_dir()
     graph = import_csv(folder / "scores.csv", models=folder / "models.csv",
+                       datasets=folder / "datasets.csv" if with_datasets else None,
                        similarity=folder / "similarity.csv", lower_is_better=True)
     summary = leave_one_dataset_out(graph, ["mandc", "nearest_dataset"]).summary
+    prefix = "d_" if with_datasets else ""
     measured = {"top1": summary.loc["mandc", "top1"], "regret": summary.loc["mandc", "regret"],
                 "nd_top1": summary.loc["nearest_dataset", "top1"],
                 "nd_regret": summary.loc["nearest_dataset", "regret"]}
     for key, value in measured.items():
-        quoted = found.group(key)
+        quoted = found.group(prefix + key)
         assert f"{value:.{len(quoted.split('.')[1])}f}" == quoted, (key, value, quoted)
