@@ -45,8 +45,9 @@ top-1 / mean regret). Leave-one-dataset-out over its 32 domains: the forest 0.68
 ``gradient_boosting`` 0.719 / 0.018 (better by one domain and 0.010 of regret, worse on top-3,
 0.938 against 0.969, and on Spearman, 0.744 against 0.786), the ridge 0.500 / 0.066. On the 32
 held-out domains the forest is ahead of both on top-1, regret and Spearman (0.469 / 0.086 against
-0.406 / 0.095 and 0.344 / 0.107; all three have top-3 0.875). A forest refitted in each of 200 folds on 10,000 rows would break the 60 s
-evaluation budget of the 1,000 × 200 benchmark, where the ridge is the one that scales."""
+0.406 / 0.095 and 0.344 / 0.107; all three have top-3 0.875). A forest refitted in each of 200
+folds on 10,000 rows would break the 60 s evaluation budget of the 1,000 × 200 benchmark, where
+the ridge is the one that scales."""
 
 
 @functools.cache
