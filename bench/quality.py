@@ -48,7 +48,8 @@ def lodo(graph, methods, metric: str, seed: int) -> tuple[pd.DataFrame, pd.DataF
 
 def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mean and per-domain figures of each method on domains outside the graph (``heldout``
-    holds their descriptors, probes and measured scores)."""
+    holds their descriptors, probes and measured scores). ``methods``: registered names, or
+    name → unfitted method (a fresh copy is fitted for each domain)."""
     measured = heldout.score_matrix(metric)
     lower_is_better = not heldout.higher_is_better(metric)
     descriptors = heldout.datasets.set_index("dataset", drop=False)
@@ -63,7 +64,11 @@ def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFr
         if len(probes):  # the target's zero-shot probes, as a user would measure them
             extended = extended.add_scores(probes.assign(dataset=target))
         for name in methods:
-            method = make_method(name, metric=metric, seed=seed).fit(extended)
+            if isinstance(methods, dict):
+                method = type(methods[name])(**{**methods[name].get_params(), "metric": metric})
+            else:
+                method = make_method(name, metric=metric, seed=seed)
+            method.fit(extended)
             predicted = method.predict(target).reindex(column.index)
             figures = ranking_metrics(predicted.to_numpy(), column.to_numpy(),
                                       higher_is_better=not lower_is_better)

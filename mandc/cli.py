@@ -16,22 +16,19 @@ from pathlib import Path
 from . import __version__, report
 from .cli_args import density, examples, paragraph, positive_int
 from .cli_hub import add_hub_commands
+from .defaults import DEFAULT_GRAPH_TEXT, DEFAULT_GRAPH_WHERE
 from .errors import MandcError
-
-DEFAULT_GRAPH = ("$MANDC_HOME/graph when a graph was saved there, else the measured mini-zoo "
-                 "graph that ships with M&C")
-"""What a command without --graph works on (mandc.defaults.resolve_graph), in the help's words."""
 
 RECOMMEND_TOP = 10
 """Rows the text ranking shows without --top (JSON carries every candidate)."""
 
 
 EPILOG = examples(
-    "mandc recommend --dataset shapes-red-circles --hold-out   # rank the models for a dataset",
+    "mandc recommend --example                                 # rank the models for an example",
     "mandc recommend --dataset ./my-images --top 5             # your images: mandc[data]",
     "mandc evaluate --methods mandc,nearest_dataset,random     # how well each method ranks",
-    note=f"The default graph is {DEFAULT_GRAPH}. `mandc COMMAND --help` shows each command's "
-         "options and examples.")
+    note=f"{DEFAULT_GRAPH_TEXT} `mandc COMMAND --help` shows each command's options and "
+         "examples.")
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -97,13 +94,14 @@ def _evaluate(args) -> int:
 
 def _recommend(args) -> int:
     from .advise import advise
-    from .defaults import resolve_graph
+    from .defaults import EXAMPLE_DATASET, example_dir, resolve_graph
 
     if args.probe:
         from .optional import require
 
         require("diffusers", "transformers", "safetensors", extra="profile", purpose="--probe")
-    result = advise(resolve_graph(args.graph), args.dataset, method=args.method,
+    dataset = str(example_dir(EXAMPLE_DATASET)) if args.example else args.dataset
+    result = advise(resolve_graph(args.graph), dataset, method=args.method,
                     metric=args.metric, top=args.top, neighbours=args.neighbours,
                     hold_out=args.hold_out, seed=args.seed, samples=args.samples,
                     graph_source=_graph_source(args.graph), probe=args.probe)
@@ -200,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "coverage."),
         epilog=examples("mandc graph show", "mandc graph show my-graph --json"))
     show.add_argument("dir", nargs="?", metavar="DIR",
-                      help=f"graph directory (default: {DEFAULT_GRAPH})")
+                      help=f"graph directory (default: {DEFAULT_GRAPH_WHERE})")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
     show.set_defaults(handler=_graph_show)
 
@@ -238,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "mandc evaluate --graph synth-graph --json results.json",
                         "mandc evaluate --methods random --json - --no-progress"))
     evaluate.add_argument("--graph", metavar="DIR", help=f"graph directory (default: "
-                          f"{DEFAULT_GRAPH})")
+                          f"{DEFAULT_GRAPH_WHERE})")
     evaluate.add_argument("--methods", metavar="A,B,...",
                           help="comma-separated method names (default: all registered)")
     evaluate.add_argument("--seed", type=int, default=0)
@@ -253,15 +251,19 @@ def build_parser() -> argparse.ArgumentParser:
             "Rank every candidate model of the graph for a target dataset, with the predicted "
             "quality and the profiled datasets that drove the prediction."),
         epilog=examples(
-            "mandc recommend --dataset shapes-red-circles --hold-out",
+            "mandc recommend --example                             # a bundled flower dataset",
             "mandc recommend --dataset ./my-images --top 5         # needs mandc[data]",
             "mandc recommend --dataset ./my-images --probe --json  # needs mandc[profile]"))
     recommend.add_argument("--graph", metavar="DIR", help=f"graph directory (default: "
-                           f"{DEFAULT_GRAPH})")
-    recommend.add_argument("--dataset", required=True, metavar="TARGET",
-                           help="a dataset of the graph, or a folder, zip or Hub dataset id to "
-                                "describe and place in the graph (needs a graph built from "
-                                "described datasets)")
+                           f"{DEFAULT_GRAPH_WHERE})")
+    target = recommend.add_mutually_exclusive_group(required=True)
+    target.add_argument("--dataset", metavar="TARGET",
+                        help="a dataset of the graph, or a folder, zip or Hub dataset id to "
+                             "describe and place in the graph (needs a graph built from "
+                             "described datasets)")
+    target.add_argument("--example", action="store_true",
+                        help="the example dataset that ships with M&C (20 flower images with "
+                             "captions, a kind the default graph has never seen)")
     recommend.add_argument("--samples", type=positive_int, default=None,
                            help="images to describe at most for a new target (default 256)")
     recommend.add_argument("--method", default="mandc", help="ranking method (default: mandc)")

@@ -27,7 +27,18 @@ from .graph import MatchingGraph
 from .settings import get_settings
 from .store import load_graph
 
+DEFAULT_GRAPH_WHERE = ("the Hub graph repo named by $MANDC_GRAPH_REPO when it is set, else "
+                       "$MANDC_HOME/graph when a graph was saved there, else the measured "
+                       "mini-zoo graph that ships with M&C")
+"""Where commands read when no graph is named: the one wording of :func:`resolve_graph`'s rule,
+used by the CLI help; ``tests/test_readme.py`` checks that the READMEs say the same."""
+DEFAULT_GRAPH_TEXT = (f"The default graph is {DEFAULT_GRAPH_WHERE} (mandc/graphs/minizoo: 11 "
+                      "small text-to-image models fine-tuned on 32 procedural domains).")
+
 EXAMPLE_NAME = "toy"
+EXAMPLE_DATASET = "flowers"
+"""``mandc/examples/flowers``: 20 flower images with captions (``mandc recommend --example``),
+drawn by ``scripts/make_example_flowers.py``; a kind of image no graph dataset shows."""
 SHIPPED_GRAPH = "minizoo"
 
 
@@ -40,7 +51,8 @@ def shipped_graph_dir(name: str = SHIPPED_GRAPH) -> Path:
 
 
 def example_dir(name: str = EXAMPLE_NAME) -> Path:
-    """Folder of the CSV files of a shipped example graph."""
+    """Folder of a shipped example: the CSV files of a graph (``toy``) or a dataset
+    (:data:`EXAMPLE_DATASET`)."""
     return Path(str(resources.files("mandc") / "examples" / name))
 
 
@@ -123,7 +135,8 @@ def resolve_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
         known = graph.dataset_ids
         shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
         raise ValidationError(f"dataset {target!r} is not in the graph and is not a folder, zip "
-                              f"or Hub id; the graph's datasets are: {shown}")
+                              f"or Hub id; the graph's datasets are: {shown} (a new dataset of an "
+                              "imported graph joins it through its rows in the similarity file)")
     from .data import DEFAULT_MAX_SAMPLES, load_target
     from .features import describe, get_featurizer
     from .placement import add_target

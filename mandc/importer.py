@@ -289,7 +289,7 @@ def _node_table(scores: _Scores, given, id_column: str, *, source: str | None) -
 
 
 # ---------------------------------------------------------------------------------- similarity
-def _read_similarity(path, known: set[str], *, is_distance: bool) -> pd.DataFrame:
+def _read_similarity(path, known: set[str] | None, *, is_distance: bool) -> pd.DataFrame:
     table = read_csv_table(path, ragged_hint=" (a square matrix's header starts with a corner "
                            "cell, which may be empty: ',d1,d2,...')")
     long_form = {"dataset_a", "dataset_b", "value"}
@@ -302,10 +302,14 @@ def _read_similarity(path, known: set[str], *, is_distance: bool) -> pd.DataFram
     return frame
 
 
-def _check_known(table: CsvTable, node: str, known: set[str], row: int, column: str) -> None:
-    if node not in known:
-        raise ValidationError(f"unknown dataset id {node!r} (not in the scores or datasets "
-                              "file)", file=table.name, row=row, column=column)
+def _check_known(table: CsvTable, node: str, known: set[str] | None, row: int,
+                 column: str) -> None:
+    """``known`` is None when any id may be new (no datasets file: a dataset that only has
+    similarities is a cold-start target); else the ids of the datasets file."""
+    if known is not None and node not in known:
+        raise ValidationError(f"dataset id {node!r} is not in the datasets file; add a row for "
+                              "it (its features may be left empty)", file=table.name, row=row,
+                              column=column)
 
 
 def _check_value(table, cell, row, column, is_distance) -> float:
@@ -316,7 +320,7 @@ def _check_value(table, cell, row, column, is_distance) -> float:
     return value
 
 
-def _long_similarity(table: CsvTable, known: set[str], is_distance: bool) -> list[tuple]:
+def _long_similarity(table: CsvTable, known: set[str] | None, is_distance: bool) -> list[tuple]:
     a_col, b_col, value_col = (table.column(c) for c in ("dataset_a", "dataset_b", "value"))
     measure_col = table.header.index("measure") if "measure" in table.header else None
     seen: dict[tuple, tuple[float, int]] = {}
@@ -343,7 +347,8 @@ def _long_similarity(table: CsvTable, known: set[str], is_distance: bool) -> lis
     return edges
 
 
-def _square_similarity(table: CsvTable, known: set[str], is_distance: bool) -> list[tuple]:
+def _square_similarity(table: CsvTable, known: set[str] | None,
+                       is_distance: bool) -> list[tuple]:
     ids = table.header[1:]
     if not ids:
         raise ValidationError("a square similarity matrix needs dataset ids as its header; a "
@@ -385,6 +390,17 @@ def _square_similarity(table: CsvTable, known: set[str], is_distance: bool) -> l
     return edges
 
 
+def _with_cold_start_datasets(table: pd.DataFrame, similarity: pd.DataFrame) -> pd.DataFrame:
+    """``table`` plus a featureless row for each dataset that only the similarity file names: a
+    dataset with data–data edges and no scores yet, the cold-start target M&C ranks models for."""
+    named = pd.concat([similarity["dataset_a"], similarity["dataset_b"]]).astype(str)
+    new = [d for d in dict.fromkeys(named) if d not in set(table[DATASET_ID].astype(str))]
+    if not new:
+        return table
+    rows = pd.DataFrame({DATASET_ID: pd.array(new, dtype="string")})
+    return pd.concat([table, rows], ignore_index=True)
+
+
 # ---------------------------------------------------------------------------------- public API
 def import_csv(scores, *, models=None, datasets=None, similarity=None, lower_is_better=False,
                similarity_is_distance: bool = False, metric: str | None = None) -> MatchingGraph:
@@ -395,6 +411,8 @@ def import_csv(scores, *, models=None, datasets=None, similarity=None, lower_is_
     when the scores file has no ``metric`` column (default ``"score"``), else the primary metric.
     Every model and dataset named in the scores gets a row (``source="import"`` for models);
     when a models or datasets file is given, every scored id must be in it (catches typos).
+    A dataset that has similarities but no scores (a new dataset to rank models for) gets a
+    node without model–data edges; with a datasets file, it must have a row there.
     """
     read = _read_scores(scores, metric=metric, lower_is_better=lower_is_better)
     model_table = _node_table(read, None if models is None else _read_nodes(models, MODEL_ID),
@@ -403,8 +421,9 @@ def import_csv(scores, *, models=None, datasets=None, similarity=None, lower_is_
                                 else _read_nodes(datasets, DATASET_ID), DATASET_ID, source=None)
     similarity_rows = None
     if similarity is not None:
-        similarity_rows = _read_similarity(similarity, set(dataset_table[DATASET_ID]),
-                                           is_distance=similarity_is_distance)
+        known = None if datasets is None else set(dataset_table[DATASET_ID])
+        similarity_rows = _read_similarity(similarity, known, is_distance=similarity_is_distance)
+        dataset_table = _with_cold_start_datasets(dataset_table, similarity_rows)
     imported = {"scores": Path(scores).name}
     for kind, path in (("models", models), ("datasets", datasets), ("similarity", similarity)):
         if path is not None:

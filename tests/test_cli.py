@@ -87,16 +87,16 @@ def test_graph_import_then_show(capsys, tmp_path):
 
     code, out, _ = run(capsys, "graph", "show", tmp_path / "g")
     assert code == 0
-    assert "models      6" in out and "datasets    8 (8 with scores)" in out
+    assert "models      6" in out and "datasets    9 (8 with scores)" in out
     assert "43 rows over 43 model–dataset pairs (46 measurements)" in out
-    assert "89.6% of the 6 × 8 matrix" in out
+    assert "79.6% of the 6 × 9 matrix" in out
     assert "fid (lower is better, 43 rows, primary)" in out
-    assert "28 data–data edges given" in out
+    assert "36 data–data edges given" in out
 
     code, out, _ = run(capsys, "graph", "show", tmp_path / "g", "--json")
     summary = json.loads(out)
-    assert (summary["models"], summary["datasets"], summary["pairs"]) == (6, 8, 43)
-    assert summary["coverage"] == pytest.approx(43 / 48)
+    assert (summary["models"], summary["datasets"], summary["pairs"]) == (6, 9, 43)
+    assert summary["profiled_datasets"] == 8 and summary["coverage"] == pytest.approx(43 / 54)
     assert summary["metrics"] == {"fid": {"higher_is_better": False, "rows": 43}}
     assert summary["graph"] == str(tmp_path / "g") and summary["featurizer"] is None
 

@@ -153,9 +153,10 @@ def test_example_graph_is_the_documented_shape():
                        datasets=folder / "datasets.csv", similarity=folder / "similarity.csv",
                        lower_is_better=True)
     summary = graph.summary()
-    assert (summary["models"], summary["datasets"], summary["pairs"]) == (6, 8, 43)
+    assert (summary["models"], summary["datasets"], summary["pairs"]) == (6, 9, 43)
+    assert graph.score_matrix()["onepiece-blip"].isna().all()  # the cold-start dataset
     assert graph.scores["count"].sum() == 46 and graph.primary_metric == "fid"
-    best = graph.score_matrix().idxmin()  # lower FID is better
+    best = graph.score_matrix().dropna(axis=1, how="all").idxmin()  # lower FID is better
     assert best["wikiart-impressionism"] == "openjourney"
     assert best["celeba-hq-faces"] == "dreamlike-photoreal-2.0"
     assert best.value_counts().max() <= 4  # no single model wins everywhere
@@ -226,16 +227,29 @@ def test_mostly_numeric_feature_with_a_word_is_refused(tmp_path):
                  call=lambda: import_csv(scores_file(tmp_path), datasets=datasets))
 
 
-def test_unknown_id_in_long_similarity(tmp_path):
+def test_a_dataset_only_in_the_similarity_file_is_a_cold_start_node(tmp_path):
+    sim = write(tmp_path, "sim.csv", "dataset_a,dataset_b,value\nd1,d2,0.5\nd1,new,0.8\n"
+                "new,d3,0.1\n")
+    graph = import_csv(scores_file(tmp_path), similarity=sim)
+    assert graph.dataset_ids == ["d1", "d2", "d3", "new"]
+    assert graph.score_matrix()["new"].isna().all()  # no model–data edge
+    assert graph.given_similarity().loc["new", "d1"] == 0.8
+    assert graph.summary()["pairs"] == 5
+
+
+def test_cold_start_nodes_from_a_square_matrix(tmp_path):
+    sim = write(tmp_path, "sim.csv", ",d1,d2,d9\nd1,1,0.5,0.1\nd2,0.5,1,0.7\nd9,0.1,0.7,1\n")
+    graph = import_csv(scores_file(tmp_path), similarity=sim)
+    assert "d9" in graph.dataset_ids and graph.given_similarity().loc["d9", "d2"] == 0.7
+
+
+def test_with_a_datasets_file_a_similarity_id_must_have_a_row_there(tmp_path):
+    datasets = write(tmp_path, "d.csv", "dataset,domain\nd1,a\nd2,a\nd3,b\n")
     sim = write(tmp_path, "sim.csv", "dataset_a,dataset_b,value\nd1,d2,0.5\nd1,d9,0.2\n")
-    expect_error("unknown dataset id 'd9'", file=sim, row=3, column="dataset_b",
-                 call=lambda: import_csv(scores_file(tmp_path), similarity=sim))
-
-
-def test_unknown_id_in_square_similarity_header(tmp_path):
-    sim = write(tmp_path, "sim.csv", ",d1,d2,d9\nd1,1,0.5,0.1\nd2,0.5,1,0.1\nd9,0.1,0.1,1\n")
-    expect_error("unknown dataset id 'd9'", file=sim, row=1, column="d9",
-                 call=lambda: import_csv(scores_file(tmp_path), similarity=sim))
+    expect_error("'d9' is not in the datasets file; add a row", file=sim, row=3,
+                 column="dataset_b",
+                 call=lambda: import_csv(scores_file(tmp_path), datasets=datasets,
+                                         similarity=sim))
 
 
 def test_non_square_matrix(tmp_path):
