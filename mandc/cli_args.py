@@ -11,7 +11,7 @@ import textwrap
 def examples(*lines: str, note: str = "") -> str:
     """An ``Examples:`` epilog: one runnable invocation per line, an optional note after."""
     text = "Examples:\n" + "\n".join(f"  {line}" for line in lines) + "\n"
-    return text + (f"\n{textwrap.fill(note, 78)}\n" if note else "")
+    return text + (f"\n{textwrap.fill(note, 78, break_on_hyphens=False)}\n" if note else "")
 
 
 def positive_int(text: str) -> int:
