@@ -33,7 +33,7 @@ RECIPE = json.dumps({"lr": 0.001, "seed": 0, "steps": 60}, sort_keys=True, separ
 
 def mandc(env: dict, *args: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "mandc.cli", *args], env=env,
+    done = subprocess.run([sys.executable, "-m", "mandc.cli.main", *args], env=env,
                           capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"mandc {' '.join(args)} failed:\n{done.stderr}")
@@ -49,7 +49,7 @@ def stats(url: str, *, reset: bool = False) -> dict:
 
 
 def synth(env: dict, out: Path, models: int, datasets: int, density: float) -> int:
-    from mandc.store import load_graph, save_graph
+    from mandc.graph.store import load_graph, save_graph
 
     mandc(env, "graph", "synth", "--models", str(models), "--datasets", str(datasets),
           "--density", str(density), "--lower-is-better", "--metric", "fid", "--out", str(out))
@@ -62,7 +62,7 @@ def synth(env: dict, out: Path, models: int, datasets: int, density: float) -> i
 
 def one_new_pair(source: Path, out: Path) -> None:
     """``source`` plus one score for a pair it lacks (a new measurement)."""
-    from mandc.store import load_graph, save_graph
+    from mandc.graph.store import load_graph, save_graph
 
     graph = load_graph(source)
     have = set(zip(graph.scores["model"], graph.scores["dataset"], strict=True))

@@ -30,9 +30,9 @@ def peak_rss_mb() -> float:
 
 
 def run_lodo(method: str, args) -> dict:
-    from mandc.evaluate import leave_one_dataset_out
-    from mandc.methods import make_method
-    from mandc.synth import synthetic_graph
+    from mandc.graph.synth import synthetic_graph
+    from mandc.ranking.evaluate import leave_one_dataset_out
+    from mandc.ranking.methods import make_method
 
     start = time.perf_counter()
     graph = synthetic_graph(args.models, args.datasets, density=args.density, seed=args.seed)
@@ -51,8 +51,8 @@ def run_lodo(method: str, args) -> dict:
 
 
 def run_rank(args) -> dict:
-    from mandc.methods import make_method
-    from mandc.synth import synthetic_graph
+    from mandc.graph.synth import synthetic_graph
+    from mandc.ranking.methods import make_method
 
     density = args.rank_scores / (args.rank_models * args.datasets)
     graph = synthetic_graph(args.rank_models, args.datasets, density=min(density, 1.0),
@@ -106,9 +106,8 @@ def main() -> None:
         print(json.dumps(run_rank(args)))
         return
 
-    from mandc.methods import METHODS, load_builtin_methods
+    from mandc.ranking.methods import METHODS
 
-    load_builtin_methods()
     print(f"synthetic graph {args.models} models x {args.datasets} datasets, density "
           f"{args.density}, seed {args.seed}")
     print(f"{'method':<16} {'scores':>7} {'fit s':>7} {'LODO s':>7} {'fit+LODO':>9} "

@@ -7,7 +7,7 @@ in leave-one-dataset-out), the held-out domains and the pretraining-only domains
 the graph through its descriptor, as ``bench/quality.py`` places them), it reports
 
 - the median similarity of a target to its nearest profiled domain and the median gap to the
-  second nearest (the graph's own similarity, :func:`mandc.similarity.dataset_similarity`);
+  second nearest (the graph's own similarity, :func:`mandc.graph.similarity.dataset_similarity`);
 - how often the nearest profiled domain's best model is the target's own best model, for the
   targets whose nearest neighbour is at ``--threshold`` or more and for the others.
 
@@ -22,11 +22,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from mandc.defaults import shipped_graph_dir
 from mandc.features import DatasetDescriptor
-from mandc.placement import add_target
-from mandc.similarity import dataset_similarity
-from mandc.store import load_graph
+from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.placement import add_target
+from mandc.graph.similarity import dataset_similarity
+from mandc.graph.store import load_graph
 
 
 def best_models(matrix: pd.DataFrame, lower_is_better: bool) -> pd.Series:

@@ -17,7 +17,7 @@ Three settings, every method, the same four figures (top-1, top-3, mean regret, 
   as every profiled domain is. Set beside the held-out figures, it separates "the graph has never
   seen this dataset" from "no model has ever seen anything like it".
 
-Defaults read the graphs that ship with the package (see ``mandc.defaults``).
+Defaults read the graphs that ship with the package (see ``mandc.graph.defaults``).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from mandc.defaults import shipped_graph_dir
-from mandc.evaluate import leave_one_dataset_out, paired_comparison, ranking_metrics
 from mandc.features import DatasetDescriptor
-from mandc.methods import load_builtin_methods, make_method
-from mandc.placement import add_target
-from mandc.store import load_graph
+from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.placement import add_target
+from mandc.graph.store import load_graph
+from mandc.ranking.evaluate import leave_one_dataset_out, paired_comparison, ranking_metrics
+from mandc.ranking.methods import make_method
 
 FIGURES = ("top1", "top3", "regret", "spearman")
 DEFAULT_METHODS = ("random", "best_average", "nearest_dataset", "features_only", "mandc")
@@ -94,7 +94,6 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    load_builtin_methods()
     graph = load_graph(args.graph or shipped_graph_dir())
     outside = {"held_out": load_graph(args.heldout or shipped_graph_dir("minizoo-heldout")),
                "extra": load_graph(args.extra or shipped_graph_dir("minizoo-extra"))}

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
 
-from mandc.defaults import shipped_graph_dir
-from mandc.store import load_graph
+from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.store import load_graph
 
 
 def agreement(candidate: pd.DataFrame, reference: pd.DataFrame,

@@ -21,11 +21,11 @@ import time
 
 from quality import held_out  # bench/ is on the path when this script runs
 
-from mandc import recommend
-from mandc.defaults import shipped_graph_dir
-from mandc.evaluate import leave_one_dataset_out
-from mandc.recommend import Recommender
-from mandc.store import load_graph
+from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.store import load_graph
+from mandc.ranking import recommend
+from mandc.ranking.evaluate import leave_one_dataset_out
+from mandc.ranking.recommend import Recommender
 
 FIGURES = ("top1", "top3", "regret", "spearman")
 

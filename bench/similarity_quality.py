@@ -32,15 +32,15 @@ import numpy as np
 import pandas as pd
 
 from mandc.data import load_target
-from mandc.defaults import shipped_graph_dir
 from mandc.features import (
     DatasetDescriptor,
     colour_histogram,
     hellinger_distance,
     similarity_table,
 )
-from mandc.similarity import dataset_similarity
-from mandc.store import load_graph
+from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.similarity import dataset_similarity
+from mandc.graph.store import load_graph
 
 PALETTE = "image_palette"
 

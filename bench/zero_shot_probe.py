@@ -22,16 +22,16 @@ import json
 
 import pandas as pd
 
-from mandc.baselines import NearestDataset
-from mandc.defaults import shipped_graph_dir
 from mandc.errors import ValidationError
-from mandc.evaluate import leave_one_dataset_out, ranking_metrics
 from mandc.features import DatasetDescriptor
-from mandc.methods import RankingMethod
-from mandc.placement import add_target
+from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.placement import add_target
+from mandc.graph.store import load_graph
 from mandc.profile.probe import probe_metric
-from mandc.recommend import Recommender
-from mandc.store import load_graph
+from mandc.ranking.baselines import NearestDataset
+from mandc.ranking.evaluate import leave_one_dataset_out, ranking_metrics
+from mandc.ranking.methods import RankingMethod
+from mandc.ranking.recommend import Recommender
 
 FIGURES = ["top1", "top3", "regret", "spearman"]
 

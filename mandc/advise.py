@@ -8,11 +8,14 @@ prediction — the reasons shown to the user.
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
+
 from .errors import ConfigError
-from .graph import MatchingGraph
-from .methods import load_builtin_methods, make_method
-from .report import ranking_rows
-from .views import score_matrix, without_scores_of
+from .graph.matching_graph import MatchingGraph
+from .graph.views import score_matrix, without_scores_of
+from .ranking.methods import make_method
 
 
 def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str | None = None,
@@ -23,11 +26,10 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     target is first probed by every model of the graph (:mod:`mandc.profile.probe`; the models
     must load on this machine), so that a graph with probe metrics can use them. ``top=None``
     keeps every candidate in the ranking."""
-    from .defaults import resolve_target
+    from .graph.defaults import resolve_target
 
     if top is not None and top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
-    load_builtin_methods()
     source = target
     graph, target = resolve_target(graph, target, samples=samples, seed=seed)
     if probe and not graph.probe_metrics:
@@ -62,7 +64,7 @@ def similar_profiled_datasets(method, graph: MatchingGraph, target: str, n: int)
     if hasattr(method, "neighbours"):
         near = method.neighbours(target, n)
     else:
-        from .similarity import dataset_similarity
+        from .graph.similarity import dataset_similarity
 
         profiled = set(graph.measured_scores["dataset"].astype(str)) - {target}
         row = dataset_similarity(graph).loc[target]
@@ -74,3 +76,22 @@ def similar_profiled_datasets(method, graph: MatchingGraph, target: str, n: int)
 def _has_probes(graph: MatchingGraph, target: str) -> bool:
     rows = graph.probe_scores_of(target).drop_duplicates(["model", "metric"])
     return len(rows) == len(graph.model_ids) * len(graph.probe_metrics)
+
+
+def ranking_rows(ranking: pd.DataFrame, measured: pd.Series | None) -> list[dict]:
+    """Rows of a ranking (``model``, ``predicted``, ``rank``) with the measured score if any."""
+    rows = []
+    for record in ranking.to_dict(orient="records"):
+        row = {"rank": int(record["rank"]), "model": str(record["model"]),
+               "predicted": _finite(record["predicted"])}
+        if measured is not None:
+            row["measured"] = _finite(measured.get(record["model"]))
+        rows.append(row)
+    return rows
+
+
+def _finite(value) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

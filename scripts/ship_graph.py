@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from mandc.defaults import shipped_graph_dir
-from mandc.graph import MatchingGraph
-from mandc.store import load_graph, save_graph
+from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.matching_graph import MatchingGraph
+from mandc.graph.store import load_graph, save_graph
 
 
 def main() -> None:

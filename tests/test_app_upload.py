@@ -7,7 +7,7 @@ import pytest
 from datafactory import write_caption_folder, write_imagefolder, zip_folder
 
 from mandc.advise import advise
-from mandc.defaults import resolve_graph
+from mandc.graph.defaults import resolve_graph
 from mandc.settings import get_settings
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -37,7 +37,7 @@ def module_home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(module_home):
     """One launched app (default graph) and a client of it, shared by this module's tests."""
-    from mandc.ui import build_app
+    from mandc.ui.app import build_app
 
     app = build_app()
     app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,

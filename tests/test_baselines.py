@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 
 from mandc.errors import ConfigError, ValidationError
-from mandc.evaluate import leave_one_dataset_out
-from mandc.graph import MatchingGraph
-from mandc.methods import METHODS, load_builtin_methods, make_method
-from mandc.similarity import dataset_feature_matrix, dataset_similarity
-from mandc.synth import synthetic_graph
+from mandc.graph.matching_graph import MatchingGraph
+from mandc.graph.similarity import dataset_feature_matrix, dataset_similarity
+from mandc.graph.synth import synthetic_graph
+from mandc.ranking.evaluate import leave_one_dataset_out
+from mandc.ranking.methods import METHODS, make_method
 
 
 def _two_cluster_graph(*, with_similarity=True, vector_features=False) -> MatchingGraph:
@@ -40,7 +40,6 @@ def _two_cluster_graph(*, with_similarity=True, vector_features=False) -> Matchi
 
 
 def test_baselines_are_registered():
-    load_builtin_methods()
     assert {"random", "best_average", "nearest_dataset"} <= set(METHODS.names())
 
 

@@ -6,9 +6,11 @@ import shlex
 
 import pytest
 
-from mandc import __version__, report
-from mandc.cli import build_parser, in_flags, main
-from mandc.defaults import example_dir, example_graph, resolve_graph
+from mandc import __version__
+from mandc.cli import report
+from mandc.cli.main import build_parser, in_flags, main
+from mandc.graph.defaults import example_dir, example_graph, resolve_graph
+from mandc.graph.store import save_graph
 
 BASELINES = ["random", "best_average", "nearest_dataset"]
 
@@ -30,7 +32,7 @@ def import_example(capsys, out, *extra) -> tuple[int, str, str]:
 @pytest.fixture
 def toy_default(_private_home):
     """The illustrative toy graph saved as $MANDC_HOME/graph: the default, with known numbers."""
-    example_graph().save(_private_home / "graph")
+    save_graph(example_graph(), _private_home / "graph")
 
 
 def test_version(capsys):
@@ -179,7 +181,7 @@ def test_recommend_text_shows_measured_and_drivers(capsys, toy_default):
 
 
 def test_recommend_with_mandc_on_the_example_graph(capsys, toy_default):
-    pytest.importorskip("mandc.recommend")
+    pytest.importorskip("mandc.ranking.recommend")
     code, out, err = run(capsys, "recommend", "--dataset", "wikiart-impressionism", "--json")
     assert code == 0, err
     result = json.loads(out)
@@ -367,7 +369,7 @@ def test_evaluate_names_the_graph_sorts_best_first_and_explains_the_columns(caps
 def test_evaluation_ties_on_top1_go_to_the_lower_regret():
     import pandas as pd
 
-    from mandc.evaluate import METRICS, EvaluationReport
+    from mandc.ranking.evaluate import METRICS, EvaluationReport
 
     summary = pd.DataFrame({"top1": [0.5, 0.5, 0.7, float("nan")],
                             "regret": [0.2, 0.1, 0.3, 0.0]},

@@ -35,7 +35,7 @@ def python(code: str, *, timeout: int = 300) -> subprocess.CompletedProcess:
 def mandc_without(package: str, *argv: str) -> subprocess.CompletedProcess:
     """``mandc ARGV`` in a fresh interpreter where ``package`` cannot be imported."""
     return python(f"import sys; sys.modules[{package!r}] = None\n"
-                  f"from mandc.cli import main; sys.exit(main({list(argv)!r}))")
+                  f"from mandc.cli.main import main; sys.exit(main({list(argv)!r}))")
 
 
 # ---------------------------------------------------------------------------------- the table
@@ -110,7 +110,7 @@ def test_without_any_extra_the_core_runs_and_the_rest_says_what_to_install(folde
     done = python("import json, sys\n"
                   "from mandc.optional import EXTRA_OF\n"
                   "sys.modules.update(dict.fromkeys(EXTRA_OF))\n"
-                  "from mandc.cli import main\n"
+                  "from mandc.cli.main import main\n"
                   f"for argv in {runs!r}:\n"
                   "    print(json.dumps(main(argv)), file=sys.stderr, flush=True)\n")
     assert done.returncode == 0, done.stderr
@@ -152,8 +152,8 @@ def test_loading_bars_are_switched_off_by_the_libraries_own_switches():
 def test_recommend_json_for_a_new_folder_with_probes_is_clean_json(tmp_path, folder):
     """The shipped graph cut to two models (so that probing takes seconds): the folder is
     described with the real encoders, probed by both zoo models, and ranked."""
-    from mandc.defaults import resolve_graph
-    from mandc.graph import MatchingGraph
+    from mandc.graph.defaults import resolve_graph
+    from mandc.graph.matching_graph import MatchingGraph
 
     shipped, keep = resolve_graph(None), ["shapes-v", "scenes-v"]
     MatchingGraph(models=shipped.models[shipped.models["model"].isin(keep)],
@@ -162,7 +162,7 @@ def test_recommend_json_for_a_new_folder_with_probes_is_clean_json(tmp_path, fol
                   meta=shipped.meta).save(tmp_path / "graph")
     argv = ["recommend", "--graph", str(tmp_path / "graph"), "--dataset", str(folder), "--probe",
             "--json"]
-    done = python(f"import sys; from mandc.cli import main; sys.exit(main({argv!r}))")
+    done = python(f"import sys; from mandc.cli.main import main; sys.exit(main({argv!r}))")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no loading bars, no warnings
     result = json.loads(done.stdout)

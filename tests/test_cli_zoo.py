@@ -2,7 +2,8 @@
 
 import json
 
-from mandc.cli import main
+from mandc.cli.main import main
+from mandc.graph.store import save_graph
 from mandc.minizoo.domains import HELD_OUT_DOMAINS, PROFILED_DOMAINS, list_domains
 
 
@@ -41,9 +42,9 @@ def test_profile_grid_refuses_empty_lists_and_bad_seeds_naming_the_flag(capsys):
 
 
 def test_probe_names_the_datasets_root_it_searched(capsys, tmp_path):
-    from mandc.defaults import example_graph
+    from mandc.graph.defaults import example_graph
 
-    example_graph().save(tmp_path / "graph")
+    save_graph(example_graph(), tmp_path / "graph")
     assert main(["probe", "--graph", str(tmp_path / "graph"), "--datasets-root",
                  str(tmp_path / "domains")]) == 2
     err = capsys.readouterr().err

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from mandc.advise import advise
-from mandc.defaults import example_dir
-from mandc.evaluate import leave_one_dataset_out
-from mandc.importer import import_csv
-from mandc.methods import make_method
-from mandc.recommend import Recommender
+from mandc.graph.defaults import example_dir
+from mandc.graph.importer import import_csv
+from mandc.ranking.evaluate import leave_one_dataset_out
+from mandc.ranking.methods import make_method
+from mandc.ranking.recommend import Recommender
 
 NEW = "onepiece-blip"
 ILLUSTRATIONS = ["naruto-blip", "pokemon-blip", "simpsons-frames"]

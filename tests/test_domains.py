@@ -14,15 +14,12 @@ from mandc.minizoo.domains import (
     MAX_CAPTION_BYTES,
     PROFILED_DOMAINS,
     Domain,
-    contact_sheet,
     family_of,
     list_domains,
-    overview_sheet,
     role_of,
     sample,
-    write_all,
-    write_imagefolder,
 )
+from mandc.minizoo.export import contact_sheet, overview_sheet, write_all, write_imagefolder
 
 
 def _bytes(images):

@@ -4,16 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mandc.embed import (
+from mandc.errors import UnknownNameError
+from mandc.graph.synth import synthetic_problem
+from mandc.graph.views import without_scores_of
+from mandc.ranking.embed import (
     EMBEDDINGS,
     GraphView,
     encode_node_features,
     make_embedding,
     neighbour_weights,
 )
-from mandc.errors import UnknownNameError
-from mandc.synth import synthetic_problem
-from mandc.views import without_scores_of
 
 
 @pytest.fixture(scope="module")

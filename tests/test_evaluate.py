@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mandc import views
 from mandc.errors import ConfigError, UnknownNameError, ValidationError
-from mandc.evaluate import (
+from mandc.graph import views
+from mandc.graph.synth import synthetic_graph
+from mandc.ranking.evaluate import (
     METRICS,
     EvaluationReport,
     leave_one_dataset_out,
     paired_comparison,
     ranking_metrics,
 )
-from mandc.methods import RankingMethod
-from mandc.synth import synthetic_graph
+from mandc.ranking.methods import RankingMethod
 
 
 # ----------------------------------------------------------------------------- one ranking
@@ -220,7 +220,7 @@ def test_cut_views_equal_a_fresh_cut():
 
 
 def test_views_follow_table_replacement_and_are_shared_by_folds():
-    from mandc.similarity import dataset_similarity
+    from mandc.graph.similarity import dataset_similarity
 
     graph = synthetic_graph(6, 4)
     first = views.score_matrix(graph)

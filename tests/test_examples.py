@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mandc.defaults import EXAMPLE_DATASET, example_dir
+from mandc.graph.defaults import EXAMPLE_DATASET, example_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -35,7 +35,8 @@ from mandc.features import (
     similarity,
     similarity_table,
 )
-from mandc.graph import MatchingGraph
+from mandc.graph.matching_graph import MatchingGraph
+from mandc.graph.store import load_graph, save_graph
 
 SIDE = 96
 N = 12
@@ -189,7 +190,7 @@ def test_row_round_trip_and_graph_table(described, tmp_path):
     assert len(edges) == 6 * len(MEASURES.names())
     graph = MatchingGraph(models=pd.DataFrame({"model": ["m"], "source": ["import"]}),
                           datasets=pd.DataFrame(rows), similarity=edges)
-    loaded = MatchingGraph.load(graph.save(tmp_path / "g"))
+    loaded = load_graph(save_graph(graph, tmp_path / "g"))
     again = DatasetDescriptor.from_row(loaded.datasets.iloc[1].to_dict())
     assert again.dataset == "circles-2"
     assert similarity(again, described["circles_b"], "caption_cosine") == pytest.approx(1.0)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from mandc.errors import ValidationError
-from mandc.graph import MatchingGraph
-from mandc.store import append_scores, load_graph
+from mandc.graph.matching_graph import MatchingGraph
+from mandc.graph.store import append_scores, load_graph, save_graph
 
 
 def small_graph(**meta) -> MatchingGraph:
@@ -108,7 +108,7 @@ def test_without_scores_of_keeps_features_and_similarity_but_drops_edges():
 
 def test_save_load_round_trip_and_dataset_card(tmp_path):
     graph = small_graph()
-    graph.save(tmp_path / "g")
+    save_graph(graph, tmp_path / "g")
     loaded = load_graph(tmp_path / "g")
     assert loaded.summary() == graph.summary()
     pd.testing.assert_frame_equal(loaded.score_matrix(), graph.score_matrix())
@@ -118,7 +118,7 @@ def test_save_load_round_trip_and_dataset_card(tmp_path):
 
 
 def test_appended_shards_merge_and_exact_duplicates_drop(tmp_path):
-    small_graph().save(tmp_path / "g")
+    save_graph(small_graph(), tmp_path / "g")
     extra = pd.DataFrame({"model": ["b"], "dataset": ["y"], "value": [4.0]})
     append_scores(tmp_path / "g", extra)
     append_scores(tmp_path / "g", extra)  # the same row pushed twice
@@ -129,7 +129,7 @@ def test_appended_shards_merge_and_exact_duplicates_drop(tmp_path):
 
 
 def test_append_refuses_rows_for_unknown_models(tmp_path):
-    small_graph().save(tmp_path / "g")
+    save_graph(small_graph(), tmp_path / "g")
     with pytest.raises(ValidationError, match="'zz'"):
         append_scores(tmp_path / "g", pd.DataFrame({"model": ["zz"], "dataset": ["x"],
                                                     "value": [1.0]}))

@@ -5,10 +5,10 @@ import math
 import pandas as pd
 import pytest
 
-from mandc.defaults import example_dir
 from mandc.errors import ConfigError, ValidationError
-from mandc.graph import MatchingGraph
-from mandc.importer import import_csv, write_graph
+from mandc.graph.defaults import example_dir
+from mandc.graph.importer import import_csv, write_graph
+from mandc.graph.store import load_graph
 
 
 def write(tmp_path, name: str, text: str):
@@ -140,7 +140,7 @@ def test_round_trip_import_save_load(tmp_path):
                        datasets=folder / "datasets.csv", similarity=folder / "similarity.csv",
                        lower_is_better=True)
     out = write_graph(graph, tmp_path / "g")
-    loaded = MatchingGraph.load(out)
+    loaded = load_graph(out)
     assert loaded.summary() == graph.summary()
     pd.testing.assert_frame_equal(loaded.score_matrix(), graph.score_matrix())
     pd.testing.assert_frame_equal(loaded.models, graph.models)
@@ -276,7 +276,7 @@ def test_conflicting_long_pairs_and_negative_distances(tmp_path):
 
 # ---------------------------------------------------------------------------------- writing
 def test_nothing_is_written_when_the_import_fails(tmp_path):
-    from mandc.cli import main
+    from mandc.cli.main import main
 
     bad = write(tmp_path, "s.csv", "model,dataset,score\na,x,1\nb,x,oops\n")
     out = tmp_path / "graph"
@@ -288,12 +288,12 @@ def test_nothing_is_written_when_the_import_fails(tmp_path):
 def test_a_failed_write_leaves_no_half_graph(tmp_path, monkeypatch):
     graph = import_csv(scores_file(tmp_path))
 
-    def broken_save(directory):
+    def broken_save(graph, directory):
         (directory / "models.parquet").parent.mkdir(parents=True)
         (directory / "models.parquet").write_text("half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(graph, "save", broken_save)
+    monkeypatch.setattr("mandc.graph.importer.save_graph", broken_save)
     with pytest.raises(OSError, match="disk full"):
         write_graph(graph, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv"]
@@ -306,7 +306,7 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
         write_graph(graph, out)
     smaller = import_csv(write(tmp_path, "s2.csv", "model,dataset,score\na,x,1\nb,x,2\n"))
     write_graph(smaller, out, overwrite=True)
-    assert MatchingGraph.load(out).model_ids == ["a", "b"]
+    assert load_graph(out).model_ids == ["a", "b"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g", "s2.csv", "scores.csv"]
 
 

@@ -5,15 +5,16 @@ import json
 import pandas as pd
 import pytest
 
-from mandc.cli import main
+from mandc.cli.main import main
 from mandc.data import load_target
-from mandc.defaults import resolve_target
 from mandc.errors import ValidationError
 from mandc.features import describe, get_featurizer
-from mandc.graph import MatchingGraph
-from mandc.minizoo.domains import write_imagefolder
-from mandc.placement import add_target, with_descriptors
-from mandc.recommend import Recommender
+from mandc.graph.defaults import resolve_target
+from mandc.graph.matching_graph import MatchingGraph
+from mandc.graph.placement import add_target, with_descriptors
+from mandc.graph.store import save_graph
+from mandc.minizoo.export import write_imagefolder
+from mandc.ranking.recommend import Recommender
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +86,7 @@ def test_mismatched_featurizer_is_refused(described_graph, folders):
 
 
 def test_cli_recommends_for_a_folder(described_graph, folders, tmp_path, capsys):
-    described_graph.save(tmp_path / "graph")
+    save_graph(described_graph, tmp_path / "graph")
     code = main(["recommend", "--graph", str(tmp_path / "graph"), "--dataset",
                  str(folders[TARGET]), "--samples", str(SAMPLES), "--json"])
     assert code == 0
@@ -98,11 +99,11 @@ def test_cli_recommends_for_a_folder(described_graph, folders, tmp_path, capsys)
 def test_cli_graph_describe_stores_descriptors_and_edges(described_graph, folders, tmp_path):
     bare = MatchingGraph(described_graph.models, described_graph.datasets[["dataset"]],
                          described_graph.scores)
-    bare.save(tmp_path / "g")
+    save_graph(bare, tmp_path / "g")
     root = folders[TARGET].parent
     assert main(["graph", "describe", str(tmp_path / "g"), "--datasets-root", str(root),
                  "--samples", str(SAMPLES)]) == 0
-    from mandc.store import load_graph
+    from mandc.graph.store import load_graph
 
     loaded = load_graph(tmp_path / "g")
     assert loaded.meta["featurizer"] == described_graph.meta["featurizer"]
@@ -124,7 +125,7 @@ def test_cli_probes_a_new_folder_with_every_zoo_model(folders, capsys):
                                               "probe_mse_0.9"]
     for result in results.values():
         assert result["target"] == TARGET and len(result["ranking"]) == 11
-    from mandc.report import ranking_text
+    from mandc.cli.report import ranking_text
 
     assert "zero-shot denoising probe of the target counted too" in ranking_text(results[True])
     assert "probe" not in ranking_text(results[False])

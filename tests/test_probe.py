@@ -104,7 +104,7 @@ def test_a_zoo_model_denoises_its_own_family_far_better(tmp_path):
     measured on 32 images its error at alpha_bar 0.1 was 0.027 on gradients-vertical and 0.21
     on glyphs-digits-black."""
     from mandc.data import load_target
-    from mandc.minizoo.domains import write_imagefolder
+    from mandc.minizoo.export import write_imagefolder
     from mandc.minizoo.models import load_pipeline
 
     pipeline = load_pipeline("gradients-tiny", device="cpu")
@@ -124,8 +124,8 @@ def _graph_with_probe(*, informative: bool = True, drop=None):
     import numpy as np
     import pandas as pd
 
-    from mandc.graph import MatchingGraph, complete_scores
-    from mandc.synth import synthetic_problem
+    from mandc.graph.matching_graph import MatchingGraph, complete_scores
+    from mandc.graph.synth import synthetic_problem
 
     problem = synthetic_problem(8, 16, seed=0, noise=0.05)
     graph = problem.graph
@@ -145,7 +145,7 @@ def _graph_with_probe(*, informative: bool = True, drop=None):
 
 
 def test_the_leave_one_out_cut_keeps_probe_edges():
-    from mandc.views import normalized_score_matrix, without_scores_of
+    from mandc.graph.views import normalized_score_matrix, without_scores_of
 
     graph = _graph_with_probe()
     assert graph.probe_metrics == ["probe_x"]
@@ -157,8 +157,8 @@ def test_the_leave_one_out_cut_keeps_probe_edges():
 
 
 def test_the_recommender_reads_probes_only_when_every_pair_has_them():
-    from mandc.evaluate import leave_one_dataset_out
-    from mandc.recommend import Recommender
+    from mandc.ranking.evaluate import leave_one_dataset_out
+    from mandc.ranking.recommend import Recommender
 
     graph = _graph_with_probe()
     methods = {"with": Recommender(regressor="linear"),
@@ -181,10 +181,10 @@ def test_probe_graph_writes_resumable_probe_metrics(tmp_path):
     import pandas as pd
     from datafactory import write_imagefolder
 
-    from mandc.cli_zoo import CLI_PROBE_SAMPLES, CLI_PROBE_SEED
-    from mandc.graph import MatchingGraph
+    from mandc.cli.zoo import CLI_PROBE_SAMPLES, CLI_PROBE_SEED
+    from mandc.graph.matching_graph import MatchingGraph
+    from mandc.graph.store import load_graph, save_graph
     from mandc.profile.probe import PROBE_SAMPLES, PROBE_SEED, probe_graph
-    from mandc.store import load_graph, save_graph
 
     assert (CLI_PROBE_SAMPLES, CLI_PROBE_SEED) == (PROBE_SAMPLES, PROBE_SEED)
     model_dir = tmp_path / "micro"

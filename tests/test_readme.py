@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from mandc.defaults import DEFAULT_GRAPH_TEXT, example_dir, shipped_graph_dir
+from mandc.graph.defaults import DEFAULT_GRAPH_TEXT, example_dir, shipped_graph_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 READMES = {"README.md": ROOT / "README.md", "toy": example_dir() / "README.md"}
@@ -121,7 +121,7 @@ def shim(tmp_path_factory):
     """A ``mandc`` on PATH that runs this checkout with this interpreter."""
     folder = tmp_path_factory.mktemp("bin")
     script = folder / "mandc"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m mandc.cli "$@"\n')
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m mandc.cli.main "$@"\n')
     script.chmod(0o755)
     (folder / "python").symlink_to(sys.executable)
     return folder
@@ -184,7 +184,7 @@ def test_readmes_say_what_the_default_graph_is(readme):
 
 
 def test_the_default_graph_wording_matches_the_shipped_graph():
-    from mandc.store import load_graph
+    from mandc.graph.store import load_graph
 
     graph = load_graph(shipped_graph_dir())
     found = re.search(r"(\d+) small text-to-image models fine-tuned on (\d+) procedural",
@@ -195,7 +195,7 @@ def test_the_default_graph_wording_matches_the_shipped_graph():
 
 
 def test_the_help_uses_the_wording(capsys):
-    from mandc.cli import main
+    from mandc.cli.main import main
 
     assert main(["--help"]) == 0
     assert DEFAULT_GRAPH_TEXT in " ".join(capsys.readouterr().out.split())
@@ -215,8 +215,8 @@ TOY_FIGURES = re.compile(
 def test_toy_graph_figures_in_the_readme_are_measured(with_datasets):
     """The README's toy figures are what leave-one-dataset-out gives on the toy graph imported as
     the README's own import command does (no datasets file), and with the datasets file."""
-    from mandc.evaluate import leave_one_dataset_out
-    from mandc.importer import import_csv
+    from mandc.graph.importer import import_csv
+    from mandc.ranking.evaluate import leave_one_dataset_out
 
     found = TOY_FIGURES.search(_prose(READMES["README.md"]))
     assert found, "the README quotes the toy graph's figures"

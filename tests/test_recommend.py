@@ -5,16 +5,16 @@ import pandas as pd
 import pytest
 
 from mandc.errors import ConfigError, NotFittedError, UnknownNameError
-from mandc.evaluate import leave_one_dataset_out
-from mandc.methods import METHODS, make_method
-from mandc.recommend import (
+from mandc.graph.synth import synthetic_graph
+from mandc.graph.views import without_scores_of
+from mandc.ranking.evaluate import leave_one_dataset_out
+from mandc.ranking.methods import METHODS, make_method
+from mandc.ranking.recommend import (
     REGRESSORS,
     FeaturesOnly,
     Recommender,
     SimilarityKernelRegression,
 )
-from mandc.synth import synthetic_graph
-from mandc.views import without_scores_of
 
 
 @pytest.fixture(scope="module")

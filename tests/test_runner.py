@@ -15,14 +15,14 @@ from PIL import Image
 from stand_ins import PixelExtractor
 
 from mandc.errors import ConfigError
-from mandc.graph import MatchingGraph
-from mandc.minizoo.domains import write_imagefolder
+from mandc.graph.matching_graph import MatchingGraph
+from mandc.graph.store import add_nodes, load_graph, save_graph
+from mandc.minizoo.export import write_imagefolder
 from mandc.minizoo.models import ZooSpec, build_pipeline, save_pipeline
 from mandc.profile import runner
 from mandc.profile.metrics import FIDKIDScorer
 from mandc.profile.recipe import Recipe
 from mandc.settings import get_settings
-from mandc.store import add_nodes, load_graph
 
 MICRO = ZooSpec(
     "micro", {"shapes": 1.0}, block_out_channels=(8, 16), attention_head_dim=4,
@@ -260,7 +260,7 @@ def test_finished_keys_need_every_metric(tmp_path):
     runner.ensure_graph(graph_dir, [{"model": "m", "source": "hub"}],
                         [{"dataset": "d", "fingerprint": "x", "size": 1}])
     rows = runner._score_rows("m", "d", RECIPE, {"fid": 10.0, "kid": 0.1})
-    from mandc.store import append_scores
+    from mandc.graph.store import append_scores
 
     append_scores(graph_dir, rows)
     key = ("m", "d", RECIPE.hash())
@@ -276,7 +276,7 @@ def test_ensure_graph_adds_missing_nodes_and_keeps_score_shards(tmp_path, caplog
         datasets=pd.DataFrame({"dataset": ["d1"], "fingerprint": ["f1"], "size": [8.0]}),
         scores=pd.DataFrame({"model": ["a"], "dataset": ["d1"], "metric": ["fid"],
                              "value": [3.0], "higher_is_better": [False]}))
-    graph.save(graph_dir)
+    save_graph(graph, graph_dir)
     shards = sorted((graph_dir / "scores").glob("*.parquet"))
     updated = runner.ensure_graph(graph_dir, [{"model": "a", "source": "ignored"},
                                               {"model": "b", "source": "local"}],

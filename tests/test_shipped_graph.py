@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from mandc.defaults import default_graph_source, resolve_graph, shipped_graph_dir
+from mandc.graph.defaults import default_graph_source, resolve_graph, shipped_graph_dir
+from mandc.graph.store import load_graph
 from mandc.minizoo.domains import (
     EXTRA_DOMAINS,
     FAMILIES,
@@ -22,7 +23,6 @@ from mandc.minizoo.domains import (
 )
 from mandc.minizoo.models import get_spec, zoo_specs
 from mandc.minizoo.pretrain import mixture_domains
-from mandc.store import load_graph
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import gradio as gr
 import pytest
 from datafactory import write_caption_folder
 
-from mandc.defaults import resolve_graph, resolve_target, shipped_graph_dir
 from mandc.errors import ValidationError
-from mandc.ui import StagedUpload, build_app, public_text, recommend_callback
+from mandc.graph.defaults import resolve_graph, resolve_target, shipped_graph_dir
+from mandc.ui.app import StagedUpload, build_app, public_text, recommend_callback
 
 
 def test_callback_ranks_a_profiled_dataset_and_explains_it():
@@ -54,7 +54,7 @@ def test_a_bug_is_not_shown_to_the_visitor(monkeypatch):
     def broken(*args, **kwargs):
         raise KeyError("/srv/secret/path")
 
-    monkeypatch.setattr("mandc.ui.advise", broken)
+    monkeypatch.setattr("mandc.ui.app.advise", broken)
     with pytest.raises(gr.Error) as caught:
         recommend_callback(None, "scenes-day", None, None, "mandc", 3)
     assert caught.value.message.startswith("Something went wrong on the server")

@@ -1,6 +1,6 @@
-"""Building blocks of the ``mandc`` parsers shared by :mod:`mandc.cli` and :mod:`mandc.cli_zoo`:
-the ``Examples:`` epilog every command ends its help with, and value types whose errors argparse
-reports under the flag the user typed."""
+"""Building blocks shared by the ``mandc`` parsers (:mod:`mandc.cli.main`, :mod:`mandc.cli.zoo`,
+:mod:`mandc.cli.hub`): the ``Examples:`` epilog every command ends its help with, and value types
+whose errors argparse reports under the flag the user typed."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``mandc pull``, ``mandc push`` and ``mandc graph compact``: the graph's home on the Hub.
 
-Kept apart from :mod:`mandc.cli`; handlers import huggingface_hub only when they run. The token
+Kept apart from :mod:`mandc.cli.main`; handlers import huggingface_hub only when they run. The token
 is huggingface_hub's (``HF_TOKEN`` or ``hf auth login``) and is never printed.
 """
 
@@ -95,14 +95,14 @@ def _warn(conflicts: list[str]) -> None:
 
 
 def _pull(args) -> int:
-    from .hub.graph_repo import pull_graph
+    from ..hub.graph_repo import pull_graph
 
     _quiet_downloads(args.json)
     pulled = pull_graph(args.repo, revision=args.revision)
     source = f"{pulled.repo.repo_id}@{pulled.commit[:12]}"
     prefix = ""
     if args.out:
-        from .importer import write_graph
+        from ..graph.importer import write_graph
 
         out = write_graph(pulled.graph, args.out, overwrite=args.overwrite)
         prefix = f"pulled {source} into {out}\n"
@@ -128,7 +128,7 @@ def _pull(args) -> int:
 
 
 def _push(args) -> int:
-    from .hub.graph_repo import push_graph
+    from ..hub.graph_repo import push_graph
 
     _quiet_downloads(args.json)
     result = push_graph(args.source, args.repo, create=args.create, private=args.private,
@@ -160,7 +160,7 @@ def _push(args) -> int:
 
 
 def _compact(args) -> int:
-    from .hub.compact import compact_graph
+    from ..hub.compact import compact_graph
 
     _quiet_downloads(args.json)
     result = compact_graph(args.repo, message=args.message, dry_run=args.dry_run)

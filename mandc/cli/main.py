@@ -13,11 +13,12 @@ import re
 import sys
 from pathlib import Path
 
-from . import __version__, report
-from .cli_args import density, examples, paragraph, positive_int
-from .cli_hub import add_hub_commands
-from .defaults import DEFAULT_GRAPH_TEXT, DEFAULT_GRAPH_WHERE
-from .errors import MandcError
+from .. import __version__
+from ..errors import MandcError
+from ..graph.defaults import DEFAULT_GRAPH_TEXT, DEFAULT_GRAPH_WHERE
+from . import report
+from .args import density, examples, paragraph, positive_int
+from .hub import add_hub_commands
 
 RECOMMEND_TOP = 10
 """Rows the text ranking shows without --top (JSON carries every candidate)."""
@@ -33,7 +34,7 @@ EPILOG = examples(
 
 # ---------------------------------------------------------------------------------- commands
 def _graph_import(args) -> int:
-    from .importer import import_csv, write_graph
+    from ..graph.importer import import_csv, write_graph
 
     lower = args.lower_is_better
     if isinstance(lower, str):
@@ -46,7 +47,7 @@ def _graph_import(args) -> int:
 
 
 def _graph_show(args) -> int:
-    from .defaults import resolve_graph
+    from ..graph.defaults import resolve_graph
 
     graph = resolve_graph(args.dir)
     return _show(graph, _graph_source(args.dir), as_json=args.json)
@@ -62,8 +63,8 @@ def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
 
 
 def _graph_synth(args) -> int:
-    from .importer import write_graph
-    from .synth import synthetic_graph
+    from ..graph.importer import write_graph
+    from ..graph.synth import synthetic_graph
 
     graph = synthetic_graph(args.models, args.datasets, seed=args.seed, density=args.density,
                             noise=args.noise, metric=args.metric,
@@ -73,8 +74,8 @@ def _graph_synth(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .defaults import resolve_graph
-    from .evaluate import leave_one_dataset_out
+    from ..graph.defaults import resolve_graph
+    from ..ranking.evaluate import leave_one_dataset_out
 
     graph = resolve_graph(args.graph)
     methods = _split(args.methods) if args.methods else available_methods()
@@ -93,11 +94,11 @@ def _evaluate(args) -> int:
 
 
 def _recommend(args) -> int:
-    from .advise import advise
-    from .defaults import EXAMPLE_DATASET, example_dir, resolve_graph
+    from ..advise import advise
+    from ..graph.defaults import EXAMPLE_DATASET, example_dir, resolve_graph
 
     if args.probe:
-        from .optional import require
+        from ..optional import require
 
         require("diffusers", "transformers", "safetensors", extra="profile", purpose="--probe")
     dataset = str(example_dir(EXAMPLE_DATASET)) if args.example else args.dataset
@@ -111,8 +112,8 @@ def _recommend(args) -> int:
 
 
 def _describe(args) -> int:
-    from .data import load_target
-    from .features import describe
+    from ..data import load_target
+    from ..features import describe
 
     target = load_target(args.dataset, split=args.split, max_samples=args.samples,
                          seed=args.seed, image_column=args.image_column,
@@ -127,16 +128,15 @@ def _describe(args) -> int:
 # ---------------------------------------------------------------------------------- helpers
 def available_methods() -> list[str]:
     """Every registered ranking method (imports the modules that register them)."""
-    from .methods import METHODS, load_builtin_methods
+    from ..ranking.methods import METHODS
 
-    load_builtin_methods()
     return METHODS.names()
 
 
 def _graph_source(directory) -> str:
     """The graph a command read, as the user should see it: the directory given, else the
     default's description."""
-    from .defaults import default_graph_source
+    from ..graph.defaults import default_graph_source
 
     return str(directory) if directory else default_graph_source()
 
@@ -309,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_profiling_commands(commands, graph_commands, formatter) -> None:
-    from . import cli_zoo
+    from . import zoo as cli_zoo
 
     cli_zoo.add_commands(commands, formatter)
     cli_zoo.add_graph_commands(graph_commands, formatter)
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(stop.code or 0)
     active, command = command_parser(parser, args)
     if _machine_output(args) or not _is_terminal(sys.stderr):
-        from .optional import silence_library_progress_bars
+        from ..optional import silence_library_progress_bars
 
         silence_library_progress_bars()
     try:
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     except MandcError as error:
         return _fail(in_flags(str(error), active))
     except ModuleNotFoundError as error:  # an optional package imported deep inside
-        from .optional import missing_dependency
+        from ..optional import missing_dependency
 
         missing = missing_dependency(error, purpose=command)
         if missing is None:

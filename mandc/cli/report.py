@@ -163,25 +163,6 @@ def evaluation_text(report, graph: str, *, higher_is_better: bool) -> str:
                                                                     break_on_hyphens=False)])
 
 
-def ranking_rows(ranking: pd.DataFrame, measured: pd.Series | None) -> list[dict]:
-    """Rows of a ranking (``model``, ``predicted``, ``rank``) with the measured score if any."""
-    rows = []
-    for record in ranking.to_dict(orient="records"):
-        row = {"rank": int(record["rank"]), "model": str(record["model"]),
-               "predicted": _finite(record["predicted"])}
-        if measured is not None:
-            row["measured"] = _finite(measured.get(record["model"]))
-        rows.append(row)
-    return rows
-
-
-def _finite(value) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 # ---------------------------------------------------------------------------------- describe
 def descriptor_text(descriptor: Mapping) -> str:
     """``mandc describe``: fields as ``key value`` lines, vectors shown by their length; empty

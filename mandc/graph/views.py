@@ -7,8 +7,9 @@ computed once per graph and kept on the graph object:
 
 - :func:`score_matrix` and :func:`normalized_score_matrix` (keyed by metric; they depend on the
   ``scores`` table);
-- any other view through :func:`cached_view` (e.g. :func:`mandc.similarity.dataset_similarity`,
-  which depends only on ``datasets`` and ``similarity``).
+- any other view through :func:`cached_view` (e.g.
+  :func:`mandc.graph.similarity.dataset_similarity`, which depends only on ``datasets`` and
+  ``similarity``).
 
 A view is valid while the tables it depends on are the very same objects (``is``), so assigning a
 new table to ``graph.scores`` invalidates it; tables are treated as immutable, as everywhere in
@@ -28,7 +29,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from .graph import MatchingGraph
+from .matching_graph import MatchingGraph
 
 T = TypeVar("T")
 

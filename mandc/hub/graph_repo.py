@@ -25,7 +25,7 @@ from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundEr
 
 from .. import __version__
 from ..errors import HubError, ValidationError
-from ..graph import SCORE_COLUMNS, SIMILARITY_COLUMNS, MatchingGraph
+from ..graph.matching_graph import SCORE_COLUMNS, SIMILARITY_COLUMNS, MatchingGraph
 from ..settings import get_settings
 from .layout import (
     GRAPH_PATTERNS,

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ValidationError
-from ..graph import (
+from ..graph.matching_graph import (
     DATASET_ID,
     MODEL_ID,
     SCHEMA_VERSION,

@@ -303,12 +303,7 @@ def sample(
     return [image for image, _ in pairs], [caption for _, caption in pairs]
 
 
-# re-exported so callers need one import; defined in export.py to keep this module to one job
-from .export import contact_sheet, overview_sheet, write_all, write_imagefolder  # noqa: E402
-
 __all__ = [
     "DOMAINS", "EXTRA_DOMAINS", "FAMILIES", "HELD_OUT_DOMAINS", "MAX_CAPTION_BYTES",
-    "PROFILED_DOMAINS", "Domain",
-    "contact_sheet", "family_of", "list_domains", "overview_sheet", "role_of", "sample",
-    "write_all", "write_imagefolder",
+    "PROFILED_DOMAINS", "Domain", "family_of", "list_domains", "role_of", "sample",
 ]  # fmt: skip

@@ -171,7 +171,7 @@ def probe_graph(graph_dir: str | Path, *, models: list[str] | None = None,
     where to load it) and append the rows to the graph, one shard per dataset, so an
     interrupted run keeps what it finished; pairs the graph already has are skipped. Returns
     the number of pairs probed."""
-    from ..store import append_scores, declare_metrics, load_graph
+    from ..graph.store import append_scores, declare_metrics, load_graph
 
     graph = load_graph(graph_dir)
     unknown = sorted(set(datasets) - set(graph.dataset_ids))

@@ -28,9 +28,9 @@ import pandas as pd
 from PIL import Image
 
 from ..errors import ConfigError, ValidationError
-from ..graph import MatchingGraph
+from ..graph.matching_graph import MatchingGraph
+from ..graph.store import add_nodes, append_scores, declare_metrics, load_graph, save_graph
 from ..settings import get_settings
-from ..store import add_nodes, append_scores, declare_metrics, load_graph
 from .probe import probe_metric_specs
 from .recipe import Recipe
 
@@ -115,7 +115,7 @@ def ensure_graph(graph_dir: str | Path, models: list[dict], datasets: list[dict]
         graph = MatchingGraph(models=models_table, datasets=datasets_table,
                               meta={"metrics": {**metrics, **probe_metric_specs()},
                                     "primary_metric": PRIMARY_METRIC})
-        graph.save(graph_dir)
+        save_graph(graph, graph_dir)
         return graph
     declare_metrics(graph_dir, probe_metric_specs())
     return add_nodes(graph_dir, models=models_table, datasets=datasets_table)
@@ -282,7 +282,7 @@ def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_di
     sample_files = {}
     for kind, grid in grids.items():
         path = samples_dir / (f"{stem}.png" if kind == "finetuned" else f"{stem}-zero-shot.png")
-        grid.save(path)
+        save_graph(grid, path)
         sample_files[kind] = _relative_to(path, graph_dir)
     shard = append_scores(graph_dir, pd.concat(
         [_score_rows(model_name, dataset_name, recipe, values), *extra_rows], ignore_index=True))

@@ -1,4 +1,4 @@
-"""Baselines M&C must beat, registered in :data:`mandc.methods.METHODS`.
+"""Baselines M&C must beat, registered in :data:`mandc.ranking.methods.METHODS`.
 
 - ``random``: no information. It predicts the same value for every model, and the evaluation
   scores a tie by its expectation over a uniformly random order, so ``random``'s figures are the
@@ -19,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..graph.similarity import SimilaritySource, dataset_similarity
+from ..graph.views import normalized_score_matrix
 from .methods import METHODS, RankingMethod
-from .similarity import SimilaritySource, dataset_similarity
-from .views import normalized_score_matrix
 
 
 @METHODS.register("random")
@@ -63,7 +63,7 @@ class NearestDataset(RankingMethod):
     so a sparse score matrix still gives every model k votes when it can. Weights are the
     similarities clipped at 0 (plus a tiny floor so k dissimilar neighbours still vote equally).
     A model with no vote gets 0, the within-dataset mean. Similarity comes from
-    :func:`mandc.similarity.dataset_similarity` (the graph's table, else feature cosine).
+    :func:`mandc.graph.similarity.dataset_similarity` (the graph's table, else feature cosine).
     """
 
     def __init__(self, *, k: int = 5, similarity: SimilaritySource = "auto",

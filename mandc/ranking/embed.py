@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, ValidationError
-from .graph import MatchingGraph
-from .registry import Registry
+from ..errors import ConfigError, ValidationError
+from ..graph.matching_graph import MatchingGraph
+from ..registry import Registry
 
 EMBEDDINGS: Registry[type[GraphEmbedding]] = Registry("embedding")
 
@@ -129,8 +129,8 @@ class GraphView:
     def from_graph(cls, graph: MatchingGraph, metric: str | None = None,
                    similarity: pd.DataFrame | None = None) -> GraphView:
         """Build the view; similarity defaults to ``similarity.dataset_similarity(graph)``."""
-        from .similarity import dataset_similarity
-        from .views import cached_view, normalized_score_matrix
+        from ..graph.similarity import dataset_similarity
+        from ..graph.views import cached_view, normalized_score_matrix
 
         if similarity is None:
             similarity = dataset_similarity(graph)
@@ -490,7 +490,7 @@ def _feature_tensor(features: pd.DataFrame, n_rows: int):
 
 @functools.cache
 def _hetero_score_net():
-    """Defined lazily so importing mandc.embed does not import torch."""
+    """Defined lazily so importing mandc.ranking.embed does not import torch."""
     import torch
     from torch_geometric.nn import GraphConv, HeteroConv
 

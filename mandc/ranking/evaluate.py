@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, ValidationError
-from .graph import MatchingGraph
-from .methods import METHODS, RankingMethod, load_builtin_methods, make_method
-from .views import normalized_score_matrix, score_matrix, without_scores_of
+from ..errors import ConfigError, ValidationError
+from ..graph.matching_graph import MatchingGraph
+from ..graph.views import normalized_score_matrix, score_matrix, without_scores_of
+from .methods import METHODS, RankingMethod, make_method
 
 METRICS = ("top1", "top3", "regret", "pearson", "spearman", "ndcg3")
 DETAIL_METRICS = METRICS + ("regret_norm",)
@@ -239,7 +239,6 @@ def leave_one_dataset_out(graph: MatchingGraph, methods: str | list[str] | dict[
 
 
 def _build_methods(methods, metric: str, seed: int) -> dict[str, RankingMethod]:
-    load_builtin_methods()
     if isinstance(methods, str):
         methods = [methods]
     if isinstance(methods, dict):

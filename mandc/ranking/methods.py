@@ -13,9 +13,9 @@ from abc import ABC, abstractmethod
 
 import pandas as pd
 
-from .errors import NotFittedError, ValidationError
-from .graph import MatchingGraph
-from .registry import Registry
+from ..errors import NotFittedError, ValidationError
+from ..graph.matching_graph import MatchingGraph
+from ..registry import Registry
 
 METHODS: Registry[type[RankingMethod]] = Registry("method")
 
@@ -65,10 +65,4 @@ class RankingMethod(ABC):
 
 def make_method(name: str, **params) -> RankingMethod:
     """Build a registered method by name (an unknown name lists the valid ones)."""
-    load_builtin_methods()
     return METHODS.get(name)(**params)
-
-
-def load_builtin_methods() -> None:
-    """Import the modules that register M&C's methods, so every built-in name is known."""
-    from . import baselines, recommend  # noqa: F401  (importing registers them)

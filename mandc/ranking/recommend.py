@@ -25,6 +25,8 @@ import functools
 import numpy as np
 import pandas as pd
 
+from ..errors import ConfigError, NotFittedError
+from ..registry import Registry
 from .embed import (
     EMBEDDINGS,
     GraphView,
@@ -32,9 +34,7 @@ from .embed import (
     neighbour_weights,
     top_singular_vectors,
 )
-from .errors import ConfigError, NotFittedError
 from .methods import METHODS, RankingMethod
-from .registry import Registry
 
 REGRESSORS: Registry = Registry("regressor")
 AUTO_FOREST_MAX_ROWS = 2_000
@@ -161,15 +161,14 @@ class SimilarityKernelRegression:
 class Recommender(RankingMethod):
     """Predicts within-dataset-normalised quality from node features and graph embeddings.
 
-    Settings: ``embedding`` (a name in :data:`mandc.embed.EMBEDDINGS`), ``regressor`` (a name
-    in :data:`REGRESSORS`, or ``auto``: see :data:`AUTO_FOREST_MAX_ROWS`), ``dim`` (embedding
-    width), ``n_neighbors`` (profiled datasets that describe a dataset), ``max_rows`` (training
-    rows kept, a seeded sample, so big graphs stay fast), ``use_graph`` (False: node features
-    only), ``embedding_params`` (extra settings of the embedding), ``use_probe`` (the graph's
-    probe metrics, zero-shot measurements such as :mod:`mandc.profile.probe`, as features of
-    each row: ``"auto"`` uses them when every model has them on every dataset, the target
-    included; ``True`` requires that; ``False`` ignores them), ``metric``, ``seed``.
-    """
+    Settings: ``embedding`` (a name in :data:`mandc.ranking.embed.EMBEDDINGS`), ``regressor`` (a
+    name in :data:`REGRESSORS`, or ``auto``: see :data:`AUTO_FOREST_MAX_ROWS`), ``dim``
+    (embedding width), ``n_neighbors`` (profiled datasets that describe a dataset), ``max_rows``
+    (training rows kept, a seeded sample, so big graphs stay fast), ``use_graph`` (False: node
+    features only), ``embedding_params`` (extra settings of the embedding), ``use_probe`` (the
+    graph's probe metrics, zero-shot measurements such as :mod:`mandc.profile.probe`, as
+    features of each row: ``"auto"`` uses them when every model has them on every dataset, the
+    target included; ``True`` requires that; ``False`` ignores them), ``metric``, ``seed``. """
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = True,
@@ -251,7 +250,7 @@ class Recommender(RankingMethod):
 
         A probe is used only when every model has it on every dataset: a row whose probe is
         missing would be filled with a value the regressor never saw measured."""
-        from .views import normalized_score_matrix
+        from ..graph.views import normalized_score_matrix
 
         metrics = graph.probe_metrics if self.use_probe is not False else []
         if not metrics:
@@ -484,8 +483,8 @@ def _feature_similarity(graph) -> list[pd.DataFrame]:
     """The cosine similarity of dataset features, as a second view of the data–data edges when
     the graph's similarity comes from a table (otherwise it is that same cosine). Empty when
     the datasets have no varying features."""
-    from .errors import ValidationError
-    from .similarity import dataset_similarity
+    from ..errors import ValidationError
+    from ..graph.similarity import dataset_similarity
 
     if graph.similarity.empty:
         return []

@@ -18,10 +18,10 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from .advise import advise
-from .defaults import default_graph_source, resolve_graph
-from .errors import DatasetLoadError, MandcError, ValidationError
-from .methods import METHODS, load_builtin_methods
+from ..advise import advise
+from ..errors import DatasetLoadError, MandcError, ValidationError
+from ..graph.defaults import default_graph_source, resolve_graph
+from ..ranking.methods import METHODS
 
 RANKING_COLUMNS = ["rank", "model", "predicted", "measured"]
 NEIGHBOUR_COLUMNS = ["dataset", "similarity", "weight"]
@@ -179,7 +179,6 @@ def build_app(graph_dir: str | None = None):
     """The Gradio Blocks app (not launched)."""
     import gradio as gr
 
-    load_builtin_methods()
     graph = resolve_graph(graph_dir)
     with gr.Blocks(title="M&C · Match & Choose") as app:
         gr.Markdown("# M&C · Match & Choose\nWhich pretrained text-to-image model should you "
