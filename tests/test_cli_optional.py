@@ -154,12 +154,13 @@ def test_recommend_json_for_a_new_folder_with_probes_is_clean_json(tmp_path, fol
     described with the real encoders, probed by both zoo models, and ranked."""
     from mandc.graph.defaults import resolve_graph
     from mandc.graph.matching_graph import MatchingGraph
+    from mandc.graph.store import save_graph
 
     shipped, keep = resolve_graph(None), ["shapes-v", "scenes-v"]
-    MatchingGraph(models=shipped.models[shipped.models["model"].isin(keep)],
-                  datasets=shipped.datasets, similarity=shipped.similarity,
-                  scores=shipped.scores[shipped.scores["model"].isin(keep)],
-                  meta=shipped.meta).save(tmp_path / "graph")
+    save_graph(MatchingGraph(models=shipped.models[shipped.models["model"].isin(keep)],
+                             datasets=shipped.datasets, similarity=shipped.similarity,
+                             scores=shipped.scores[shipped.scores["model"].isin(keep)],
+                             meta=shipped.meta), tmp_path / "graph")
     argv = ["recommend", "--graph", str(tmp_path / "graph"), "--dataset", str(folder), "--probe",
             "--json"]
     done = python(f"import sys; from mandc.cli.main import main; sys.exit(main({argv!r}))")
