@@ -33,7 +33,7 @@ RECIPE = json.dumps({"lr": 0.001, "seed": 0, "steps": 60}, sort_keys=True, separ
 
 def mandc(env: dict, *args: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "mandc.cli.main", *args], env=env,
+    done = subprocess.run([sys.executable, "-m", "mandc", *args], env=env,
                           capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"mandc {' '.join(args)} failed:\n{done.stderr}")

@@ -27,7 +27,7 @@ INCEPTION_SHA256=7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa3
 mkdir -p "$WORK/logs" "$WORK/inception" "$OUT"
 export PYTHONPATH="$WORK/site:$PWD" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 MANDC_HOME="$WORK/home"
 export MANDC_DEVICE=${MANDC_DEVICE:-cuda}
-mandc() { python3 -m mandc.cli.main "$@"; }
+mandc() { python3 -m mandc "$@"; }
 left() { echo $(( budget - SECONDS )); }
 
 if [ ! -f "$WORK/site/.installed" ] && ls .whl/*.whl >/dev/null 2>&1; then

@@ -121,7 +121,7 @@ def shim(tmp_path_factory):
     """A ``mandc`` on PATH that runs this checkout with this interpreter."""
     folder = tmp_path_factory.mktemp("bin")
     script = folder / "mandc"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m mandc.cli.main "$@"\n')
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m mandc "$@"\n')
     script.chmod(0o755)
     (folder / "python").symlink_to(sys.executable)
     return folder
