@@ -142,6 +142,14 @@ def test_unquoted_commas_in_tag_captions_name_the_first_row(tmp_path):
         'a caption that contains commas must be quoted, e.g. a.png,"red, square, outline"')
 
 
+def test_a_semicolon_separated_csv_says_so(tmp_path):
+    root = caption_folder(tmp_path / "excel", 2, ext=".png")
+    (root / "metadata.csv").write_text("file_name;text\nimg_00.png;a\nimg_01.png;b\n")
+    with pytest.raises(ValidationError, match="the header 'file_name;text' is one column: the "
+                                              "file is separated by ';', and metadata.csv must"):
+        load_target(root)
+
+
 @pytest.mark.parametrize("name", ["metadata.csv", "metadata.jsonl"])
 def test_a_non_utf8_byte_is_named_by_its_line(tmp_path, name):
     root = caption_folder(tmp_path / "set", 3, ext=".png")
@@ -367,3 +375,17 @@ def test_recommend_takes_the_loader_flags_and_shows_the_report(capsys, tmp_path)
                            "--caption-column", "label", "--samples", "3", "--seed", "2")
     assert code == 0 and "dataset: 3 images read of 9 files seen (2 not sampled" in out
     assert "left out 1: image not listed in the metadata file (first: img_07.png)" in out
+
+
+def test_probe_and_profile_read_the_dataset_with_the_options(tmp_path):
+    from mandc.profile.probe import probe_sample
+    from mandc.profile.runner import _load_splits
+
+    root = tags_folder(tmp_path / "tags")
+    options = LoadOptions(caption_column="label")
+    with pytest.raises(ValidationError, match="no caption column found"):
+        probe_sample(root, 3)
+    sample = probe_sample(root, 3, options)
+    assert len(sample) == 3 and sample.report.counts()["empty_caption"] == 2
+    train, test, heldout = _load_splits(root, 3, 2, options)
+    assert (len(train), len(test), heldout) == (3, 2, "train-holdout")

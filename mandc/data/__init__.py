@@ -3,7 +3,9 @@
 :func:`load_target` accepts a Hub dataset id, a local folder (``imagefolder`` convention or
 ``.txt`` captions beside images, optionally in ``train/``/``test/`` split folders), a zip of
 either, or a list of uploaded files, and returns an :class:`ImageCaptionSet` of at most
-``max_samples`` upright RGB images with their captions.
+``max_samples`` upright RGB images with their captions. How to read it is one
+:class:`LoadOptions` (the same for every command and API that loads a target); what happened to
+every file it saw is the set's :class:`LoadReport` (read, or left out and why).
 """
 
 from __future__ import annotations

@@ -48,6 +48,13 @@ def _read_csv(text: str, where: str) -> tuple[list[str], list[Row]]:
         if header is None:
             raise ValidationError("is empty; the first line must name the columns", file=where)
         columns = [name.strip() for name in header]
+        if len(columns) == 1:
+            separator = next((s for s in (";", "\t", "|") if s in columns[0]), None)
+            if separator is not None:
+                raise ValidationError(
+                    f"the header {columns[0]!r} is one column: the file is separated by "
+                    f"{separator!r}, and metadata.csv must be comma-separated (or use a "
+                    "metadata.jsonl)", file=where)
         _refuse_bad_header(columns, where)
         rows: list[Row] = []
         start = reader.line_num + 1
