@@ -111,7 +111,6 @@ def _load_metadata(tree: FileTree, metadata_path: str, base: str, row_prefix: st
                               (f" under {row_prefix}" if row_prefix else ""), file=where)
     report = collector.report
     report.mark(metadata_path, COMPANION)
-    listed: set[str] = set()
     eligible: list[tuple[str, str]] = []  # (tree path, caption)
     for row_number, row in rows:
         file_name = row.get(image_column)
@@ -129,7 +128,6 @@ def _load_metadata(tree: FileTree, metadata_path: str, base: str, row_prefix: st
         if found is None:
             collector.leave_out(key, "missing_file")
             continue
-        listed.add(found)
         if is_unsupported_image_name(found):
             collector.leave_out(key, "unsupported_format")
         elif not caption.strip():
