@@ -21,23 +21,28 @@ from .ranking.methods import make_method
 def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str | None = None,
            top: int | None = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
            samples: int | None = None, graph_source: str | None = None,
-           probe: bool = False) -> dict:
+           probe: bool = False, load_options=None) -> dict:
     """Rank every model of ``graph`` for ``target`` (see the module docstring). ``probe``: a new
     target is first probed by every model of the graph (:mod:`mandc.profile.probe`; the models
     must load on this machine), so that a graph with probe metrics can use them. ``top=None``
-    keeps every candidate in the ranking."""
-    from .graph.defaults import resolve_target
+    keeps every candidate in the ranking. ``load_options`` (:class:`mandc.data.LoadOptions`)
+    says how to read a new target (``samples`` overrides its ``max_samples``); the result's
+    ``load_report`` says what was read and what was left out, and why (``None`` for a dataset
+    of the graph)."""
+    from .graph.defaults import place_target
 
     if top is not None and top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
     source = target
-    graph, target = resolve_target(graph, target, samples=samples, seed=seed)
+    graph, target, sample = place_target(graph, target, samples=samples, options=load_options,
+                                         seed=None if load_options else seed)
     if probe and not graph.probe_metrics:
         raise ConfigError("--probe needs a graph with probe metrics (`mandc probe`)")
     if probe and not _has_probes(graph, target):
         from .profile.probe import probe_dataset
 
-        graph = graph.add_scores(probe_dataset(graph.model_ids, source, name=target))
+        graph = graph.add_scores(probe_dataset(graph.model_ids, source, name=target,
+                                                 load_options=load_options))
     metric = graph._metric(metric)
     measured = score_matrix(graph, metric)[target]
     fit_on = without_scores_of(graph, target) if hold_out else graph
@@ -51,6 +56,8 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
                                 None if measured.isna().all() else measured),
         "neighbours": similar_profiled_datasets(fitted, fit_on, target, neighbours),
         "probe_metrics": list(getattr(fitted, "probe_metrics_", [])),
+        "load_report": sample.report.to_dict() if sample is not None and sample.report else None,
+        "load_notes": list(sample.notes) if sample is not None else [],
     }
 
 

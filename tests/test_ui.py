@@ -46,8 +46,9 @@ def test_a_bad_upload_is_the_loaders_message_without_the_request_folder(tmp_path
     with pytest.raises(gr.Error) as caught:
         recommend_callback(None, None, None, sorted(map(str, folder.iterdir())), "mandc", 3)
     assert caught.value.message == (
-        "upload: 1 of 2 images have no .txt caption beside them (first: img_0001.png); add "
-        "them or list captions in a metadata.jsonl")
+        "upload: 1 of 2 images (50%) are left out: no caption (no .txt or .caption beside the "
+        "image) (first: img_0001.png); more than the 20% allowed for this reason; add a .txt "
+        "caption beside each image, or list captions in a metadata.jsonl")
 
 
 def test_a_bug_is_not_shown_to_the_visitor(monkeypatch):

@@ -17,7 +17,7 @@ from .. import __version__
 from ..errors import MandcError
 from ..graph.defaults import DEFAULT_GRAPH_TEXT, DEFAULT_GRAPH_WHERE
 from . import report
-from .args import density, examples, paragraph, positive_int
+from .args import add_loader_options, density, examples, loader_options, paragraph, positive_int
 from .hub import add_hub_commands
 
 RECOMMEND_TOP = 10
@@ -104,7 +104,7 @@ def _recommend(args) -> int:
     dataset = str(example_dir(EXAMPLE_DATASET)) if args.example else args.dataset
     result = advise(resolve_graph(args.graph), dataset, method=args.method,
                     metric=args.metric, top=args.top, neighbours=args.neighbours,
-                    hold_out=args.hold_out, seed=args.seed, samples=args.samples,
+                    hold_out=args.hold_out, seed=args.seed, load_options=loader_options(args),
                     graph_source=_graph_source(args.graph), probe=args.probe)
     print(report.to_json(result) if args.json
           else report.ranking_text(result, top=args.top or RECOMMEND_TOP))
@@ -115,12 +115,12 @@ def _describe(args) -> int:
     from ..data import load_target
     from ..features import describe
 
-    target = load_target(args.dataset, split=args.split, max_samples=args.samples,
-                         seed=args.seed, image_column=args.image_column,
-                         caption_column=args.caption_column)
+    target = load_target(args.dataset, loader_options(args))
     descriptor = describe(target, featurizer=args.featurizer)
     payload = {"source": target.source, "sampled": len(target), "total": target.total,
-               "skipped": target.skipped, "notes": list(target.notes), **descriptor.to_dict()}
+               "skipped": target.skipped, "notes": list(target.notes),
+               "load_report": target.report.to_dict() if target.report else None,
+               **descriptor.to_dict()}
     print(report.to_json(payload) if args.json else report.descriptor_text(payload))
     return 0
 
@@ -264,8 +264,6 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--example", action="store_true",
                         help="the example dataset that ships with M&C (20 flower images with "
                              "captions, a kind the default graph has never seen)")
-    recommend.add_argument("--samples", type=positive_int, default=None,
-                           help="images to describe at most for a new target (default 256)")
     recommend.add_argument("--method", default="mandc", help="ranking method (default: mandc)")
     recommend.add_argument("--top", type=positive_int, default=None,
                            help=f"rows to show (default: {RECOMMEND_TOP} in the text, every "
@@ -275,12 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--metric", help="metric to rank by (default: the primary one)")
     recommend.add_argument("--hold-out", action="store_true",
                            help="ignore the target's own scores, as if it were new")
-    recommend.add_argument("--seed", type=int, default=0)
     recommend.add_argument("--probe", action="store_true",
                            help="probe a new target with every model of the graph first (a few "
                                 "seconds per model on a CPU for the mini zoo; the models must "
                                 "load here), so that the graph's probe metrics count")
     recommend.add_argument("--json", action="store_true", help="print JSON")
+    add_loader_options(recommend)
     recommend.set_defaults(handler=_recommend)
 
     describe = commands.add_parser(
@@ -294,14 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("dataset", metavar="DATASET", help="Hub dataset id, folder or zip")
     describe.add_argument("--featurizer", help="featurizer name (default: $MANDC_FEATURIZER or "
                           "effnet-minilm)")
-    describe.add_argument("--samples", type=positive_int, default=256,
-                          help="images to describe at most (default 256)")
-    describe.add_argument("--seed", type=int, default=0, help="sampling seed")
-    describe.add_argument("--split", default="train", help="split of a Hub dataset or of a "
-                          "folder with split subfolders (default train)")
-    describe.add_argument("--image-column", metavar="C")
-    describe.add_argument("--caption-column", metavar="C")
     describe.add_argument("--json", action="store_true", help="print JSON")
+    add_loader_options(describe)
     describe.set_defaults(handler=_describe)
     _add_profiling_commands(commands, graph_commands, formatter)
     add_hub_commands(commands, graph_commands, formatter)

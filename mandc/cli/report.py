@@ -137,7 +137,23 @@ def ranking_text(result: Mapping, *, top: int | None = None) -> str:
     if result.get("probe_metrics"):
         parts += ["", "each model's zero-shot denoising probe of the target counted too "
                   f"({', '.join(result['probe_metrics'])})"]
+    if result.get("load_report"):
+        parts += ["", *load_report_lines(result["load_report"], result.get("load_notes", []))]
     return "\n".join(parts)
+
+
+def load_report_lines(load_report: Mapping, notes: Sequence[str] = ()) -> list[str]:
+    """What the loader read and left out (``ImageCaptionSet.report``), then its other notes."""
+    seen, read = load_report["seen"], load_report["read"]
+    head = (f"dataset: {read} images read of {seen} files seen "
+            f"({load_report['not_sampled']} not sampled, {load_report['companion_files']} "
+            "caption/metadata files)")
+    lines = [head]
+    for entry in load_report["left_out"].values():
+        lines.append(f"  left out {entry['count']}: {entry['why']} "
+                     f"(first: {', '.join(entry['first'])})")
+    lines += [f"  note: {note}" for note in notes if not note.startswith("left out ")]
+    return lines
 
 
 # ---------------------------------------------------------------------------------- evaluate
@@ -167,10 +183,17 @@ def evaluation_text(report, graph: str, *, higher_is_better: bool) -> str:
 def descriptor_text(descriptor: Mapping) -> str:
     """``mandc describe``: fields as ``key value`` lines, vectors shown by their length; empty
     fields and covariance internals (``cov_*``, for similarity measures) are left to ``--json``."""
+    hidden = ("load_report", "notes")
     shown = {k: v for k, v in descriptor.items()
-             if not str(k).startswith("cov_") and v is not None and not _empty(v)}
+             if not str(k).startswith("cov_") and v is not None and not _empty(v)
+             and k not in hidden}
     width = max((len(str(k)) for k in shown), default=0)
-    return "\n".join(f"{str(key).ljust(width)}  {_short(value)}" for key, value in shown.items())
+    lines = [f"{str(key).ljust(width)}  {_short(value)}" for key, value in shown.items()]
+    if descriptor.get("load_report"):
+        lines += load_report_lines(descriptor["load_report"], descriptor.get("notes", []))
+    else:
+        lines += [f"note: {note}" for note in descriptor.get("notes", [])]
+    return "\n".join(lines)
 
 
 def _empty(value) -> bool:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import report
-from .args import examples, paragraph, positive_int
+from .args import add_loader_options, examples, loader_options, paragraph, positive_int
 
 CLI_PROBE_SAMPLES, CLI_PROBE_SEED = 32, 1234
 """``mandc.profile.probe.PROBE_SAMPLES`` and ``PROBE_SEED``, repeated so that building the parser
@@ -79,7 +79,7 @@ def _profile(args) -> int:
     result = profile_command(args.model, args.dataset, graph=args.graph, steps=args.steps,
                              rank=args.rank, lr=args.lr, seed=args.seed,
                              samples_dir=args.samples_dir, progress=not args.no_progress,
-                             **_sampling_options(args))
+                             load_options=loader_options(args), **_sampling_options(args))
     print(report.to_json(result))
     return 0
 
@@ -124,7 +124,8 @@ def _probe(args) -> int:
         raise ConfigError(f"no folder for datasets {missing[:5]} under --datasets-root {root}")
     probed = probe_graph(graph_dir, models=_names(args.models) if args.models else None,
                          datasets={name: root / name for name in names}, samples=args.samples,
-                         seed=args.seed, progress=not args.no_progress)
+                         seed=args.seed, progress=not args.no_progress,
+                         load_options=loader_options(args, max_samples=args.samples, seed=0))
     print(f"probed {probed} model-dataset pairs into {graph_dir}")
     return 0
 
@@ -149,8 +150,8 @@ def _graph_describe(args) -> int:
     graph = load_graph(args.dir)
     featurizer = get_featurizer(args.featurizer)
     root = Path(args.datasets_root)
-    descriptors = [describe(load_target(root / dataset, max_samples=args.samples,
-                                        seed=args.seed), featurizer)
+    options = loader_options(args)
+    descriptors = [describe(load_target(root / dataset, options), featurizer)
                    for dataset in graph.dataset_ids]
     save_graph(with_descriptors(graph, descriptors), args.dir)
     print(f"described {len(descriptors)} datasets of {args.dir} with {featurizer.key}")
@@ -234,6 +235,7 @@ def add_commands(commands, formatter) -> None:
     profile.add_argument("--dataset", required=True)
     profile.add_argument("--seed", type=int)
     recipe_options(profile)
+    add_loader_options(profile, sampling=False, split=False)
     profile.set_defaults(handler=_profile)
 
     probe = commands.add_parser(
@@ -258,6 +260,7 @@ def add_commands(commands, formatter) -> None:
     probe.add_argument("--seed", type=int, default=CLI_PROBE_SEED,
                        help=f"seed of the noise (default {CLI_PROBE_SEED}, as the shipped probes)")
     probe.add_argument("--no-progress", action="store_true")
+    add_loader_options(probe, sampling=False)
     probe.set_defaults(handler=_probe)
 
     grid = commands.add_parser(
@@ -300,7 +303,5 @@ def add_graph_commands(graph_commands, formatter) -> None:
     describe.add_argument("dir", metavar="DIR")
     describe.add_argument("--datasets-root", required=True, metavar="ROOT")
     describe.add_argument("--featurizer", help="featurizer name (default: effnet-minilm)")
-    describe.add_argument("--samples", type=positive_int, default=256,
-                          help="images to describe per dataset at most (default 256)")
-    describe.add_argument("--seed", type=int, default=0)
+    add_loader_options(describe)
     describe.set_defaults(handler=_graph_describe)

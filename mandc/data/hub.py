@@ -14,7 +14,8 @@ from ..errors import DatasetLoadError, ValidationError
 from ..settings import get_settings
 from .columns import CAPTION_COLUMN_NAMES, IMAGE_COLUMN_NAMES, caption_text, pick_column
 from .imageset import ImageCaptionSet
-from .sampling import SampleCollector, SampleOptions, sample_indices
+from .options import LoadOptions
+from .sampling import SampleCollector, sample_indices
 
 SHUFFLE_BUFFER_FACTOR = 4
 """A streamed sample is drawn from a buffer of this many times ``max_samples`` examples."""
@@ -27,7 +28,7 @@ def looks_like_hub_id(text: str) -> bool:
     return bool(_HUB_ID.match(text)) and not text.lower().endswith(".zip")
 
 
-def load_hub(repo_id: str, options: SampleOptions, *, streaming: bool) -> ImageCaptionSet:
+def load_hub(repo_id: str, options: LoadOptions) -> ImageCaptionSet:
     """Sample ``repo_id``'s ``options.split`` from the Hub (or the local ``datasets`` cache)."""
     try:
         import datasets
@@ -36,12 +37,13 @@ def load_hub(repo_id: str, options: SampleOptions, *, streaming: bool) -> ImageC
             f"reading the Hub dataset {repo_id!r} needs the 'datasets' package: "
             "pip install 'mandc[data]'") from None
     with _hub_errors(repo_id, options.split):
-        dataset = datasets.load_dataset(repo_id, split=options.split, streaming=streaming)
+        dataset = datasets.load_dataset(repo_id, split=options.split,
+                                        streaming=options.streaming)
     with _hub_errors(repo_id, options.split):
-        return _sample(dataset, repo_id, options, streaming=streaming)
+        return _sample(dataset, repo_id, options)
 
 
-def _sample(dataset, repo_id: str, options: SampleOptions, *, streaming: bool) -> ImageCaptionSet:
+def _sample(dataset, repo_id: str, options: LoadOptions) -> ImageCaptionSet:
     import datasets
 
     where = f"{repo_id} [{options.split}]"
@@ -63,7 +65,7 @@ def _sample(dataset, repo_id: str, options: SampleOptions, *, streaming: bool) -
         dataset = dataset.cast_column(image_column, datasets.Image(decode=False))
     dataset = dataset.select_columns([image_column, caption_column])
     collector = SampleCollector(name=repo_id, source=repo_id, options=options)
-    if streaming:
+    if options.streaming:
         total = _known_total(dataset, options.split)
         buffer = SHUFFLE_BUFFER_FACTOR * options.max_samples
         rows = dataset.shuffle(seed=options.seed, buffer_size=buffer).take(options.max_samples)
@@ -77,8 +79,11 @@ def _sample(dataset, repo_id: str, options: SampleOptions, *, streaming: bool) -
         caption = caption_text(row[caption_column], where=where, row=number,
                                column=caption_column)
         label = f"{where} example {number}"
+        if not caption.strip():
+            collector.leave_out(label, "empty_caption")
+            continue
         _add_value(collector, row[image_column], caption, label, image_column, where)
-    return collector.finish(total, caption_where=where)
+    return collector.finish(total, where=where)
 
 
 def _add_value(collector: SampleCollector, value, caption: str, label: str, column: str,
@@ -88,10 +93,10 @@ def _add_value(collector: SampleCollector, value, caption: str, label: str, colu
     if isinstance(value, dict):  # datasets.Image(decode=False): {"bytes": ..., "path": ...}
         data = value.get("bytes") or value.get("path")
         if data is None:
-            collector.skip(f"{label}: no image bytes or path")
+            collector.leave_out(label, "unreadable", "no image bytes or path")
             return
         if isinstance(data, str) and not os.path.isfile(data):
-            collector.skip(f"{label}: image path {data!r} is not a local file")
+            collector.leave_out(label, "missing_file", f"image path {data!r} is not a local file")
             return
         collector.add(data, caption, label)
     elif isinstance(value, Image.Image):
@@ -101,7 +106,7 @@ def _add_value(collector: SampleCollector, value, caption: str, label: str, colu
     else:
         raise ValidationError(
             f"holds {type(value).__name__} values, not images; name the image column with "
-            "image_column= (--image-column)", file=where, column=column)
+            "image_column", file=where, column=column)
 
 
 def _known_total(dataset, split: str) -> int | None:

@@ -15,17 +15,50 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..errors import ValidationError
+from .options import DEFAULT_MAX_PIXELS
 
-IMAGE_EXTENSIONS = frozenset(
+BASE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm",
      ".pbm", ".pnm", ".tga"}
 )
-"""File extensions treated as images (lower case). Other files are never opened as images."""
+"""Extensions Pillow decodes on its own."""
 
-DEFAULT_MAX_PIXELS = 100_000_000
-"""Images with more pixels than this are refused as likely decompression bombs (100 MP is above
-any common camera; Pillow itself refuses beyond about 179 MP whatever this limit says)."""
+HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
+"""iPhone photos: decoded once ``pillow-heif`` (in the ``data`` extra) registers its opener."""
+
+OTHER_IMAGE_EXTENSIONS = frozenset(
+    {".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".raw",
+     ".psd", ".svg", ".exr", ".hdr"}
+)
+"""Image formats people keep in datasets that may not decode here (camera raw, layered, vector,
+HDR): reported as unsupported rather than passed over as unknown files."""
+
+
+def _register_plugins() -> frozenset[str]:
+    """The extensions this installation decodes: Pillow's own, HEIF with ``pillow-heif``, AVIF
+    when Pillow was built with it."""
+    extensions = set(BASE_EXTENSIONS)
+    try:
+        import pillow_heif
+    except ImportError:
+        pass
+    else:
+        pillow_heif.register_heif_opener()
+        extensions |= HEIF_EXTENSIONS
+    from PIL import features
+
+    if features.check("avif"):
+        extensions.add(".avif")
+    return frozenset(extensions)
+
+
+IMAGE_EXTENSIONS = _register_plugins()
+"""File extensions decoded as images here (lower case). Other files are never opened as images."""
+
+KNOWN_IMAGE_EXTENSIONS = BASE_EXTENSIONS | HEIF_EXTENSIONS | OTHER_IMAGE_EXTENSIONS
+"""Everything a person would call an image; those outside :data:`IMAGE_EXTENSIONS` are reported
+as an unsupported format."""
+
 
 MAX_SIDE = 1024
 """Images whose longer side exceeds this are downscaled after decoding, so 256 sampled 12 MP
@@ -42,9 +75,20 @@ class UnreadableImageError(Exception):
     """One file could not be decoded; the loader skips and counts it."""
 
 
+class ImageTooLargeError(UnreadableImageError):
+    """One file would decode to more pixels than allowed; skipped and counted like an unreadable
+    one (a large photo is ordinary data, not a reason to refuse the dataset)."""
+
+
 def is_image_name(name: str) -> bool:
-    """Whether a file name has one of :data:`IMAGE_EXTENSIONS`."""
+    """Whether a file name has one of :data:`IMAGE_EXTENSIONS` (decoded here)."""
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def is_unsupported_image_name(name: str) -> bool:
+    """An image by its extension, in a format this installation cannot decode."""
+    extension = os.path.splitext(name)[1].lower()
+    return extension in KNOWN_IMAGE_EXTENSIONS and extension not in IMAGE_EXTENSIONS
 
 
 def decode_image(data: bytes | str | os.PathLike, name: str, *,
@@ -52,18 +96,20 @@ def decode_image(data: bytes | str | os.PathLike, name: str, *,
                  max_side: int = MAX_SIDE) -> tuple[Image.Image, tuple[int, int]]:
     """Decode ``data`` (bytes or a path) to ``(upright RGB image, (width, height) upright)``.
 
-    The size is read from the header before any pixel is decoded, so a decompression bomb is
-    refused (:class:`ValidationError` naming ``name``) without allocating it. Any decoding failure
-    (truncated file, not an image, unsupported mode) raises :class:`UnreadableImageError`.
+    The size is read from the header before any pixel is decoded; a JPEG much larger than
+    ``max_side`` is decoded reduced (draft mode, 1/2 to 1/8 scale). An image that would still
+    decode to more than ``max_pixels`` raises :class:`ImageTooLargeError` without allocating it.
+    Any decoding failure (truncated file, not an image, unsupported mode) raises
+    :class:`UnreadableImageError`.
     """
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         with _bomb_warnings_silenced(), Image.open(stream) as image:
             return prepare_image(image, name, max_pixels=max_pixels, max_side=max_side)
     except Image.DecompressionBombError as error:
-        raise ValidationError(f"refused as a decompression bomb by Pillow ({error})",
-                              file=name) from None
-    except (ValidationError, UnreadableImageError):
+        raise ImageTooLargeError(f"{name}: refused as a decompression bomb by Pillow ({error})"
+                                 ) from None
+    except UnreadableImageError:
         raise
     except Image.UnidentifiedImageError:
         raise UnreadableImageError(f"{name}: not an image Pillow can identify") from None
@@ -75,10 +121,13 @@ def prepare_image(image: Image.Image, name: str, *, max_pixels: int = DEFAULT_MA
                   max_side: int = MAX_SIDE) -> tuple[Image.Image, tuple[int, int]]:
     """Like :func:`decode_image` for an image Pillow has already opened (e.g. from ``datasets``)."""
     original_size = _upright_size(image)
-    _refuse_bomb(original_size, name, max_pixels)
     try:
         if image.format == "JPEG" and max(image.size) > 2 * max_side:
             image.draft(image.mode, (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale
+    except Exception as error:
+        raise UnreadableImageError(f"{name}: {type(error).__name__}: {error}") from None
+    _refuse_too_large(image.size, original_size, name, max_pixels)
+    try:
         image.load()
         rgb = to_rgb(ImageOps.exif_transpose(image))
     except UnreadableImageError as error:
@@ -109,14 +158,16 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     return (height, width) if orientation in _SWAPS_SIDES else (width, height)
 
 
-def _refuse_bomb(size: tuple[int, int], name: str, max_pixels: int) -> None:
-    pixels = size[0] * size[1]
+def _refuse_too_large(decoded: tuple[int, int], original: tuple[int, int], name: str,
+                      max_pixels: int) -> None:
+    """``decoded``: the size the pixels will be decoded at (reduced for a drafted JPEG)."""
+    pixels = decoded[0] * decoded[1]
     if pixels > max_pixels:
-        raise ValidationError(
-            f"{size[0]}×{size[1]} = {pixels:,} pixels is over the limit of {max_pixels:,} "
-            "(a decompression bomb?); remove the file or raise max_pixels",
-            file=name,
-        )
+        reduced = f" (decoded reduced to {decoded[0]}×{decoded[1]})" if decoded != original \
+            and decoded[::-1] != original else ""
+        raise ImageTooLargeError(
+            f"{name}: {original[0]}×{original[1]}{reduced} = {pixels:,} pixels to decode, over "
+            f"max_pixels {max_pixels:,}")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

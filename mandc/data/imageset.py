@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from .report import LoadReport
+
 FINGERPRINT_VERSION = "1"
 """Bumped when what the fingerprint covers changes, so old feature caches stop matching."""
 
@@ -20,6 +22,8 @@ class ImageCaptionSet:
 
     ``total`` is the number of examples before sampling when the source says so (``None`` for a
     Hub stream of unknown length); ``skipped`` counts sampled files that could not be decoded.
+    ``report`` says what happened to every file the loader saw (read, or left out and why);
+    ``notes`` puts it, and anything else worth knowing, in sentences.
     Images larger than the loader's side limit are downscaled to bound memory; their size on
     disk is kept in ``original_sizes`` (``(width, height)`` per image) for resolution statistics.
     """
@@ -32,6 +36,7 @@ class ImageCaptionSet:
     skipped: int
     original_sizes: list[tuple[int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    report: LoadReport | None = None
 
     def __post_init__(self) -> None:
         if len(self.images) != len(self.captions):

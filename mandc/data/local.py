@@ -9,25 +9,33 @@ Layouts (the same for a folder, a zip or uploaded files):
   trainers write) holding its caption, in any subfolder.
 - either one inside ``train/``, ``test/``... split folders; ``split`` picks the folder.
 
-Files are listed first and only the sampled ones are opened, so the cost does not grow with the
-dataset beyond listing names. Read directly rather than through the ``imagefolder`` builder,
-which decodes or copies every file into an Arrow cache before one can be sampled.
+Files are listed first and only the sampled images are opened (caption files are small and all
+read, so that empty captions are counted exactly), so the cost does not grow with the dataset
+beyond listing names. Read directly rather than through the ``imagefolder`` builder, which
+decodes or copies every file into an Arrow cache before one can be sampled.
+
+Every file of the split ends in one outcome of the :class:`~mandc.data.report.LoadReport`: read,
+not sampled, a caption or metadata file (companion), or left out with its reason.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 from collections import Counter
 
-import pandas as pd
-
 from ..errors import DatasetLoadError, ValidationError
 from .columns import CAPTION_COLUMN_NAMES, IMAGE_COLUMN_NAMES, caption_text, pick_column
-from .images import IMAGE_EXTENSIONS, UnreadableImageError, is_image_name
+from .images import (
+    IMAGE_EXTENSIONS,
+    UnreadableImageError,
+    is_image_name,
+    is_unsupported_image_name,
+)
 from .imageset import ImageCaptionSet
-from .sampling import SampleCollector, SampleOptions, sample_indices
+from .options import LoadOptions
+from .report import COMPANION, NOT_SAMPLED
+from .sampling import SampleCollector, sample_indices
+from .tables import decode_utf8, read_table
 from .trees import FileTree
 
 SPLIT_NAMES = frozenset({"train", "test", "validation", "valid", "val", "dev", "eval"})
@@ -39,7 +47,7 @@ CAPTION_EXTENSIONS = (".txt", ".caption")
 """Caption files beside an image, tried in this order."""
 
 
-def load_tree(tree: FileTree, options: SampleOptions, *, name: str, source: str) -> ImageCaptionSet:
+def load_tree(tree: FileTree, options: LoadOptions, *, name: str, source: str) -> ImageCaptionSet:
     """Sample an image–caption set from ``tree`` (a folder, zip or upload) per ``options``."""
     paths = tree.paths()
     if not paths:
@@ -47,18 +55,21 @@ def load_tree(tree: FileTree, options: SampleOptions, *, name: str, source: str)
     prefix, split_folders = _split_prefix(paths, options.split, tree.label)
     inside = [p[len(prefix):] for p in paths if p.startswith(prefix)]
     metadata = [m for m in METADATA_NAMES if m in inside]
+    label = tree.display(prefix.rstrip("/")) if prefix else tree.label
     if len(metadata) > 1:
         raise ValidationError(
-            f"both {' and '.join(metadata)} describe the same images; keep one",
-            file=tree.display(prefix.rstrip("/")) if prefix else tree.label)
+            f"both {' and '.join(metadata)} describe the same images; keep one", file=label)
     collector = SampleCollector(name=name, source=source, options=options)
     known = set(paths)
+    files = [prefix + p for p in inside]
     if metadata:
-        return _load_metadata(tree, prefix + metadata[0], prefix, "", known, options, collector)
+        return _load_metadata(tree, prefix + metadata[0], prefix, "", files, known, options,
+                              collector)
     root_metadata = [m for m in METADATA_NAMES if m in paths] if split_folders else []
     if len(root_metadata) == 1:  # one metadata file at the top describing every split
-        return _load_metadata(tree, root_metadata[0], "", prefix, known, options, collector)
-    return _load_caption_files(tree, prefix, inside, options, collector)
+        return _load_metadata(tree, root_metadata[0], "", prefix, [root_metadata[0], *files],
+                              known, options, collector)
+    return _load_caption_files(tree, prefix, inside, label, options, collector)
 
 
 def _split_prefix(paths: list[str], split: str, label: str) -> tuple[str, list[str]]:
@@ -79,11 +90,12 @@ def _split_prefix(paths: list[str], split: str, label: str) -> tuple[str, list[s
 
 
 def _load_metadata(tree: FileTree, metadata_path: str, base: str, row_prefix: str,
-                   known: set[str], options: SampleOptions,
+                   files: list[str], known: set[str], options: LoadOptions,
                    collector: SampleCollector) -> ImageCaptionSet:
-    """``base``: folder file names are relative to; ``row_prefix``: keep rows under this folder."""
+    """``base``: folder file names are relative to; ``row_prefix``: keep rows under this folder;
+    ``files``: the tree paths of the split, each of which gets an outcome."""
     where = tree.display(metadata_path)
-    columns, rows = _read_table(tree, metadata_path, where)
+    columns, rows = read_table(_read_small_file(tree, metadata_path), metadata_path, where)
     image_column = pick_column(columns, kind="image", given=options.image_column,
                                candidates=("file_name", *IMAGE_COLUMN_NAMES), where=where)
     caption_column = pick_column(columns, kind="caption", given=options.caption_column,
@@ -91,72 +103,66 @@ def _load_metadata(tree: FileTree, metadata_path: str, base: str, row_prefix: st
     if image_column == caption_column:
         raise ValidationError(f"column {image_column!r} cannot be both the image and the caption",
                               file=where)
-    numbered = list(enumerate(rows, start=1))
     if row_prefix:
-        numbered = [(n, r) for n, r in numbered
-                    if str(r.get(image_column, "")).replace("\\", "/").startswith(row_prefix)]
-    if not numbered:
+        rows = [(n, r) for n, r in rows
+                if str(r.get(image_column, "")).replace("\\", "/").startswith(row_prefix)]
+    if not rows:
         raise ValidationError("no images: the metadata lists no rows" +
                               (f" under {row_prefix}" if row_prefix else ""), file=where)
-    captions = [caption_text(row.get(caption_column), where=where, row=n, column=caption_column)
-                for n, row in numbered]
-    if not any(c.strip() for c in captions):
-        raise ValidationError(f"every caption is empty ({len(captions)} rows)", file=where,
-                              column=caption_column)
-    for index in sample_indices(len(numbered), options.max_samples, options.seed):
-        row_number, row = numbered[index]
+    report = collector.report
+    report.mark(metadata_path, COMPANION)
+    eligible: list[tuple[str, str]] = []  # (tree path, caption)
+    for row_number, row in rows:
         file_name = row.get(image_column)
         if not isinstance(file_name, str) or not file_name.strip():
             raise ValidationError("expected a file name relative to the metadata file",
                                   file=where, row=row_number, column=image_column)
-        found = tree.resolve(base + file_name, known)
+        caption = caption_text(row.get(caption_column), where=where, row=row_number,
+                               column=caption_column)
+        found = tree.resolve(base + file_name.strip(), known)
+        key = found if found is not None else base + file_name.strip()
+        if key in report.outcomes:  # a further row for the same file (COCO-style captions)
+            collector.leave_out(f"{metadata_path} row {row_number} ({file_name.strip()})",
+                                "duplicate_row")
+            continue
         if found is None:
-            collector.skip(f"{tree.display(base + file_name)}: listed in metadata but missing")
+            collector.leave_out(key, "missing_file")
             continue
-        _add_file(tree, found, captions[index], collector)
-    return collector.finish(len(numbered), caption_where=where)
-
-
-def _read_table(tree: FileTree, path: str, where: str) -> tuple[list[str], list[dict]]:
-    data = _read_small_file(tree, path)
-    if path.endswith(".jsonl"):
-        return _read_jsonl(data, where)
-    try:
-        if path.endswith(".csv"):
-            frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        if is_unsupported_image_name(found):
+            collector.leave_out(key, "unsupported_format")
+        elif not caption.strip():
+            collector.leave_out(key, "empty_caption")
         else:
-            frame = pd.read_parquet(io.BytesIO(data))
-    except (ValueError, OSError, pd.errors.ParserError) as error:
-        raise ValidationError(f"cannot be read as a table ({error})", file=where) from None
-    return [str(c) for c in frame.columns], frame.to_dict(orient="records")
-
-
-def _read_jsonl(data: bytes, where: str) -> tuple[list[str], list[dict]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValidationError(f"not UTF-8 text ({error})", file=where) from None
-    columns: dict[str, None] = {}
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+            report.mark(key, NOT_SAMPLED)  # until the sample is drawn
+            eligible.append((found, caption))
+    for path in files:
+        if path in report.outcomes:
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValidationError(f"invalid JSON ({error.msg})", file=where, row=number) from None
-        if not isinstance(row, dict):
-            raise ValidationError("each line must be a JSON object", file=where, row=number)
-        columns.update(dict.fromkeys(row))
-        rows.append(row)
-    return list(columns), rows
+        if is_image_name(path):
+            collector.leave_out(path, "no_metadata_row")
+        elif is_unsupported_image_name(path):
+            collector.leave_out(path, "unsupported_format")
+        else:
+            collector.leave_out(path, "other_file")
+    _sample(tree, eligible, options, collector)
+    return collector.finish(len(rows), where=tree.label)
 
 
-def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], options: SampleOptions,
-                        collector: SampleCollector) -> ImageCaptionSet:
+def _sample(tree: FileTree, eligible: list[tuple[str, str]], options: LoadOptions,
+            collector: SampleCollector) -> None:
+    """Open the sampled examples; mark the others as not sampled."""
+    chosen = set(sample_indices(len(eligible), options.max_samples, options.seed))
+    for index, (path, caption) in enumerate(eligible):
+        if index in chosen:
+            _add_file(tree, path, caption, collector)
+        else:
+            collector.not_sampled(path)
+
+
+def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], label: str,
+                        options: LoadOptions, collector: SampleCollector) -> ImageCaptionSet:
     """Images with a same-named ``.txt`` beside each one."""
-    label = tree.display(prefix.rstrip("/")) if prefix else tree.label
-    images = [p for p in inside if is_image_name(p)]
+    images = [p for p in inside if is_image_name(p) or is_unsupported_image_name(p)]
     if not images:
         kinds = Counter(os.path.splitext(p)[1].lower() or "(no extension)" for p in inside)
         found = ", ".join(f"{n} {ext}" for ext, n in kinds.most_common(5))
@@ -165,27 +171,35 @@ def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], options:
             f"({', '.join(sorted(IMAGE_EXTENSIONS))})", file=label)
     names = set(inside)
     caption_files = {p: _caption_file(p, names) for p in images}
-    missing = [p for p, found in caption_files.items() if found is None]
-    if len(missing) == len(images):
+    if all(found is None for found in caption_files.values()):
         raise ValidationError(
             f"no captions: none of the {len(images)} images has a .txt caption beside it "
             f"(e.g. {os.path.splitext(images[0])[0]}.txt), and there is no "
             f"{', '.join(METADATA_NAMES)}", file=label)
-    if missing:
-        raise ValidationError(
-            f"{len(missing)} of {len(images)} images have no .txt caption beside them "
-            f"(first: {', '.join(missing[:3])}); add them or list captions in a metadata.jsonl",
-            file=label)
-    for index in sample_indices(len(images), options.max_samples, options.seed):
-        image = prefix + images[index]
-        caption_path = prefix + caption_files[images[index]]
-        try:
-            caption = _read_small_file(tree, caption_path).decode("utf-8-sig").strip()
-        except UnicodeDecodeError as error:
-            raise ValidationError(f"caption is not UTF-8 text ({error})",
-                                  file=tree.display(caption_path)) from None
-        _add_file(tree, image, caption, collector)
-    return collector.finish(len(images), caption_where=label)
+    used = {found for found in caption_files.values() if found is not None}
+    eligible: list[tuple[str, str]] = []
+    for path in inside:
+        shown = prefix + path
+        if path in used:
+            collector.report.mark(shown, COMPANION)
+        elif path not in caption_files:
+            collector.leave_out(shown, "other_file")
+        elif is_unsupported_image_name(path):
+            collector.leave_out(shown, "unsupported_format")
+        elif caption_files[path] is None:
+            collector.leave_out(shown, "no_caption")
+        else:
+            caption = _read_caption(tree, prefix + caption_files[path])
+            if caption:
+                eligible.append((prefix + path, caption))
+            else:
+                collector.leave_out(shown, "empty_caption")
+    _sample(tree, eligible, options, collector)
+    return collector.finish(len(images), where=tree.label)
+
+
+def _read_caption(tree: FileTree, path: str) -> str:
+    return decode_utf8(_read_small_file(tree, path), tree.display(path)).strip()
 
 
 def _caption_file(image: str, names: set[str]) -> str | None:
@@ -202,9 +216,11 @@ def _read_small_file(tree: FileTree, relative: str) -> bytes:
 
 
 def _add_file(tree: FileTree, relative: str, caption: str, collector: SampleCollector) -> None:
+    """Decode one sampled image; the report names it by its path inside the tree."""
     try:
         data = tree.image_source(relative)
     except (UnreadableImageError, OSError) as error:
-        collector.skip(f"{tree.display(relative)}: {error}")
+        detail = str(error).removeprefix(f"{tree.display(relative)}: ")
+        collector.leave_out(relative, "unreadable", detail)
         return
-    collector.add(data, caption, tree.display(relative))
+    collector.add(data, caption, relative)

@@ -118,26 +118,37 @@ def _shipped_graph() -> MatchingGraph:
 
 
 def resolve_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
-                   samples: int | None = None, seed: int = 0,
+                   samples: int | None = None, seed: int | None = None, options=None,
                    **load_options) -> tuple[MatchingGraph, str]:
     """The graph to rank in and the dataset id of ``target``.
 
     ``target`` is a dataset of the graph, or a folder, zip, Hub dataset id or list of uploaded
-    files (anything :func:`mandc.data.load_target` reads): that is loaded, described with the
+    files (anything :func:`mandc.data.load_target` reads, with ``options``, a
+    :class:`mandc.data.LoadOptions`, and keyword overrides): that is loaded, described with the
     graph's featurizer and placed in the graph through its data–data edges
     (:func:`mandc.graph.placement.add_target`).
     """
+    graph, name, _ = place_target(graph, target, samples=samples, seed=seed, options=options,
+                                  **load_options)
+    return graph, name
+
+
+def place_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
+                 samples: int | None = None, seed: int | None = None, options=None,
+                 **load_options):
+    """Like :func:`resolve_target`, and the loaded :class:`~mandc.data.ImageCaptionSet` (whose
+    ``report`` says what was read and what was left out), ``None`` for a dataset of the graph."""
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
     if isinstance(target, str) and target in set(graph.dataset_ids):
-        return graph, target
+        return graph, target, None
     if isinstance(target, str) and not _looks_like_a_source(target):
         known = graph.dataset_ids
         shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
         raise ValidationError(f"dataset {target!r} is not in the graph and is not a folder, zip "
                               f"or Hub id; the graph's datasets are: {shown} (a new dataset of an "
                               "imported graph joins it through its rows in the similarity file)")
-    from ..data import DEFAULT_MAX_SAMPLES, load_target
+    from ..data import load_target
     from ..features import describe, get_featurizer
     from .placement import add_target
 
@@ -145,9 +156,9 @@ def resolve_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
     if not featurizer:
         add_target(graph, None)  # raises the explanation for graphs without descriptors
     name = featurizer.split("@", 1)[0]
-    sample = load_target(target, max_samples=samples or DEFAULT_MAX_SAMPLES, seed=seed,
-                         **load_options)
-    return add_target(graph, describe(sample, get_featurizer(name)))
+    sample = load_target(target, options, max_samples=samples, seed=seed, **load_options)
+    placed, target_id = add_target(graph, describe(sample, get_featurizer(name)))
+    return placed, target_id, sample
 
 
 def _looks_like_a_source(target: str) -> bool:

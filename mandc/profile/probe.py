@@ -138,23 +138,25 @@ def probe_rows(model: str, dataset: str, errors: dict[str, float], *, samples: i
                           "author": get_settings().author} for metric, value in errors.items()])
 
 
-def probe_sample(dataset, samples: int = PROBE_SAMPLES):
-    """The images a probe of ``dataset`` uses: a seeded sample of its train split."""
+def probe_sample(dataset, samples: int = PROBE_SAMPLES, options=None):
+    """The images a probe of ``dataset`` uses: a seeded sample of its train split (or the split
+    and columns ``options``, a :class:`mandc.data.LoadOptions`, name)."""
     from ..data import load_target
 
-    return load_target(dataset, split="train", max_samples=samples, seed=0)
+    return load_target(dataset, options, max_samples=samples, seed=0)
 
 
 def probe_dataset(models: list[str], dataset, *, samples: int = PROBE_SAMPLES,
                   seed: int = PROBE_SEED, name: str | None = None,
-                  progress: bool = False) -> pd.DataFrame:
+                  progress: bool = False, load_options=None) -> pd.DataFrame:
     """Probe every model (zoo name, local folder or Hub id) on one dataset (anything
     :func:`mandc.data.load_target` reads, or an already loaded image set); score rows named
     ``name`` (default: the dataset's own name)."""
     from ..minizoo.models import load_pipeline
     from ..settings import get_settings
 
-    sample = dataset if hasattr(dataset, "images") else probe_sample(dataset, samples)
+    sample = (dataset if hasattr(dataset, "images")
+              else probe_sample(dataset, samples, load_options))
     rows = []
     for model in _progress(models, progress, "probe"):
         pipeline = load_pipeline(model, device=get_settings().device)
@@ -166,7 +168,7 @@ def probe_dataset(models: list[str], dataset, *, samples: int = PROBE_SAMPLES,
 
 def probe_graph(graph_dir: str | Path, *, models: list[str] | None = None,
                 datasets: dict[str, str | Path], samples: int = PROBE_SAMPLES,
-                seed: int = PROBE_SEED, progress: bool = True) -> int:
+                seed: int = PROBE_SEED, progress: bool = True, load_options=None) -> int:
     """Probe ``models`` (default: all of the graph's) on ``datasets`` (graph dataset id →
     where to load it) and append the rows to the graph, one shard per dataset, so an
     interrupted run keeps what it finished; pairs the graph already has are skipped. Returns
@@ -188,7 +190,7 @@ def probe_graph(graph_dir: str | Path, *, models: list[str] | None = None,
         todo = [m for m in models if (m, dataset_id) not in complete]
         if todo:
             append_scores(graph_dir, probe_dataset(todo, source, samples=samples, seed=seed,
-                                                   name=dataset_id))
+                                                   name=dataset_id, load_options=load_options))
             probed += len(todo)
     return probed
 

@@ -145,18 +145,19 @@ def sample_grid(images: list[Image.Image], side: int = GRID_SIDE) -> Image.Image
     return grid
 
 
-def _load_splits(dataset, train_samples: int, eval_samples: int):
+def _load_splits(dataset, train_samples: int, eval_samples: int, options=None):
     """Train split and held-out split; without a test split, the held-out images are the last
     ``eval_samples`` of a seeded train sample (recorded in the result as ``heldout``)."""
     from ..data import load_target
 
     try:
-        test = load_target(dataset, split="test", max_samples=eval_samples, seed=DATA_SEED)
+        test = load_target(dataset, options, split="test", max_samples=eval_samples,
+                           seed=DATA_SEED)
     except ValidationError as error:
         if "split" not in str(error):
             raise
-        both = load_target(dataset, split="train", max_samples=train_samples + eval_samples,
-                           seed=DATA_SEED)
+        both = load_target(dataset, options, split="train",
+                           max_samples=train_samples + eval_samples, seed=DATA_SEED)
         if len(both) < eval_samples + 2:
             raise ValidationError(f"{len(both)} examples are too few to hold out "
                                   f"{eval_samples} for scoring", file=str(dataset)) from error
@@ -166,7 +167,8 @@ def _load_splits(dataset, train_samples: int, eval_samples: int):
         test = type(both)(both.name, both.source, both.images[cut:], both.captions[cut:],
                           both.total, both.skipped)
         return train, test, "train-holdout"
-    train = load_target(dataset, split="train", max_samples=train_samples, seed=DATA_SEED)
+    train = load_target(dataset, options, split="train", max_samples=train_samples,
+                        seed=DATA_SEED)
     return train, test, "test"
 
 
@@ -189,7 +191,8 @@ def _score_rows(model: str, dataset: str, recipe: Recipe, values: dict) -> pd.Da
 
 def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
                  graph_dir: str | Path, samples_dir: str | Path | None = None,
-                 zero_shot: bool = True, scorer=None, progress: bool = False) -> dict:
+                 zero_shot: bool = True, scorer=None, progress: bool = False,
+                 load_options=None) -> dict:
     """Fine-tune ``model`` on ``dataset`` with ``recipe`` and record FID/KID in the graph.
 
     Writes, at once: score rows ``fid``, ``kid`` (and ``zero_shot_fid``, ``zero_shot_kid``
@@ -209,7 +212,7 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     with torch_threads(threads):
         record = _measure_pair(model, dataset, recipe, graph_dir=Path(graph_dir),
                                samples_dir=samples_dir, zero_shot=zero_shot, scorer=scorer,
-                               progress=progress, threads=threads)
+                               progress=progress, threads=threads, load_options=load_options)
     return record
 
 
@@ -227,7 +230,7 @@ def torch_threads(count: int):
 
 
 def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_dir, zero_shot,
-                  scorer, progress: bool, threads: int) -> dict:
+                  scorer, progress: bool, threads: int, load_options=None) -> dict:
     """:func:`profile_pair`'s work, on the thread count it set."""
     from ..minizoo.models import load_pipeline
     from .finetune import finetune_lora, generate
@@ -246,7 +249,8 @@ def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_di
         clock = now
 
     pipeline = load_pipeline(model, device=get_settings().device)
-    train, test, heldout = _load_splits(dataset, recipe.train_samples, recipe.eval_samples)
+    train, test, heldout = _load_splits(dataset, recipe.train_samples, recipe.eval_samples,
+                                        load_options)
     lap("load")
     model_name, dataset_name = model_id(model), train.name
     ensure_graph(graph_dir, [model_row(model, pipeline)], [dataset_row(train)])
@@ -516,13 +520,14 @@ def profile_command(model: str, dataset: str, *, graph: str | Path | None = None
                     steps: int | None = None, rank: int | None = None, lr: float | None = None,
                     seed: int | None = None, samples_dir: str | Path | None = None,
                     eval_samples: int | None = None, sample_steps: int | None = None,
-                    progress: bool = True) -> dict:
-    """``mandc profile --model M --dataset D [--steps --rank --lr --seed] --graph DIR``."""
+                    progress: bool = True, load_options=None) -> dict:
+    """``mandc profile --model M --dataset D [--steps --rank --lr --seed] --graph DIR``;
+    ``load_options`` (:class:`mandc.data.LoadOptions`): columns and limits of the dataset."""
     recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, seed=seed,
                                  eval_samples=eval_samples, sample_steps=sample_steps)
     return profile_pair(model, dataset, recipe,
                         graph_dir=graph or get_settings().default_graph_dir,
-                        samples_dir=samples_dir, progress=progress)
+                        samples_dir=samples_dir, progress=progress, load_options=load_options)
 
 
 def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | None = None,
