@@ -186,3 +186,29 @@ def test_library_call_returns_one_schema(seeded, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True ['acme/tiny-sdxl', 'acme/tiny-sd15']"
+
+
+def test_recommend_ranks_graph_and_catalogue_models_together(seeded, tmp_path):
+    server, _ = seeded
+    env = run_env(server, tmp_path, token=None)
+    done = mandc(env, "recommend", "--dataset", "shapes-blue-squares", "--hold-out", "--method",
+                 "nearest_dataset", "--candidates", "catalog", "--json")
+    result = json.loads(done.stdout)
+    rows = {row["model"]: row for row in result["ranking"]}
+    from mandc.graph.defaults import shipped_graph_dir
+    from mandc.graph.store import load_graph
+
+    graph_models = set(load_graph(shipped_graph_dir()).model_ids)
+    hub = {"acme/tiny-sdxl", "acme/tiny-sd15", "acme/tiny-sdxl-gated", "acme/tiny-pixart",
+           "acme/tiny-sd15-anime"}
+    assert set(rows) == graph_models | hub and len(result["ranking"]) == len(rows)
+    assert result["not_profiled"] == len(hub) and result["candidates_source"] == "catalog"
+    for model, row in rows.items():
+        assert row["profiled"] is (model in graph_models)
+        assert (row.get("note") == "not profiled") is (model in hub)
+    profiled_sd = min(r["uncertainty"] for r in rows.values() if r["profiled"])
+    assert all(rows[m]["uncertainty"] > profiled_sd for m in hub)
+    text = mandc(env, "recommend", "--dataset", "shapes-blue-squares", "--hold-out", "--method",
+                 "nearest_dataset", "--candidates", "catalog", "--top", "20").stdout
+    marked = [line for line in text.splitlines() if line.rstrip().endswith("not profiled")]
+    assert sorted(line.split()[1] for line in marked) == sorted(hub)

@@ -146,9 +146,8 @@ def _missing(value) -> bool:
 def _recommend(args, graph_only) -> int:
     if args.candidates == "graph":
         return graph_only(args)
-    from ..advise import advise
+    from ..advise import advise, load_candidates
     from ..graph.defaults import EXAMPLE_DATASET, example_dir, resolve_graph
-    from ..ranking.cold_models import load_candidates
 
     graph = resolve_graph(args.graph)
     candidates = load_candidates(args.candidates, graph)
