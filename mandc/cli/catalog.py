@@ -43,7 +43,7 @@ def add_catalog_commands(commands, formatter) -> None:
             note="--min-downloads applies to Hub models (local ones have no downloads). A gated "
                  "model is listed with its features unknown until HF_TOKEN can read it."))
     parser.add_argument("--search", metavar="TEXT", help="part of the model id")
-    parser.add_argument("--limit", type=positive_int, default=20,
+    parser.add_argument("--limit", type=positive_int, default=20, metavar="N",
                         help="Hub models to list at most (default 20)")
     parser.add_argument("--min-downloads", type=int, default=0, metavar="K",
                         help="Hub models with at least K downloads (last 30 days)")
@@ -53,10 +53,11 @@ def add_catalog_commands(commands, formatter) -> None:
                         help="denoiser + text encoders at most (e.g. 900M, 2.6B)")
     parser.add_argument("--min-resolution", type=positive_int, metavar="R",
                         help="native resolution of at least R pixels a side")
-    parser.add_argument("--include-gated", action=argparse.BooleanOptionalAction, default=True,
-                        help="list gated models (default yes; --no-gated leaves them out)")
-    parser.add_argument("--no-gated", dest="include_gated", action="store_false",
-                        help=argparse.SUPPRESS)
+    gated = parser.add_mutually_exclusive_group()
+    gated.add_argument("--include-gated", dest="include_gated", action="store_true",
+                       default=True, help="list gated models (the default)")
+    gated.add_argument("--no-gated", dest="include_gated", action="store_false",
+                       help="leave gated models out")
     parser.add_argument("--include-adapters", action="store_true",
                         help="list LoRAs and other adapters too")
     parser.add_argument("--no-minizoo", dest="minizoo", action="store_false",
@@ -115,8 +116,7 @@ def catalog_text(rows: list[dict], skipped: list[str]) -> str:
               "licence": r["licence"], "downloads": r["downloads"],
               "base": f"{r['base_model']} ({r['base_model_relation']})" if r["base_model"]
               else None,
-              "note": ("gated: " if r["gated"] else "") + (r["note"] or "").split(":")[0]
-              if (r["gated"] or r["note"]) else None} for r in rows]
+              "note": _note(r)} for r in rows]
     parts = [report.table(shown, TEXT_COLUMNS) if shown else "no model matches the filters"]
     if skipped:
         parts.append(f"\nleft out, not diffusers pipelines (no model_index.json): "
@@ -124,6 +124,13 @@ def catalog_text(rows: list[dict], skipped: list[str]) -> str:
     parts.append("\nparams: denoiser + text encoders, from safetensors headers; resolution: "
                  "native side in pixels.")
     return "\n".join(parts)
+
+
+def _note(row: dict) -> str | None:
+    """A short note for the text table (JSON carries the full one)."""
+    if row["gated"]:
+        return "gated: features need access (HF_TOKEN)" if row["note"] else "gated"
+    return row["note"].split(":")[0] if row["note"] else None
 
 
 def _human(count) -> str | None:

@@ -116,8 +116,13 @@ def model_features(model: str) -> dict:
         except NotAPipeline:
             raise ValidationError(f"{model}: not a diffusers pipeline folder (no "
                                   f"model_index.json)") from None
-        return {**_empty_row(str(folder), "local"), **features,
-                "family": features["pipeline_class"]}
+        family = features["pipeline_class"]
+        if (folder / "zoo_spec.json").is_file():  # a mini-zoo model: its architecture label
+            from ..minizoo.models import ZooSpec
+
+            family = ZooSpec.from_dict(json.loads((folder / "zoo_spec.json").read_text())) \
+                .architecture
+        return {**_empty_row(str(folder), "local"), **features, "family": family}
     if model.count("/") != 1 or folder.exists() or (ASSETS_DIR / model).exists():
         raise ValidationError(f"{model!r} is neither a mini-zoo model ({', '.join(ZOO)}), a "
                               f"pipeline folder nor a Hub model id (owner/name)")
