@@ -8,11 +8,13 @@ prediction — the reasons shown to the user.
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
+from .errors import ConfigError, MandcError
 from .graph.matching_graph import MatchingGraph
 from .graph.views import score_matrix, without_scores_of
 from .ranking.methods import make_method
@@ -21,14 +23,17 @@ from .ranking.methods import make_method
 def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str | None = None,
            top: int | None = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
            samples: int | None = None, graph_source: str | None = None,
-           probe: bool = False, load_options=None) -> dict:
+           probe: bool = False, load_options=None,
+           candidates: pd.DataFrame | None = None) -> dict:
     """Rank every model of ``graph`` for ``target`` (see the module docstring). ``probe``: a new
     target is first probed by every model of the graph (:mod:`mandc.profile.probe`; the models
     must load on this machine), so that a graph with probe metrics can use them. ``top=None``
     keeps every candidate in the ranking. ``load_options`` (:class:`mandc.data.LoadOptions`)
     says how to read a new target (``samples`` overrides its ``max_samples``); the result's
     ``load_report`` says what was read and what was left out, and why (``None`` for a dataset
-    of the graph)."""
+    of the graph). ``candidates`` (catalogue rows, see :func:`load_candidates`): rank these
+    instead, the graph's models among them as usual and the others as models the graph never
+    profiled (:mod:`mandc.ranking.cold_models`)."""
     from .graph.defaults import place_target
 
     if top is not None and top < 1:
@@ -48,7 +53,7 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     fit_on = without_scores_of(graph, target) if hold_out else graph
     fitted = make_method(method, metric=metric, seed=seed).fit(fit_on)
     ranking = fitted.rank(target)
-    return {
+    answer = {
         "target": target, "method": method, "metric": metric,
         "higher_is_better": graph.higher_is_better(metric), "held_out": hold_out,
         "graph": graph_source, "candidates": len(ranking),
@@ -59,6 +64,16 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
         "load_report": sample.report.to_dict() if sample is not None and sample.report else None,
         "load_notes": list(sample.notes) if sample is not None else [],
     }
+    if candidates is not None:
+        rows = candidate_rows(fit_on, ranking, candidates, metric=metric,
+                              measured=None if measured.isna().all() else measured)
+        answer.update({
+            "candidates": len(rows), "candidates_source": candidates.attrs.get("source", "table"),
+            "notice": candidates.attrs.get("notice"),
+            "not_profiled": sum(not row["profiled"] for row in rows),
+            "ranking": rows if top is None else rows[:top],
+        })
+    return answer
 
 
 def similar_profiled_datasets(method, graph: MatchingGraph, target: str, n: int) -> list[dict]:
@@ -102,3 +117,98 @@ def _finite(value) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------- candidates
+def candidate_rows(graph: MatchingGraph, ranking: pd.DataFrame, candidates: pd.DataFrame, *,
+                   metric: str, measured: pd.Series | None = None) -> list[dict]:
+    """Profiled and never-profiled candidates ranked together: the graph's models keep the
+    method's prediction; the others are predicted from their features and lineage, with a wider
+    uncertainty, and marked ``profiled: false``, ``note: "not profiled"``."""
+    from .ranking.cold_models import ColdModelRanker
+
+    profiled = ranking.set_index("model")["predicted"]
+    ranker = ColdModelRanker(metric=metric).fit(graph)
+    ids = candidates["id"].astype(str)
+    cold = candidates[~ids.isin(profiled.index)]
+    table = ranker.predict(cold, profiled) if len(cold) else None
+    rows = [{"model": m, "predicted": _finite(profiled[m]), "uncertainty":
+             round(ranker.profiled_error_, 4), "profiled": True}
+            for m in ids if m in profiled.index]
+    if candidates.attrs.get("with_graph"):
+        rows += [{"model": m, "predicted": _finite(profiled[m]),
+                  "uncertainty": round(ranker.profiled_error_, 4), "profiled": True}
+                 for m in profiled.index if m not in set(ids)]
+    for record in ([] if table is None else table.to_dict("records")):
+        rows.append({"model": record["model"], "predicted": _finite(record["predicted"]),
+                     "uncertainty": round(record["uncertainty"], 4), "profiled": False,
+                     "note": "not profiled", "lineage": record["lineage"],
+                     "closest_profiled": record["closest"]})
+    rows.sort(key=lambda row: -np.inf if row["predicted"] is None else -row["predicted"])
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+        if measured is not None:
+            row["measured"] = _finite(measured.get(row["model"]))
+    order = ["rank", "model", "predicted", "uncertainty", "profiled", "measured", "note"]
+    return [{**{k: row[k] for k in order if k in row},
+             **{k: v for k, v in row.items() if k not in order}} for row in rows]
+
+
+def load_candidates(spec: str, graph: MatchingGraph) -> pd.DataFrame:
+    """``catalog``: the graph's models and the candidate catalogue (:mod:`mandc.hub.catalog`);
+    else a file: one model id a line (``#`` comments), a CSV with an ``id`` or ``model``
+    column, or the JSON ``mandc catalog --json`` prints. Each id is a graph model, a mini-zoo
+    name, a pipeline folder or a Hub id (read as the catalogue reads it)."""
+    from pathlib import Path
+
+    from .errors import ValidationError
+    from .hub.catalog import CATALOG_COLUMNS, candidate_catalog, model_features
+
+    if spec == "catalog":
+        table = candidate_catalog()
+        table.attrs.update(source="catalog", with_graph=True)
+        return table
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"--candidates {spec}: expected graph, catalog or a file of model ids")
+    text = path.read_text()
+    if path.suffix == ".json":
+        try:
+            rows = json.loads(text)
+        except ValueError as error:
+            raise ValidationError(f"not JSON ({error})", file=spec) from None
+        rows = rows.get("models", []) if isinstance(rows, dict) else rows
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r
+                                                 for r in rows):
+            raise ValidationError("expected a list of models with an 'id' each (mandc catalog "
+                                  "--json)", file=spec)
+        table = pd.DataFrame(rows)
+        table = table.reindex(columns=CATALOG_COLUMNS + [c for c in table.columns
+                                                         if c not in CATALOG_COLUMNS])
+    else:
+        if path.suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str)
+            column = "id" if "id" in frame else "model" if "model" in frame else None
+            if column is None:
+                raise ValidationError("needs an 'id' or 'model' column", file=spec)
+            ids = [(i + 2, v) for i, v in enumerate(frame[column].fillna(""))]
+        else:
+            ids = [(i + 1, line.split("#")[0].strip()) for i, line in
+                   enumerate(text.splitlines())]
+        known = set(graph.model_ids)
+        records = []
+        for row, model in ids:
+            if not model:
+                continue
+            if model in known:
+                records.append({"id": model, "source": "graph"})
+                continue
+            try:
+                records.append(model_features(model))
+            except MandcError as error:
+                raise type(error)(f"{spec}, row {row}: {error}") from None
+        if not records:
+            raise ValidationError("names no model", file=spec)
+        table = pd.DataFrame(records).reindex(columns=CATALOG_COLUMNS)
+    table.attrs.update(source=spec, with_graph=False)
+    return table

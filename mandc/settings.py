@@ -74,6 +74,9 @@ class Settings:
     """MANDC_HUB_ATTEMPTS: tries of a push or compaction before it gives up (conflicts, 5xx)."""
     hub_backoff: float = 1.0
     """MANDC_HUB_BACKOFF: first wait between tries in seconds; doubles up to 16× (jittered)."""
+    catalog_ttl: float = 86_400.0
+    """MANDC_CATALOG_TTL: seconds a cached candidate catalogue (``mandc catalog``) stays fresh;
+    after that it is read again from the Hub, and kept as the fallback when the Hub is away."""
     threads: int = 1
     """MANDC_THREADS: torch CPU threads of each profiled pair, alone or in a grid worker.
 
@@ -107,5 +110,6 @@ def get_settings() -> Settings:
         hub_timeout=_env_positive_float("MANDC_HUB_TIMEOUT", 60.0),
         hub_attempts=_env_positive_int("MANDC_HUB_ATTEMPTS", 5),
         hub_backoff=_env_positive_float("MANDC_HUB_BACKOFF", 1.0),
+        catalog_ttl=_env_positive_float("MANDC_CATALOG_TTL", 86_400.0),
         threads=_env_positive_int("MANDC_THREADS", 1),
     )

@@ -15,8 +15,16 @@ pointing here and ``HF_HUB_DISABLE_XET=1``:
   entries a page) and ``POST …/paths-info/{rev}``;
 - ``HEAD``/``GET /{prefix}{repo}/resolve/{rev}/{path}`` with ``X-Repo-Commit``, ``ETag``
   (git blob id) or ``X-Linked-Etag``/``X-Linked-Size`` (sha256 of an LFS file), and ranges;
-- ``POST /api/validate-yaml``; ``GET /api/models`` and ``GET /api/models/{repo}`` from a
-  catalogue given with ``--models FILE.json`` (a list of model-info dicts; the next issue grows it).
+- ``POST /api/validate-yaml``; ``GET /api/models`` (``search``, ``author``, ``pipeline_tag``,
+  ``filter``, ``gated``, ``sort``, ``limit``, ``expand``) and ``GET /api/models/{repo}`` (with
+  ``expand``) from a catalogue given with ``--models FILE.json``: a list of model-info dicts
+  (``cardData``, ``gated``, ``baseModels``, ``tags``, ``downloads``…). A catalogue entry whose id
+  is also a stored repo answers with both: the repo's ``sha`` and ``siblings``, the entry's
+  metadata. ``--model-repo OWNER/NAME=DIR`` stores a local folder (a saved diffusers pipeline) as a
+  model repo at start, its weights as LFS files, so ``resolve`` and range requests (how
+  ``parse_safetensors_file_metadata`` reads a header) serve real files. An entry with ``gated``
+  ``"auto"``/``"manual"`` guards its files but README.md and .gitattributes: anonymous → 401,
+  a token whose user is not in the entry's ``granted`` list → 403, both ``X-Error-Code: GatedRepo``.
 
 Repos live under ``--root``: content-addressed objects (``objects/<sha256>``) and, per repo,
 ``repo.json`` (visibility, refs) and ``commits/<sha1>.json`` (parent, full tree, message); commit
@@ -368,9 +376,18 @@ class StandIn:
         return repo_type, repo_id, repo, sha, self.store.commit(repo_type, repo_id, sha)
 
     def repo_info(self, request, groups, body):
-        catalogued = self._catalogued(groups)
-        if catalogued is not None:
-            return 200, catalogued, {}
+        entry = self._entry(groups)
+        stored = self.store.repo(groups.get("type") or "model", f"{groups['owner']}/"
+                                 f"{groups['name']}") is not None
+        if entry is not None and not stored:
+            return 200, _expanded(self._public(entry), parse_qs(request.query)), {}
+        status, info, headers = self._stored_info(request, groups)
+        if entry is not None:
+            info = {**info, **{k: v for k, v in self._public(entry).items()
+                               if k not in ("sha", "siblings")}}
+        return status, _expanded(info, parse_qs(request.query)), headers
+
+    def _stored_info(self, request, groups):
         repo_type, repo_id, repo, sha, commit = self._tree(request, groups)
         query = parse_qs(request.query)
         blobs = query.get("blobs", ["false"])[0].lower() == "true"
@@ -460,6 +477,8 @@ class StandIn:
     def resolve(self, request, groups, body):
         repo_type, repo_id, repo, sha, commit = self._tree(request, groups)
         path = groups["path"]
+        if repo_type == "model" and path not in ("README.md", ".gitattributes"):
+            self._check_gate(request, repo_id)
         entry = commit["tree"].get(path)
         headers = {"X-Repo-Commit": sha}
         if entry is None:
@@ -614,10 +633,10 @@ class StandIn:
     # ---------------------------------------------------------------------------- models
     def list_models(self, request, groups, body):
         """``GET /api/models`` over the ``--models`` catalogue: ``search``, ``author``,
-        ``pipeline_tag``, ``filter`` (tags, all must match), ``sort`` (descending), ``limit``
-        and ``expand`` (keeps only the named properties and the id)."""
+        ``pipeline_tag``, ``filter`` (tags or library, all must match), ``gated``, ``sort``
+        (descending), ``limit`` and ``expand`` (keeps only the named properties and the id)."""
         query = parse_qs(request.query)
-        rows = list(self.models)
+        rows = [self._public(m) for m in self.models]
         if "search" in query:
             rows = [m for m in rows if query["search"][0].lower() in m["id"].lower()]
         if "author" in query:
@@ -626,28 +645,77 @@ class StandIn:
             rows = [m for m in rows if m.get("pipeline_tag") == query["pipeline_tag"][0]]
         for tag in query.get("filter", []):
             rows = [m for m in rows if tag in m.get("tags", []) or m.get("library_name") == tag]
+        if "gated" in query:
+            wanted = query["gated"][0].lower() == "true"
+            rows = [m for m in rows if bool(m.get("gated")) == wanted]
         if "sort" in query:
             key = query["sort"][0]
             rows.sort(key=lambda m: m.get(key) or 0, reverse=True)
         if "limit" in query:
             rows = rows[:int(query["limit"][0])]
-        expand = query.get("expand[]", []) + query.get("expand", [])
-        if expand:
-            rows = [{"id": m["id"], "_id": m.get("_id", m["id"]),
-                     **{k: m[k] for k in expand if k in m}} for m in rows]
-        return 200, rows, {}
+        return 200, [_expanded(m, query) for m in rows], {}
 
-    def _catalogued(self, groups) -> dict | None:
-        """A ``--models`` entry for ``GET /api/models/{repo}`` when no stored repo has that id."""
-        repo_id = f"{groups['owner']}/{groups['name']}"
-        if groups.get("type") != "model" or self.store.repo("model", repo_id) is not None:
+    def _entry(self, groups) -> dict | None:
+        """The ``--models`` entry of ``/api/models/{repo}``, if any."""
+        if groups.get("type") != "model":
             return None
-        for model in self.models:
-            if model["id"] == repo_id:
-                sha = model.get("sha") or hashlib.sha1(repo_id.encode()).hexdigest()
-                return {"modelId": repo_id, "_id": repo_id, "sha": sha, "private": False,
-                        "siblings": [], **model}
-        return None
+        repo_id = f"{groups['owner']}/{groups['name']}"
+        return next((m for m in self.models if m["id"] == repo_id), None)
+
+    def _public(self, entry: dict) -> dict:
+        """An entry as the Hub shows it (the stand-in's own keys, such as ``granted``, left out);
+        a stored repo of that id gives its head commit and files."""
+        repo_id = entry["id"]
+        shown = {k: v for k, v in entry.items() if k != "granted"}
+        repo = self.store.repo("model", repo_id)
+        sha = repo["refs"]["main"] if repo else hashlib.sha1(repo_id.encode()).hexdigest()
+        return {"modelId": repo_id, "_id": repo_id, "sha": sha, "private": False,
+                "gated": False, "siblings": self._siblings(repo_id), **shown}
+
+    def _siblings(self, repo_id: str) -> list[dict]:
+        repo = self.store.repo("model", repo_id)
+        if repo is None:
+            return []
+        commit = self.store.commit("model", repo_id, repo["refs"]["main"])
+        return [{"rfilename": path} for path in sorted(commit["tree"])]
+
+    def _check_gate(self, request, repo_id: str) -> None:
+        """A gated catalogue entry's files need a token its owner granted (see the docstring)."""
+        entry = next((m for m in self.models if m["id"] == repo_id), None)
+        if entry is None or not entry.get("gated"):
+            return
+        account = self.user_of(request)
+        if account is None:
+            raise HubHTTPError(401, f"Access to model {repo_id} is restricted. You must have "
+                                    f"access to it and be authenticated to access it.",
+                               "GatedRepo")
+        if account["name"] not in entry.get("granted", []):
+            raise HubHTTPError(403, f"Access to model {repo_id} is restricted and you are not "
+                                    f"in the authorized list.", "GatedRepo")
+
+    def store_folder(self, repo_id: str, folder: Path) -> None:
+        """A local folder as a model repo's first commit (``--model-repo``)."""
+        if self.store.repo("model", repo_id) is None:
+            self.store.create_repo("model", repo_id, private=False)
+        repo = self.store.repo("model", repo_id)
+        tree = dict(self.store.commit("model", repo_id, repo["refs"]["main"])["tree"])
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            name = path.relative_to(folder).as_posix()
+            tree[name] = self.store.tree_entry(path.read_bytes(),
+                                               lfs=name.lower().endswith(LFS_EXTENSIONS))
+        repo["refs"]["main"] = self.store.write_commit("model", repo_id, {
+            "parents": [repo["refs"]["main"]], "tree": tree, "summary": f"upload {folder.name}",
+            "description": "", "author": "stand-in", "date": _now()})
+        self.store.save_repo("model", repo_id, repo)
+
+
+def _expanded(info: dict, query: dict) -> dict:
+    """``expand``: only the named properties (and the ids) of a model info, as the Hub answers."""
+    expand = query.get("expand[]", []) + query.get("expand", [])
+    if not expand:
+        return info
+    return {"id": info["id"], "_id": info.get("_id", info["id"]),
+            **{k: info[k] for k in expand if k in info}}
 
 
 def _phrase(status: int) -> str:
@@ -854,11 +922,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds a commit holds its repo's lock (the Hub takes ~1 s)")
     parser.add_argument("--models", type=Path, metavar="JSON",
                         help="model catalogue for /api/models (a list of model-info dicts)")
+    parser.add_argument("--model-repo", action="append", default=[], metavar="OWNER/NAME=DIR",
+                        help="store a local folder as a model repo at start (repeatable)")
     args = parser.parse_args(argv)
     faults = [FaultRule.parse(json.loads(spec)) for spec in args.fault]
     models = json.loads(args.models.read_text()) if args.models else None
     server = make_server(args.root, args.port, tokens=parse_tokens(args.token),
                          commit_hold=args.commit_hold, models=models, faults=faults)
+    for spec in args.model_repo:
+        repo_id, _, folder = spec.partition("=")
+        if not re.fullmatch(REPO, repo_id) or not Path(folder).is_dir():
+            raise SystemExit(f"--model-repo {spec}: expected OWNER/NAME=DIR with DIR a folder")
+        server.hub.store_folder(repo_id, Path(folder))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"ready http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:

@@ -18,6 +18,7 @@ from ..errors import MandcError
 from ..graph.defaults import DEFAULT_GRAPH_TEXT, DEFAULT_GRAPH_WHERE
 from . import report
 from .args import add_loader_options, density, examples, loader_options, paragraph, positive_int
+from .catalog import add_catalog_commands
 from .hub import add_hub_commands
 
 RECOMMEND_TOP = 10
@@ -297,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe.set_defaults(handler=_describe)
     _add_profiling_commands(commands, graph_commands, formatter)
     add_hub_commands(commands, graph_commands, formatter)
+    add_catalog_commands(commands, formatter)
     return parser
 
 
