@@ -89,7 +89,7 @@ def run_env(hub: Hub, home: Path, token: str | None = TOKEN, **extra) -> dict:
 
 
 def mandc(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "mandc.cli.main", *args], env=env,
+    done = subprocess.run([sys.executable, "-m", "mandc", *args], env=env,
                           capture_output=True, text=True, timeout=300)
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
@@ -378,13 +378,13 @@ def test_eight_concurrent_pushers_and_a_compaction_lose_no_row(slow_commits, tmp
         save_graph(_pusher_graph(number), source)
         expected.append(load_graph(source).scores)
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "mandc.cli.main", "push", str(source), "--repo", "alice/graph"],
+            [sys.executable, "-m", "mandc", "push", str(source), "--repo", "alice/graph"],
             env=run_env(hub, tmp_path / f"home{number}", MANDC_HUB_ATTEMPTS="20",
                         MANDC_HUB_BACKOFF="0.2"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         if number == 3:  # a compaction starts while pushes are landing
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "mandc.cli.main", "graph", "compact", "--repo",
+                [sys.executable, "-m", "mandc", "graph", "compact", "--repo",
                  "alice/graph"], env=run_env(hub, tmp_path / "compactor",
                                              MANDC_HUB_ATTEMPTS="20", MANDC_HUB_BACKOFF="0.2"),
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
@@ -435,7 +435,7 @@ def test_a_push_landing_during_compaction_survives_it(hub, tmp_path):
     # the compaction's listing of the repo is slow; a push lands meanwhile
     hub.faults({"route": "tree", "action": "delay", "seconds": 6.0, "times": 1})
     compaction = subprocess.Popen(
-        [sys.executable, "-m", "mandc.cli.main", "graph", "compact", "--repo", "alice/graph",
+        [sys.executable, "-m", "mandc", "graph", "compact", "--repo", "alice/graph",
          "--json"], env=run_env(hub, tmp_path / "compactor"), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -26,14 +26,14 @@ from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundEr
 from .. import __version__
 from ..errors import HubError, ValidationError
 from ..graph.matching_graph import SCORE_COLUMNS, SIMILARITY_COLUMNS, MatchingGraph
+from ..graph.store import NODE_TABLES as NODE_KEYS
+from ..graph.store import differing_columns
 from ..settings import get_settings
 from .layout import (
     GRAPH_PATTERNS,
-    NODE_KEYS,
     RepoGraph,
     card_text,
     contributors,
-    differing_columns,
     read_repo_graph,
     shard_path,
     table_bytes,
