@@ -7,13 +7,21 @@ import json
 import logging
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
-from test_hub import ROOT, graph_with, hub, mandc, run_env  # noqa: F401 - hub is a fixture
+import pytest
+from test_hub import Hub, graph_with, mandc, run_env, start_stand_in
 
 from mandc.graph.store import load_graph, save_graph
 from mandc.hub.layout import table_bytes
+
+
+@pytest.fixture
+def hub(tmp_path) -> Hub:
+    server = start_stand_in(tmp_path / "hub-root")
+    yield server
+    server.process.terminate()
+    server.process.wait(10)
 
 
 def test_load_graph_reads_node_and_similarity_shards_as_the_hub_writes_them(tmp_path, caplog):
@@ -133,3 +141,46 @@ def test_run_grid_calls_on_pair_for_finished_pairs_only(tmp_path, monkeypatch):
     runner.run_grid(["m"], ["a", "broken", "b"], Recipe(steps=2), graph_dir=tmp_path / "g",
                     progress=False, scorer=object(), on_pair=seen.append)
     assert seen == [{"model": "m", "dataset": "a"}, {"model": "m", "dataset": "b"}]
+
+
+# ------------------------------------------------------------------------------ graph show
+def test_graph_show_of_a_repo_lists_contributors_and_recipes(hub, tmp_path):
+    from test_hub import recipe
+
+    env = run_env(hub, tmp_path)
+    save_graph(graph_with(["m1", "m2"], ["d1"], seed=0), tmp_path / "a")
+    save_graph(graph_with(["m1", "m2"], ["d2"], seed=1), tmp_path / "b")
+    mandc(env, "push", str(tmp_path / "a"), "--repo", "alice/graph", "--create")
+    mandc(env, "push", str(tmp_path / "b"), "--repo", "alice/graph")
+    text = mandc(env, "graph", "show", "alice/graph").stdout
+    assert f"graph       alice/graph@{hub.head('alice/graph')[:12]}" in text
+    contributors = [line for line in text.splitlines() if line.startswith("contributors")]
+    assert len(contributors) == 1 and contributors[0].startswith(
+        "contributors alice (10 rows in 7 files, last 20")  # 6 rows, then 4 in 3 shards
+    recipes = [line for line in text.splitlines() if line.startswith("recipes")]
+    assert recipes == [f"recipes     2: {recipe(0)[1][:12]} (2 rows), {recipe(1)[1][:12]} "
+                       f"(2 rows)"] or recipes == [
+        f"recipes     2: {recipe(1)[1][:12]} (2 rows), {recipe(0)[1][:12]} (2 rows)"]
+    shown = json.loads(mandc(run_env(hub, tmp_path, MANDC_GRAPH_REPO="alice/graph"), "graph",
+                             "show", "--json").stdout)
+    assert shown["scores"] == 4 and shown["commit"] == hub.head("alice/graph")
+    assert sorted(r["recipe_hash"] for r in shown["recipes"]) == sorted(
+        [recipe(0)[1], recipe(1)[1]])
+    assert [c["author"] for c in shown["contributors"]] == ["alice"]
+    # a local directory is still summarised as before, without provenance
+    local = mandc(env, "graph", "show", str(tmp_path / "a")).stdout
+    assert "contributors" not in local and f"graph       {tmp_path / 'a'}" in local
+
+
+def test_a_snapshot_in_the_hf_cache_loads_as_a_graph_directory(hub, tmp_path):
+    env = run_env(hub, tmp_path)
+    save_graph(graph_with(["m1"], ["d1"]), tmp_path / "a")
+    save_graph(graph_with(["m1", "m2"], ["d1", "d2"]), tmp_path / "b")
+    mandc(env, "push", str(tmp_path / "a"), "--repo", "alice/graph", "--create")
+    mandc(env, "push", str(tmp_path / "b"), "--repo", "alice/graph")  # node shards now
+    mandc(env, "pull", "alice/graph")
+    folder = next((tmp_path / "hf").rglob(f"snapshots/{hub.head('alice/graph')}"))
+    assert (folder / "models").is_dir() and (folder / "datasets").is_dir()
+    loaded = load_graph(folder)
+    assert loaded.model_ids == ["m1", "m2"] and loaded.dataset_ids == ["d1", "d2"]
+    assert len(loaded.scores) == 4

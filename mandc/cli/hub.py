@@ -99,30 +99,43 @@ def _pull(args) -> int:
 
     _quiet_downloads(args.json)
     pulled = pull_graph(args.repo, revision=args.revision)
-    source = f"{pulled.repo.repo_id}@{pulled.commit[:12]}"
     prefix = ""
     if args.out:
         from ..graph.importer import write_graph
 
         out = write_graph(pulled.graph, args.out, overwrite=args.overwrite)
-        prefix = f"pulled {source} into {out}\n"
+        prefix = f"pulled {pulled.repo.repo_id}@{pulled.commit[:12]} into {out}\n"
     _warn(pulled.conflicts)
+    return _summarise(pulled, as_json=args.json, prefix=prefix, out=args.out)
+
+
+def show_repo(spec: str, *, as_json: bool) -> int:
+    """``mandc graph show REPO``: the summary of ``graph show`` with who contributed the rows
+    and which recipes produced them (read from each shard's provenance)."""
+    from ..hub.graph_repo import pulled_from_repo
+
+    _quiet_downloads(as_json)
+    return _summarise(pulled_from_repo(spec), as_json=as_json)
+
+
+def _summarise(pulled, *, as_json: bool, prefix: str = "", out: str | None = None) -> int:
+    source = f"{pulled.repo.repo_id}@{pulled.commit[:12]}"
     graph = pulled.graph
     summary = {**graph.summary(),
                "profiled_datasets": int(graph.measured_scores["dataset"].nunique()),
                "measurements": int(graph.scores["count"].sum()), "graph": source,
-               "commit": pulled.commit, "out": args.out,
+               "commit": pulled.commit, "out": out,
                "contributors": pulled.contributors, "recipes": pulled.recipes()}
-    if args.json:
+    if as_json:
         print(report.to_json(summary))
         return 0
     print(prefix + report.graph_summary_text(summary, source))
     people = ", ".join(f"{p['author']} ({p['rows']:,} rows in {p['files']} files, last "
                        f"{p['last'] or 'unknown'})" for p in pulled.contributors)
-    print(f"contributors: {people or 'none recorded'}")
+    print(f"contributors {people or 'none recorded'}")
     recipes = summary["recipes"]
     shown = ", ".join(f"{r['recipe_hash'][:12]} ({r['rows']:,} rows)" for r in recipes[:5])
-    print(f"recipes: {len(recipes)}" + (f": {shown}" if shown else "")
+    print(f"recipes     {len(recipes)}" + (f": {shown}" if shown else "")
           + (" …" if len(recipes) > 5 else ""))
     return 0
 

@@ -113,6 +113,11 @@ def pull_graph(repo: str | GraphRepo, *, revision: str | None = None) -> Pulled:
 def graph_from_repo(spec: str) -> MatchingGraph:
     """The graph of a repo named where a graph directory could be (``--graph``,
     ``$MANDC_GRAPH_REPO``); a plain ``OWNER/NAME`` that is neither says both."""
+    return pulled_from_repo(spec).graph
+
+
+def pulled_from_repo(spec: str) -> Pulled:
+    """:func:`graph_from_repo` with where the graph came from (commit, contributors)."""
     try:
         pulled = pull_graph(spec)
     except HubError as error:
@@ -122,7 +127,7 @@ def graph_from_repo(spec: str) -> MatchingGraph:
             from None
     for line in pulled.conflicts:
         log.warning("%s: %s", spec, line)
-    return pulled.graph
+    return pulled
 
 
 # ------------------------------------------------------------------------------------- push
