@@ -7,8 +7,11 @@ is huggingface_hub's (``HF_TOKEN`` or ``hf auth login``) and is never printed.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from ..graph.defaults import DEFAULT_GRAPH_WHERE
 from . import report
+from .args import examples, paragraph, positive_int
 
 PULL_EXAMPLES = """\
 Examples:
@@ -42,8 +45,20 @@ land meanwhile make it re-read and retry, and it deletes only the shards it fold
 """
 
 
+CARD_EXAMPLES = examples(
+    "mandc card alice/sd-cats --dataset alice/cats --graph org/t2i-graph    # print the diff",
+    "mandc card alice/sd-cats --dataset alice/cats --graph org/t2i-graph --apply",
+    "mandc card ./my-finetune --dataset shapes-red-circles --direct",
+    note="Metadata is merged, never overwritten: base_model (and base_model_relation), "
+         "datasets and a mandc tag are added where the card lacks them, and the section "
+         "'Why this base model' sits between HTML comments, so a rerun updates it in place. "
+         "--apply opens a pull request on the repo, --direct commits (or writes a folder's "
+         "README.md); without them nothing is written.")
+RELATIONS = ("finetune", "adapter", "merge", "quantized")
+
+
 def add_hub_commands(commands, graph_commands, formatter) -> None:
-    """Register ``pull``, ``push`` and ``graph compact`` on the ``mandc`` parser."""
+    """Register ``pull``, ``push``, ``card`` and ``graph compact`` on the ``mandc`` parser."""
     pull = commands.add_parser(
         "pull", help="download a matching graph from a Hub dataset repo",
         formatter_class=formatter, epilog=PULL_EXAMPLES,
@@ -71,6 +86,38 @@ def add_hub_commands(commands, graph_commands, formatter) -> None:
     push.add_argument("--dry-run", action="store_true", help="validate and list; write nothing")
     push.add_argument("--json", action="store_true", help="print the result as JSON")
     push.set_defaults(handler=_push)
+
+    card = commands.add_parser(
+        "card", help="write M&C's recommendation into a model card", formatter_class=formatter,
+        epilog=CARD_EXAMPLES,
+        description=paragraph(
+            "Add to the card of a fine-tuned model (a Hub repo, or a local folder before its "
+            "upload) which base model it came from and why: base_model, datasets, a mandc tag "
+            "and a short section with the top of M&C's ranking for the dataset, the measured "
+            "or predicted figures and the graph repo and revision they came from."))
+    card.add_argument("model", metavar="MODEL", help="Hub model repo (OWNER/NAME) or a local "
+                      "model folder")
+    card.add_argument("--dataset", required=True, metavar="D",
+                      help="the dataset it was fine-tuned on: a dataset of the graph, or a Hub "
+                           "dataset id, folder or zip to place in the graph")
+    card.add_argument("--graph", metavar="GRAPH", help=f"graph directory or Hub repo "
+                      f"(OWNER/NAME[@REV]; default: {DEFAULT_GRAPH_WHERE})")
+    card.add_argument("--base", metavar="MODEL", help="the base model it was fine-tuned from "
+                      "(default: the top-ranked one)")
+    card.add_argument("--relation", choices=RELATIONS, help="base_model_relation (default: "
+                      "adapter when MODEL holds adapter weights, else finetune)")
+    card.add_argument("--top", type=positive_int, default=3,
+                      help="ranked models the section lists (default 3)")
+    card.add_argument("--method", default="mandc", help="ranking method (default: mandc)")
+    mode = card.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true",
+                      help="print the card diff and write nothing (the default)")
+    mode.add_argument("--apply", action="store_true",
+                      help="open a pull request on the model repo")
+    mode.add_argument("--direct", action="store_true",
+                      help="commit to the repo's main branch (a folder: write README.md)")
+    card.add_argument("--json", action="store_true", help="print the result as JSON")
+    card.set_defaults(handler=_card)
 
     compact = graph_commands.add_parser(
         "compact", help="fold a Hub graph repo's shards into one file per table",
@@ -169,6 +216,40 @@ def _push(args) -> int:
         print(f"already in the repo: {present}")
     if result.note:
         print(f"note: {result.note}")
+    return 0
+
+
+def _card(args) -> int:
+    from ..advise import advise
+    from ..hub.model_card import card_graph, plan_card, read_target, write_card
+
+    _quiet_downloads(args.json)
+    target = read_target(args.model)  # a wrong model id fails before any ranking
+    graph, source = card_graph(args.graph)
+    advice = advise(graph, args.dataset, method=args.method, top=None)
+    update = plan_card(target, advice, graph, source, dataset=args.dataset, base=args.base,
+                       relation=args.relation, top=args.top)
+    writing = args.apply or args.direct
+    result = write_card(target, update, create_pr=args.apply) if writing else {"written": False}
+    if args.json:
+        print(report.to_json({"model": args.model, "changed": update.changed,
+                              "dry_run": not writing, "metadata": update.metadata,
+                              "notes": update.notes, "diff": update.diff(), **result}))
+        return 0
+    for note in update.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not update.changed:
+        print(f"{args.model}: the card already carries this recommendation; nothing to write")
+    elif not writing:
+        print(update.diff(), end="")
+        print("dry run: nothing written (--apply opens a pull request, --direct commits)",
+              file=sys.stderr)
+    elif result.get("pr_url"):
+        print(f"{args.model}: opened pull request {result['pr_url']}")
+    elif result.get("path"):
+        print(f"{args.model}: wrote {Path(result['path']).name}")
+    else:
+        print(f"{args.model}: committed the card ({(result.get('commit') or '')[:12]})")
     return 0
 
 
