@@ -56,6 +56,17 @@ CARD_EXAMPLES = examples(
          "README.md); without them nothing is written.")
 RELATIONS = ("finetune", "adapter", "merge", "quantized")
 
+DEPLOY_EXAMPLES = examples(
+    "mandc space deploy --space alice/mandc --graph-repo alice/t2i-graph --dry-run",
+    "mandc space deploy --space alice/mandc --graph-repo alice/t2i-graph",
+    "mandc space deploy --space org/mandc --graph-repo org/t2i-graph --hardware t4-small "
+    "--private",
+    note="Sends app.py, requirements.txt, the Space card of space_config/ and the mandc package "
+         "source (with the shipped graph, the examples and the mini-zoo weights; no sample "
+         "grids or run records) in one commit, deleting files the app no longer has; sets "
+         "MANDC_GRAPH_REPO as a Space variable (default: $MANDC_GRAPH_REPO) and prints the "
+         "Space's URL. Runs from a checkout of M&C; needs a write token.")
+
 
 def add_hub_commands(commands, graph_commands, formatter) -> None:
     """Register ``pull``, ``push``, ``card`` and ``graph compact`` on the ``mandc`` parser."""
@@ -118,6 +129,28 @@ def add_hub_commands(commands, graph_commands, formatter) -> None:
                       help="commit to the repo's main branch (a folder: write README.md)")
     card.add_argument("--json", action="store_true", help="print the result as JSON")
     card.set_defaults(handler=_card)
+
+    space = commands.add_parser(
+        "space", help="deploy the M&C app as a Hugging Face Space", formatter_class=formatter,
+        epilog=examples("mandc space deploy --space alice/mandc --graph-repo alice/t2i-graph"))
+    space_commands = space.add_subparsers(dest="space_command", required=True, metavar="ACTION")
+    deploy = space_commands.add_parser(
+        "deploy", help="create or update the Space in one commit", formatter_class=formatter,
+        epilog=DEPLOY_EXAMPLES,
+        description=paragraph("Create or update a Gradio Space that serves M&C's app on a Hub "
+                              "graph repo."))
+    deploy.add_argument("--space", required=True, metavar="OWNER/NAME", help="the Space")
+    deploy.add_argument("--graph-repo", metavar="OWNER/NAME",
+                        help="graph repo the app serves (default: $MANDC_GRAPH_REPO; without "
+                             "one the app serves the graph shipped with mandc)")
+    deploy.add_argument("--hardware", metavar="H", help="request this hardware (cpu-basic, "
+                        "t4-small, a10g-small, …; default: leave it as it is)")
+    deploy.add_argument("--private", action="store_true", help="create the Space private")
+    deploy.add_argument("--message", metavar="M", help="commit message")
+    deploy.add_argument("--dry-run", action="store_true",
+                        help="check and list what would be sent; send nothing")
+    deploy.add_argument("--json", action="store_true", help="print the result as JSON")
+    deploy.set_defaults(handler=_space_deploy)
 
     compact = graph_commands.add_parser(
         "compact", help="fold a Hub graph repo's shards into one file per table",
@@ -250,6 +283,35 @@ def _card(args) -> int:
         print(f"{args.model}: wrote {Path(result['path']).name}")
     else:
         print(f"{args.model}: committed the card ({(result.get('commit') or '')[:12]})")
+    return 0
+
+
+def _space_deploy(args) -> int:
+    from ..hub.space import deploy_space, plan_deploy
+    from ..settings import get_settings
+
+    _quiet_downloads(args.json)
+    graph_repo = args.graph_repo or get_settings().graph_repo
+    plan = plan_deploy(args.space, graph_repo=graph_repo, hardware=args.hardware,
+                       private=args.private)
+    result = deploy_space(plan, dry_run=args.dry_run, message=args.message)
+    if args.json:
+        print(report.to_json(result.to_dict()))
+        return 0
+    if not graph_repo:
+        print("note: no --graph-repo and no $MANDC_GRAPH_REPO: the Space serves the graph "
+              "shipped with mandc", file=sys.stderr)
+    size = f"{result.files} files, {result.bytes / 1e6:.1f} MB"
+    if result.dry_run:
+        print(f"{result.space}: would send {size} in one commit (dry run, nothing sent)")
+        return 0
+    verb = "created" if result.created else "updated"
+    extra = [f"MANDC_GRAPH_REPO={result.graph_repo}"] if result.graph_repo else []
+    extra += [f"hardware {result.hardware} requested"] if result.hardware else []
+    deleted = f", {len(result.deleted)} stale files deleted" if result.deleted else ""
+    print(f"{result.space}: {verb} with {size}{deleted} in commit {result.commit[:12]}"
+          + (f"; {'; '.join(extra)}" if extra else ""))
+    print(result.url)
     return 0
 
 

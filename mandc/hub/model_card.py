@@ -15,7 +15,7 @@ from huggingface_hub import ModelCard, hf_hub_download
 from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
 from .. import __version__
-from ..errors import HubError, ValidationError
+from ..errors import ConfigError, HubError, ValidationError
 from ..graph.matching_graph import MatchingGraph
 from .cards import (
     ADAPTER_FILES,
@@ -117,12 +117,11 @@ def plan_card(target: ModelTarget, advice: dict, graph: MatchingGraph, source: G
     base = base or rows[0]["model"]
     if base not in {row["model"] for row in rows}:
         shown = ", ".join(row["model"] for row in rows[:10])
-        raise ValidationError(f"base model {base!r} is not among the {len(rows)} models the "
-                              f"graph ranks ({shown}{' …' if len(rows) > 10 else ''}); M&C "
-                              f"cannot say why it was chosen", column="--base")
+        raise ConfigError(f"--base: base model {base!r} is not among the {len(rows)} models the "
+                          f"graph ranks ({shown}{' …' if len(rows) > 10 else ''}); M&C cannot "
+                          f"say why it was chosen")
     if relation is not None and relation not in RELATIONS:
-        raise ValidationError(f"base_model_relation {relation!r} is not one of "
-                              f"{', '.join(RELATIONS)}", column="--relation")
+        raise ConfigError(f"--relation: {relation!r} is not one of {', '.join(RELATIONS)}")
     relation = relation or ("adapter" if target.is_adapter else "finetune")
     metadata, notes = card_metadata(base, relation, dataset)
     section = why_section({**advice, "ranking": rows[:top], "all": rows}, base, source,
@@ -140,8 +139,8 @@ def write_card(target: ModelTarget, update: CardUpdate, *, create_pr: bool) -> d
         return {"written": False}
     if target.folder is not None:
         if create_pr:
-            raise ValidationError("a pull request needs a Hub repo; for a local folder use "
-                                  "--direct to write its README.md", column="--apply")
+            raise ConfigError("--apply: a pull request needs a Hub repo; for a local folder use "
+                              "--direct to write its README.md")
         path = target.folder / "README.md"
         path.write_text(update.after, encoding="utf-8")
         return {"written": True, "path": str(path)}
