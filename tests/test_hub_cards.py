@@ -203,6 +203,11 @@ def test_card_dry_run_pull_request_direct_commit_and_rerun(hub, graph_repo, tmp_
     assert f"at revision `{hub.head('alice/graph')[:12]}`" in updated
     assert "(3 models, 4 datasets, " in updated
     assert updated.count("base_model:") == 1
+    for done in (dry, direct, again):  # the write token never shows, nor lands in a file
+        assert TOKEN not in done.stdout + done.stderr
+    for path in [*hub.root.rglob("*"), *tmp_path.rglob("*")]:
+        if path.is_file() and not path.is_symlink():
+            assert TOKEN.encode() not in path.read_bytes(), path
 
 
 def test_an_adapter_repo_and_a_chosen_base_keep_what_the_card_says(hub, graph_repo, tmp_path):

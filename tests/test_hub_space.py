@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from test_hub import ROOT, Hub, mandc, run_env, start_stand_in
+from test_hub import ROOT, TOKEN, Hub, mandc, run_env, start_stand_in
 
 from mandc.hub.cards import parse_card
 from mandc.hub.space import space_files
@@ -73,6 +73,7 @@ def test_deploy_sends_exactly_the_app_in_one_commit_and_updates_it(hub, tmp_path
     repo, commit = space(hub)
     assert set(commit["tree"]) == expected
     assert repo["space"]["hardware"] == "t4-small"  # no --hardware: left as it was
+    assert TOKEN not in done.stdout + done.stderr + json.dumps(again)
 
 
 def test_bad_deploy_input_is_one_clear_message_and_sends_nothing(hub, tmp_path):
