@@ -17,6 +17,9 @@ pointing here and ``HF_HUB_DISABLE_XET=1``:
   (git blob id) or ``X-Linked-Etag``/``X-Linked-Size`` (sha256 of an LFS file), and ranges;
 - ``POST /api/validate-yaml``; ``GET /api/models`` and ``GET /api/models/{repo}`` from a
   catalogue given with ``--models FILE.json`` (a list of model-info dicts; the next issue grows it);
+- ``PUT /api/{type}s/{repo}/settings`` (``gated``: ``"auto"``/``"manual"``/false, ``private``): a
+  gated repo's info stays public, but its files answer 401/403 ``X-Error-Code: GatedRepo`` to
+  anyone outside the owner's namespaces (the stand-in has no access requests);
 - Spaces: ``POST /api/repos/create`` with ``type: space`` needs an ``sdk`` (and takes
   ``hardware``, ``variables``); ``GET``/``POST /api/spaces/{repo}/variables`` lists or sets one
   variable; ``POST /api/spaces/{repo}/hardware`` requests a flavor (unknown ones are a 400) and
@@ -38,8 +41,8 @@ matching requests, then act N times (always when N is absent). ``drop`` closes t
 before handling the request, ``drop_after`` handles it and closes without answering (the
 response is lost but the effect stays), ``delay`` sleeps and then handles it. Route names:
 whoami, repo_create, repo_info, preupload, commit, lfs_batch, lfs_upload, lfs_verify, tree,
-paths_info, resolve, validate_yaml, models, model_info, space_variables, space_hardware,
-space_runtime. ``GET /_stand_in/stats`` returns request
+paths_info, resolve, validate_yaml, models, model_info, repo_settings, space_variables,
+space_hardware, space_runtime. ``GET /_stand_in/stats`` returns request
 counts, answers by status and body bytes in and out per route (``POST /_stand_in/stats/reset``
 clears them).
 
@@ -268,6 +271,7 @@ class StandIn:
             ("POST", rf"/api/{TYPES}/{REPO}/commit/(?P<rev>[^/]+)", "commit", self.commit),
             ("GET", rf"/api/spaces/{REPO}/variables", "space_variables", self.space_variables),
             ("POST", rf"/api/spaces/{REPO}/variables", "space_variables", self.space_variables),
+            ("PUT", rf"/api/{TYPES}/{REPO}/settings", "repo_settings", self.repo_settings),
             ("POST", rf"/api/spaces/{REPO}/hardware", "space_hardware", self.space_hardware),
             ("GET", rf"/api/spaces/{REPO}/runtime", "space_runtime", self.space_runtime),
             ("GET", rf"/api/{TYPES}/{REPO}(?:/revision/(?P<rev>[^/]+))?", "repo_info",
@@ -368,6 +372,21 @@ class StandIn:
             self.store.create_repo(repo_type, repo_id, private, space)
         return 200, {"url": url, "name": repo_id, "id": repo_id}, {}
 
+    def repo_settings(self, request, groups, body):
+        repo_type, repo_id, _ = self.repo_for(request, groups, write=True)
+        payload = json.loads(body or b"{}")
+        if payload.get("gated") not in (None, False, "auto", "manual"):
+            raise HubHTTPError(400, f"gated must be auto, manual or false, not "
+                                    f"{payload['gated']!r}")
+        with self.store.commit_lock(repo_type, repo_id):
+            repo = self.store.repo(repo_type, repo_id)
+            if "gated" in payload:
+                repo["gated"] = payload["gated"] or False
+            if "private" in payload:
+                repo["private"] = bool(payload["private"])
+            self.store.save_repo(repo_type, repo_id, repo)
+        return 200, {}, {}
+
     @staticmethod
     def _new_space(payload: dict) -> dict:
         """A Space's settings at creation: an SDK is required, as on the Hub."""
@@ -464,8 +483,9 @@ class StandIn:
             siblings.append(sibling)
         info = {"_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id,
                 "author": repo_id.split("/")[0], "sha": sha, "private": repo["private"],
-                "gated": False, "disabled": False, "createdAt": repo["created_at"],
-                "lastModified": commit["date"], "downloads": 0, "likes": 0, "tags": [],
+                "gated": repo.get("gated", False), "disabled": False,
+                "createdAt": repo["created_at"], "lastModified": commit["date"],
+                "downloads": 0, "likes": 0, "tags": [],
                 "siblings": siblings, "cardData": {}}
         if repo_type == "model":
             info["modelId"] = repo_id
@@ -539,6 +559,13 @@ class StandIn:
 
     def resolve(self, request, groups, body):
         repo_type, repo_id, repo, sha, commit = self._tree(request, groups)
+        if repo.get("gated"):
+            account = self.user_of(request)
+            if account is None or groups["owner"] not in account["namespaces"]:
+                raise HubHTTPError(401 if account is None else 403,
+                                   f"Access to {repo_type} {repo_id} is restricted. You must "
+                                   f"have access to it and be authenticated to access it.",
+                                   "GatedRepo")
         path = groups["path"]
         entry = commit["tree"].get(path)
         headers = {"X-Repo-Commit": sha}

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from test_hub import TOKEN, Hub, graph_with, mandc, run_env, start_stand_in
+from test_hub import BOB_TOKEN, TOKEN, Hub, graph_with, mandc, run_env, start_stand_in
 
 from mandc.advise import advise
 from mandc.errors import ValidationError
@@ -48,6 +48,8 @@ for repo, files in json.loads(sys.argv[1]).items():
     api.create_repo(repo, exist_ok=True)
     api.create_commit(repo, [CommitOperationAdd(p, c.encode()) for p, c in files.items()],
                       commit_message="seed")
+    if sys.argv[2:] == ["gated"]:
+        api.update_repo_settings(repo, gated="auto")
 """
 
 
@@ -70,9 +72,11 @@ def model_file(hub: Hub, repo: str, path: str, ref: str = "main") -> str:
     return (hub.root / "objects" / commit["tree"][path]["sha256"]).read_text()
 
 
-def seed_models(hub: Hub, tmp_path, repos: dict[str, dict[str, str]]) -> None:
-    done = subprocess.run([sys.executable, "-c", SEED, json.dumps(repos)], capture_output=True,
-                          text=True, env=run_env(hub, tmp_path / "seeder"), timeout=120)
+def seed_models(hub: Hub, tmp_path, repos: dict[str, dict[str, str]], *,
+                token: str = TOKEN, gated: bool = False) -> None:
+    done = subprocess.run([sys.executable, "-c", SEED, json.dumps(repos),
+                           *(["gated"] if gated else [])], capture_output=True, text=True,
+                          env=run_env(hub, tmp_path / "seeder", token=token), timeout=120)
     assert done.returncode == 0, done.stderr
 
 
@@ -240,8 +244,11 @@ def test_bad_input_is_one_clear_message_and_writes_nothing(hub, graph_repo, tmp_
     seed_models(hub, tmp_path, {"alice/broken": {"README.md": "---\nlicense: [mit\n---\n# x\n"},
                                 "alice/fine": {"README.md": CARD}})
     hub.faults()
+    seed_models(hub, tmp_path, {"bob/gated-sd": {"README.md": CARD}}, token=BOB_TOKEN,
+                gated=True)
     env = run_env(hub, tmp_path)
-    heads = {repo: model_head(hub, repo) for repo in ("alice/broken", "alice/fine")}
+    heads = {repo: model_head(hub, repo) for repo in ("alice/broken", "alice/fine",
+                                                      "bob/gated-sd")}
     cases = [
         (["alice/nowhere"], "error: model repo alice/nowhere not found on the Hub, or private "
                             "and the token cannot read it"),
@@ -255,6 +262,13 @@ def test_bad_input_is_one_clear_message_and_writes_nothing(hub, graph_repo, tmp_
                      check=False)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith(message), \
+            done.stderr
+    gated = "error: model repo bob/gated-sd is gated: accept its conditions on the Hub"
+    for token in (None, TOKEN):  # anonymous, and a user who has not been granted access
+        done = mandc(run_env(hub, tmp_path, token=token), "card", "bob/gated-sd", "--dataset",
+                     "alice/cats", "--graph", "alice/graph", check=False)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith(gated), \
             done.stderr
     no_token = mandc(run_env(hub, tmp_path, token=None), "card", "alice/fine", "--dataset",
                      "alice/cats", "--graph", "alice/graph", "--apply", check=False)
