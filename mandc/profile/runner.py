@@ -283,7 +283,7 @@ def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_di
     sample_files = {}
     for kind, grid in grids.items():
         path = samples_dir / (f"{stem}.png" if kind == "finetuned" else f"{stem}-zero-shot.png")
-        save_graph(grid, path)
+        grid.save(path)
         sample_files[kind] = _relative_to(path, graph_dir)
     shard = append_scores(graph_dir, pd.concat(
         [_score_rows(model_name, dataset_name, recipe, values), *extra_rows], ignore_index=True))
