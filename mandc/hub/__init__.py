@@ -4,6 +4,9 @@ A Hub dataset repo holds a graph in the local layout (DESIGN.md, "Graph on disk"
 append-only shards; :mod:`.graph_repo` pulls and pushes it, :mod:`.compact` compacts it,
 :mod:`.layout` reads and writes its files, :mod:`.repo_id` parses ``OWNER/NAME[@REV]`` and
 ``hf://datasets/…``, and :mod:`.session` holds the token, the retries and the one-line errors.
+:mod:`.pair_push` pushes a profiling run as its pairs finish; :mod:`.cards` and
+:mod:`.model_card` write recommendations into model cards (``mandc card``) and cards for
+profiled adapters; :mod:`.space` deploys the app as a Space (``mandc space deploy``).
 """
 
 from __future__ import annotations

@@ -26,14 +26,14 @@ from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundEr
 from .. import __version__
 from ..errors import HubError, ValidationError
 from ..graph.matching_graph import SCORE_COLUMNS, SIMILARITY_COLUMNS, MatchingGraph
+from ..graph.store import NODE_TABLES as NODE_KEYS
+from ..graph.store import differing_columns
 from ..settings import get_settings
 from .layout import (
     GRAPH_PATTERNS,
-    NODE_KEYS,
     RepoGraph,
     card_text,
     contributors,
-    differing_columns,
     read_repo_graph,
     shard_path,
     table_bytes,
@@ -113,6 +113,11 @@ def pull_graph(repo: str | GraphRepo, *, revision: str | None = None) -> Pulled:
 def graph_from_repo(spec: str) -> MatchingGraph:
     """The graph of a repo named where a graph directory could be (``--graph``,
     ``$MANDC_GRAPH_REPO``); a plain ``OWNER/NAME`` that is neither says both."""
+    return pulled_from_repo(spec).graph
+
+
+def pulled_from_repo(spec: str) -> Pulled:
+    """:func:`graph_from_repo` with where the graph came from (commit, contributors)."""
     try:
         pulled = pull_graph(spec)
     except HubError as error:
@@ -122,7 +127,7 @@ def graph_from_repo(spec: str) -> MatchingGraph:
             from None
     for line in pulled.conflicts:
         log.warning("%s: %s", spec, line)
-    return pulled.graph
+    return pulled
 
 
 # ------------------------------------------------------------------------------------- push

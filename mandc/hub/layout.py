@@ -19,25 +19,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ValidationError
-from ..graph.matching_graph import (
-    DATASET_ID,
-    MODEL_ID,
-    SCHEMA_VERSION,
-    MatchingGraph,
-    empty_scores,
-    empty_similarity,
-)
+from ..graph.matching_graph import SCHEMA_VERSION, MatchingGraph
+from ..graph.store import TABLE_FILES as TABLES
+from ..graph.store import read_graph_files
 
-#: table → (compacted file, shard folder); scores have no compacted file outside their folder
-TABLES = {"models": ("models.parquet", "models"), "datasets": ("datasets.parquet", "datasets"),
-          "similarity": ("similarity.parquet", "similarity"), "scores": (None, "scores")}
-NODE_KEYS = {"models": MODEL_ID, "datasets": DATASET_ID}
 #: what a pull downloads: the graph's files and nothing else of the repo (runs, samples...)
 GRAPH_PATTERNS = ["graph.json", "README.md", "models.parquet", "datasets.parquet",
                   "similarity.parquet", "scores/*.parquet", "models/*.parquet",
@@ -124,83 +114,9 @@ def read_repo_graph(folder: str | Path, *, label: str | None = None) -> RepoGrap
     """Read a Hub-layout folder (a snapshot, or a local graph directory) into one graph."""
     folder = Path(folder)
     label = label or str(folder)
-    meta = read_meta(folder, label=label)
-    files: dict[str, list[str]] = {}
-    frames: dict[str, list[pd.DataFrame]] = {}
-    for table, (compacted, shard_dir) in TABLES.items():
-        paths = ([compacted] if compacted and (folder / compacted).is_file() else [])
-        paths += sorted(p.relative_to(folder).as_posix()
-                        for p in (folder / shard_dir).glob("*.parquet"))
-        files[table] = paths
-        frames[table] = [pd.read_parquet(folder / p) for p in paths]
-    if not files["models"] or not files["datasets"]:
-        raise ValidationError("no models or datasets table", file=label)
-    conflicts: list[str] = []
-    nodes = {table: _merge_nodes(table, frames[table], files[table], conflicts)
-             for table in NODE_KEYS}
-    scores = (_concat_unique(frames["scores"]) if frames["scores"] else empty_scores())
-    similarity = (_concat_unique(frames["similarity"]) if frames["similarity"]
-                  else empty_similarity())
-    graph = MatchingGraph(models=nodes["models"], datasets=nodes["datasets"],
-                          scores=scores, similarity=similarity, meta=meta)
-    return RepoGraph(graph, files, conflicts)
-
-
-def _concat_unique(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
-
-
-def _merge_nodes(table: str, frames: list[pd.DataFrame], paths: list[str],
-                 conflicts: list[str]) -> pd.DataFrame:
-    """Rows deduplicated by id; the first file's row wins and disagreements are listed."""
-    key = NODE_KEYS[table]
-    for frame, path in zip(frames, paths, strict=True):
-        if key not in frame.columns:
-            raise ValidationError(f"no {key!r} column", file=path)
-    merged = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    ids = merged[key].astype(str)
-    repeated = ids.duplicated(keep=False)
-    if repeated.any():
-        origin = np.repeat(np.asarray(paths, dtype=object), [len(f) for f in frames])
-        for node, positions in ids[repeated].groupby(ids[repeated]).groups.items():
-            first = merged.index.get_loc(positions[0])
-            for position in positions[1:]:
-                other = merged.index.get_loc(position)
-                differing = differing_columns(merged.iloc[first], merged.iloc[other])
-                if differing:
-                    conflicts.append(f"{table} {node!r}: {origin[other]} disagrees with "
-                                     f"{origin[first]} on {', '.join(differing)}; the row of "
-                                     f"{origin[first]} is kept")
-    return merged[~ids.duplicated()].reset_index(drop=True)
-
-
-def differing_columns(a: pd.Series, b: pd.Series) -> list[str]:
-    """Columns both rows fill with different values (numbers compared as numbers, vectors
-    element-wise); a column one row lacks is not a disagreement."""
-    out = []
-    for column in a.index.intersection(b.index):
-        x, y = a[column], b[column]
-        if _missing(x) or _missing(y):
-            continue
-        if not _same(x, y):
-            out.append(str(column))
-    return out
-
-
-def _missing(value) -> bool:
-    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
-
-
-def _same(x, y) -> bool:
-    if np.ndim(x) or np.ndim(y):
-        try:
-            return bool(np.array_equal(np.asarray(x), np.asarray(y)))
-        except (TypeError, ValueError):
-            return False
-    if isinstance(x, (int, float, np.number)) and isinstance(y, (int, float, np.number)) \
-            and not isinstance(x, bool) and not isinstance(y, bool):
-        return bool(x == y)
-    return str(x) == str(y)
+    read_meta(folder, label=label)
+    read = read_graph_files(folder, label=label)
+    return RepoGraph(read.graph, read.files, read.conflicts)
 
 
 # ------------------------------------------------------------------------------ writing

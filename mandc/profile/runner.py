@@ -19,6 +19,7 @@ import json
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -407,7 +408,8 @@ def _run_job(job: _Job, graph_dir: str, samples_dir: str | None) -> dict:
 def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
              graph_dir: str | Path, seeds=(0,), resume: bool = True, progress: bool = True,
              samples_dir: str | Path | None = None, zero_shot: bool = True, scorer=None,
-             workers: int = 1, time_limit_s: float | None = None) -> GridResult:
+             workers: int = 1, time_limit_s: float | None = None,
+             on_pair: Callable[[dict], None] | None = None) -> GridResult:
     """Profile every model × dataset × seed; each finished pair is in the graph at once.
 
     ``seeds`` replace the recipe's seed (each seed is its own recipe, hash and score rows).
@@ -419,7 +421,8 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     processes (one GPU holds many of the zoo's small models at once); every pair runs on
     ``MANDC_THREADS`` torch threads either way, so the layout does not change a score. With
     ``time_limit_s`` no pair starts after that many seconds; the ones not started are listed for
-    a rerun.
+    a rerun. ``on_pair`` is called with each finished pair's record once its rows are in the
+    graph (``--push`` pushes from there, :class:`mandc.hub.pair_push.PairPusher`).
     """
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
@@ -440,6 +443,8 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
             result.failed.append((*job.label[:2], job.seed, line))
         else:
             result.finished.append(outcome)
+            if on_pair is not None:
+                on_pair(outcome)
         if bar is not None:
             bar.set_postfix_str(f"{job.label[0]} × {job.label[1]} s{job.seed}")
             bar.update(1)
@@ -520,14 +525,19 @@ def profile_command(model: str, dataset: str, *, graph: str | Path | None = None
                     steps: int | None = None, rank: int | None = None, lr: float | None = None,
                     seed: int | None = None, samples_dir: str | Path | None = None,
                     eval_samples: int | None = None, sample_steps: int | None = None,
-                    progress: bool = True, load_options=None) -> dict:
+                    progress: bool = True, load_options=None,
+                    on_pair: Callable[[dict], None] | None = None) -> dict:
     """``mandc profile --model M --dataset D [--steps --rank --lr --seed] --graph DIR``;
-    ``load_options`` (:class:`mandc.data.LoadOptions`): columns and limits of the dataset."""
+    ``load_options`` (:class:`mandc.data.LoadOptions`): columns and limits of the dataset;
+    ``on_pair`` is called with the finished pair's record (``--push``)."""
     recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, seed=seed,
                                  eval_samples=eval_samples, sample_steps=sample_steps)
-    return profile_pair(model, dataset, recipe,
-                        graph_dir=graph or get_settings().default_graph_dir,
-                        samples_dir=samples_dir, progress=progress, load_options=load_options)
+    record = profile_pair(model, dataset, recipe,
+                          graph_dir=graph or get_settings().default_graph_dir,
+                          samples_dir=samples_dir, progress=progress, load_options=load_options)
+    if on_pair is not None:
+        on_pair(record)
+    return record
 
 
 def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | None = None,
@@ -535,10 +545,12 @@ def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | 
                  lr: float | None = None, resume: bool = True,
                  samples_dir: str | Path | None = None, eval_samples: int | None = None,
                  sample_steps: int | None = None, progress: bool = True, workers: int = 1,
-                 zero_shot: bool = True, time_limit_s: float | None = None) -> GridResult:
+                 zero_shot: bool = True, time_limit_s: float | None = None,
+                 on_pair: Callable[[dict], None] | None = None) -> GridResult:
     """``mandc profile-grid --models … --datasets … [--seeds 0,1] --graph DIR``."""
     recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, eval_samples=eval_samples,
                                  sample_steps=sample_steps)
     return run_grid(models, datasets, recipe, graph_dir=graph or get_settings().default_graph_dir,
                     seeds=seeds, resume=resume, progress=progress, samples_dir=samples_dir,
-                    workers=workers, zero_shot=zero_shot, time_limit_s=time_limit_s)
+                    workers=workers, zero_shot=zero_shot, time_limit_s=time_limit_s,
+                    on_pair=on_pair)
