@@ -21,16 +21,18 @@ from .ranking.methods import make_method
 def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str | None = None,
            top: int | None = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
            samples: int | None = None, graph_source: str | None = None,
-           probe: bool = False) -> dict:
+           probe: bool = False, fitted: dict | None = None) -> dict:
     """Rank every model of ``graph`` for ``target`` (see the module docstring). ``probe``: a new
     target is first probed by every model of the graph (:mod:`mandc.profile.probe`; the models
     must load on this machine), so that a graph with probe metrics can use them. ``top=None``
-    keeps every candidate in the ranking."""
+    keeps every candidate in the ranking. ``fitted``: a dict the caller keeps for one unchanged
+    ``graph`` (a server answering many requests); methods fitted for a dataset of that graph are
+    kept there and reused instead of refitted."""
     from .graph.defaults import resolve_target
 
     if top is not None and top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
-    source = target
+    source, given = target, graph
     graph, target = resolve_target(graph, target, samples=samples, seed=seed)
     if probe and not graph.probe_metrics:
         raise ConfigError("--probe needs a graph with probe metrics (`mandc probe`)")
@@ -41,16 +43,22 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     metric = graph._metric(metric)
     measured = score_matrix(graph, metric)[target]
     fit_on = without_scores_of(graph, target) if hold_out else graph
-    fitted = make_method(method, metric=metric, seed=seed).fit(fit_on)
-    ranking = fitted.rank(target)
+    key = (method, metric, seed, target if hold_out else None)
+    reusable = fitted is not None and graph is given  # the target was already in the graph
+    method_ = fitted.get(key) if reusable else None
+    if method_ is None:
+        method_ = make_method(method, metric=metric, seed=seed).fit(fit_on)
+        if reusable:
+            fitted[key] = method_
+    ranking = method_.rank(target)
     return {
         "target": target, "method": method, "metric": metric,
         "higher_is_better": graph.higher_is_better(metric), "held_out": hold_out,
         "graph": graph_source, "candidates": len(ranking),
         "ranking": ranking_rows(ranking if top is None else ranking.head(top),
                                 None if measured.isna().all() else measured),
-        "neighbours": similar_profiled_datasets(fitted, fit_on, target, neighbours),
-        "probe_metrics": list(getattr(fitted, "probe_metrics_", [])),
+        "neighbours": similar_profiled_datasets(method_, fit_on, target, neighbours),
+        "probe_metrics": list(getattr(method_, "probe_metrics_", [])),
     }
 
 

@@ -1,0 +1,127 @@
+"""One recommendation for the app, in the stages a visitor sees progress for.
+
+Load the target (uploads or a Hub id), describe it with the graph's featurizer, place it in the
+graph, optionally probe it with every model, then rank with :func:`mandc.advise.advise`. A
+dataset that is already in the graph skips straight to ranking, *held out*: its own scores are
+taken out before fitting (as leave-one-dataset-out does), so the prediction shown beside its
+measured figure is a real prediction, not the measurement read back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PIL import Image
+
+from ..advise import advise
+from ..errors import ConfigError, DatasetLoadError, ValidationError
+from .service import ServedGraph
+
+PROBE_SLOTS = threading.BoundedSemaphore(1)
+"""Probing loads every model and runs it on the target (a minute or more on CPU): one at a time,
+whatever the queue's concurrency, so probes cannot starve plain recommendations of cores."""
+SHOWN_IMAGES = 6
+
+
+@dataclass
+class Answer:
+    """What the page shows: ``advise``'s result, the graph it ranked in, and a few images of the
+    visitor's dataset (the thumbnails beside the similar datasets)."""
+
+    result: dict
+    graph: object
+    images: list[Image.Image]
+
+
+Report = Callable[[float, str], None]
+
+
+def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
+              uploads: list[str] | None, method: str, probe: bool,
+              report: Report = lambda share, text: None) -> Answer:
+    """Rank every model of ``served`` for the visitor's target (exactly one of ``profiled``,
+    ``hub_id``, ``uploads`` is used, in that order of precedence: uploads, Hub id, profiled)."""
+    graph = served.graph
+    if not uploads and not hub_id:
+        if profiled not in set(graph.dataset_ids):
+            raise ValidationError(f"{profiled!r} is not a dataset of this graph; pick one from "
+                                  "the list", file="dataset")
+        report(0.5, "ranking")
+        result = advise(graph, profiled, method=method, top=None, hold_out=True,
+                        fitted=served.fitted)
+        return Answer(result, graph, domain_images(profiled))
+    from ..data import load_target
+    from ..features import describe, get_featurizer
+    from ..graph.placement import add_target
+
+    featurizer = graph.meta.get("featurizer")
+    if not featurizer:
+        add_target(graph, None)  # raises the explanation for graphs without descriptors
+    report(0.05, "loading your images")
+    if uploads:
+        sample = load_target(uploads)
+    else:
+        try:
+            sample = _load_hub(hub_id)
+        except DatasetLoadError:  # its advice (go online, pass a folder) is not a visitor's
+            raise DatasetLoadError(f"could not read the Hub dataset {hub_id!r} from this Space: "
+                                   "the Hub did not answer, or the dataset is private, gated "
+                                   "or misspelled; check the id, or upload the images") from None
+    report(0.25, f"describing {len(sample)} images")
+    descriptor = describe(sample, get_featurizer(featurizer.split("@", 1)[0]))
+    report(0.45, "placing them among the profiled datasets")
+    placed, target = add_target(graph, descriptor)
+    if probe:
+        placed = _probed(placed, target, uploads or hub_id, report)
+    report(0.85, "ranking")
+    result = advise(placed, target, method=method, top=None, hold_out=True,
+                    fitted=served.fitted if placed is graph else None)
+    return Answer(result, placed, list(sample.images[:SHOWN_IMAGES]))
+
+
+def _load_hub(hub_id: str):
+    """A Hub dataset, read as one and never as a local path: ``load_target`` and
+    ``datasets.load_dataset`` both try a folder of that name (relative to the server's working
+    directory) before the Hub, so an id that names something here is refused unread."""
+    import os
+
+    from ..data import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SAMPLES, DEFAULT_MAX_UNREADABLE_SHARE
+    from ..data.hub import load_hub
+    from ..data.sampling import SampleOptions
+
+    if any(os.path.lexists(hub_id + suffix) for suffix in ("", ".py")):
+        raise DatasetLoadError(f"{hub_id!r} cannot be read as a Hub dataset by this Space")
+    options = SampleOptions(split="train", image_column=None, caption_column=None,
+                            max_samples=DEFAULT_MAX_SAMPLES, seed=0,
+                            max_unreadable_share=DEFAULT_MAX_UNREADABLE_SHARE,
+                            max_pixels=DEFAULT_MAX_PIXELS)
+    return load_hub(hub_id, options, streaming=True)
+
+
+def _probed(graph, target: str, source, report: Report):
+    """``graph`` with the target's zero-shot probe scores, one model at a time."""
+    from ..profile.probe import PROBE_SAMPLES, probe_dataset, probe_sample
+
+    if not graph.probe_metrics:
+        raise ConfigError("this graph has no probe metrics, so probing cannot help; untick "
+                          "the probe box")
+    with PROBE_SLOTS:
+        sample = probe_sample(source, PROBE_SAMPLES)
+        models = graph.model_ids
+        for k, model in enumerate(models):
+            report(0.45 + 0.4 * k / len(models), f"probing model {k + 1} of {len(models)}")
+            graph = graph.add_scores(probe_dataset([model], sample, name=target))
+    return graph
+
+
+def domain_images(dataset: str | None, n: int = SHOWN_IMAGES) -> list[Image.Image]:
+    """A few real images of a profiled dataset when it is a mini-zoo domain (drawn on demand:
+    the domains are procedural), else none."""
+    from ..minizoo.domains import DOMAINS, sample
+
+    if dataset is None or dataset not in set(DOMAINS.names()):
+        return []
+    images, _ = sample(dataset, n, size=64)
+    return images
