@@ -33,12 +33,15 @@ CSS = """
 """
 
 
-def build_app(graph_dir: str | None = None):
+def build_app(graph_dir: str | None = None, *, warm: bool = False):
     """The Gradio Blocks app (not launched). ``graph_dir``: the server's graph (a folder or Hub
-    repo id from the server's settings; visitors cannot set it)."""
+    repo id from the server's settings; visitors cannot set it). ``warm``: fit M&C for every
+    profiled dataset in the background from the start (what the Space does)."""
     import gradio as gr
 
     server = GraphServer(graph_dir)
+    if warm:
+        server.warm()
     graph = server.default.graph
     probe_ready = bool(graph.probe_metrics)
     with gr.Blocks(title="M&C · Match & Choose") as app:

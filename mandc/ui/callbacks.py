@@ -15,7 +15,7 @@ import pandas as pd
 from ..errors import MandcError
 from . import present
 from .inputs import StagedUpload, hub_dataset_id, hub_graph_repo, public_text
-from .rank import recommend
+from .rank import SHOWN_IMAGES, recommend
 from .service import GraphServer
 
 ERROR_TITLE = "Could not rank models"
@@ -53,8 +53,10 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
     result, placed = answer.result, answer.graph
     table = present.ranking_table(result, placed, max(1, int(top)))
     profiled = not files and not hub_id
+    yours = (present.real_images(served, dataset, SHOWN_IMAGES) if profiled
+             else present.thumbnails(answer.images))
     return (present.verdict(result, placed, profiled), table, present.legend(result, table),
-            present.plot_data(result), answer.images,
+            present.plot_data(result), yours,
             present.reason_gallery(served, result, placed), present.neighbour_table(result))
 
 

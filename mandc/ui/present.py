@@ -151,29 +151,56 @@ def verdict(result: dict, graph, profiled: bool) -> str:
     return text
 
 
-def reason_gallery(served: ServedGraph, result: dict, graph) -> list[tuple[Image.Image, str]]:
+def reason_gallery(served: ServedGraph, result: dict, graph) -> list[tuple[str, str]]:
     """For each similar profiled dataset: a few of its real images (when they can be drawn) and
     the sample grids of the models that fine-tuned best on it, as profiling kept them."""
-    from .rank import domain_images
-
     items = []
     for near in result["neighbours"]:
         dataset = near["dataset"]
-        for image in domain_images(dataset, REAL_PER_NEIGHBOUR):
-            items.append((image, f"{dataset}: a real image"))
+        items += [(path, f"{dataset}: a real image")
+                  for path in real_images(served, dataset, REAL_PER_NEIGHBOUR)]
         best = best_measured(graph, result["metric"], dataset, result["higher_is_better"])
         shown = 0
         for model, value in best:
-            path = served.sample_grid(model, dataset)
-            if path is None:
+            grid = served.sample_grid(model, dataset)
+            if grid is None:
                 continue
-            with Image.open(path) as grid:
-                items.append((grid.convert("RGB"), f"{dataset}: {model} after fine-tuning "
-                               f"({metric_name(result['metric'])} {_significant(value)})"))
+            path = served.images.path(f"grid/{model}/{dataset}", lambda g=grid: _read(g))
+            items.append((path, f"{dataset}: {model} after fine-tuning "
+                                f"({metric_name(result['metric'])} {_significant(value)})"))
             shown += 1
             if shown == GRIDS_PER_NEIGHBOUR:
                 break
     return items
+
+
+def real_images(served: ServedGraph, dataset: str, n: int) -> list[str]:
+    """Files of ``n`` real images of a profiled dataset when it is a mini-zoo domain (the
+    domains are procedural, so they are drawn rather than stored), else none."""
+    from ..minizoo.domains import DOMAINS, sample
+
+    if dataset not in set(DOMAINS.names()):
+        return []
+    images = []
+    for i in range(n):
+        images.append(served.images.path(
+            f"real/{dataset}/{i}", lambda i=i: sample(dataset, i + 1, size=64)[0][i]))
+    return images
+
+
+def thumbnails(images: list[Image.Image], side: int = 256) -> list[Image.Image]:
+    """The visitor's images made small enough to send back quickly."""
+    shown = []
+    for image in images:
+        image = image.copy()
+        image.thumbnail((side, side))
+        shown.append(image)
+    return shown
+
+
+def _read(path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
 
 
 def _round(value, digits: int):

@@ -28,7 +28,7 @@ SHOWN_IMAGES = 6
 @dataclass
 class Answer:
     """What the page shows: ``advise``'s result, the graph it ranked in, and a few images of the
-    visitor's dataset (the thumbnails beside the similar datasets)."""
+    visitor's dataset (none for a dataset of the graph: the page draws those)."""
 
     result: dict
     graph: object
@@ -51,7 +51,7 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
         report(0.5, "ranking")
         result = advise(graph, profiled, method=method, top=None, hold_out=True,
                         fitted=served.fitted)
-        return Answer(result, graph, domain_images(profiled))
+        return Answer(result, graph, [])
     from ..data import load_target
     from ..features import describe, get_featurizer
     from ..graph.placement import add_target
@@ -114,14 +114,3 @@ def _probed(graph, target: str, source, report: Report):
             report(0.45 + 0.4 * k / len(models), f"probing model {k + 1} of {len(models)}")
             graph = graph.add_scores(probe_dataset([model], sample, name=target))
     return graph
-
-
-def domain_images(dataset: str | None, n: int = SHOWN_IMAGES) -> list[Image.Image]:
-    """A few real images of a profiled dataset when it is a mini-zoo domain (drawn on demand:
-    the domains are procedural), else none."""
-    from ..minizoo.domains import DOMAINS, sample
-
-    if dataset is None or dataset not in set(DOMAINS.names()):
-        return []
-    images, _ = sample(dataset, n, size=64)
-    return images

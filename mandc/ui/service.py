@@ -9,10 +9,14 @@ refit after its first request.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 from ..graph.defaults import default_graph_source, resolve_graph, shipped_graph_dir
 from ..graph.matching_graph import MatchingGraph
@@ -21,6 +25,29 @@ from .inputs import public_text
 
 MAX_HUB_GRAPHS = 4
 """Visitor-named Hub graphs kept in memory at once (least recently used dropped first)."""
+
+
+class ImageFiles:
+    """Images the page shows again and again (a dataset's real images, sample grids), written
+    once to a private temporary folder and handed to Gradio as files: re-encoding them for every
+    request costed more than the ranking itself."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._folder: Path | None = None
+        self._paths: dict[str, str] = {}
+
+    def path(self, key: str, make: Callable[[], Image.Image]) -> str:
+        """The file of image ``key`` (a name made of ids), drawn by ``make`` the first time."""
+        with self._lock:
+            if key in self._paths:
+                return self._paths[key]
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="mandc-images-"))
+        file = self._folder / f"{len(self._paths):05d}.png"
+        make().save(file)
+        with self._lock:
+            return self._paths.setdefault(key, str(file))
 
 
 @dataclass
@@ -32,6 +59,7 @@ class ServedGraph:
     label: str
     folder: Path | None
     fitted: dict = field(default_factory=dict)
+    images: ImageFiles = field(default_factory=ImageFiles)
     _samples: dict | None = field(default=None, repr=False)
 
     def sample_grid(self, model: str, dataset: str) -> Path | None:
@@ -56,6 +84,21 @@ class GraphServer:
         self._hub: OrderedDict[str, ServedGraph] = OrderedDict()
         self.default = ServedGraph(resolve_graph(graph_dir), _label(graph_dir),
                                    _folder(graph_dir))
+
+    def warm(self, method: str = "mandc") -> threading.Thread:
+        """Fit ``method`` held out for every profiled dataset of the server's graph, in a
+        background thread, so that the first visitor of each is answered from the cache too."""
+        from ..advise import advise
+
+        def fit_all():
+            graph = self.default.graph
+            for dataset in sorted(set(graph.measured_scores["dataset"].astype(str))):
+                advise(graph, dataset, method=method, top=1, hold_out=True,
+                       fitted=self.default.fitted)
+
+        thread = threading.Thread(target=fit_all, name="mandc-warm", daemon=True)
+        thread.start()
+        return thread
 
     def get(self, repo: GraphRepo | None) -> ServedGraph:
         """The server's graph (``repo`` None) or the Hub graph ``repo``, pulled once."""
