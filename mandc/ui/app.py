@@ -55,7 +55,8 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
             with gr.Column(scale=3, min_width=300):
                 files = gr.File(label="Upload images with captions, or one zip",
                                 file_count="multiple",
-                                file_types=["image", ".txt", ".jsonl", ".csv", ".zip"])
+                                file_types=["image", ".txt", ".jsonl", ".csv", ".zip"],
+                                height=220, elem_id="files")
                 gr.Markdown(CAPTION_HELP)
             with gr.Column(scale=2, min_width=280):
                 dataset = gr.Dropdown(graph.dataset_ids, value=None,
@@ -79,7 +80,7 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                             placeholder="OWNER/NAME", max_lines=1)
         run = gr.Button("Rank models", variant="primary")
         verdict = gr.Markdown()
-        ranking = gr.Dataframe(label="Ranking", interactive=False, wrap=True,
+        ranking = gr.Dataframe(label="Ranking", interactive=False, wrap=True, elem_id="ranking",
                                elem_classes=["mandc-table"],
                                datatype=["number", "markdown", "number", "str", "number",
                                          "number", "number", "str"])
@@ -89,14 +90,15 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                           label="Predicted quality of every candidate")
         gr.Markdown("### Why: your images beside the most similar profiled datasets")
         with gr.Row():
-            yours = gr.Gallery(label="Your images", columns=3, height="auto",
+            yours = gr.Gallery(label="Your images", columns=3, height="auto", elem_id="yours",
                                object_fit="contain")
             reasons = gr.Gallery(label="Similar profiled datasets: real images, and what the "
                                        "best models generated after fine-tuning on them",
-                                 columns=4, height="auto", object_fit="contain")
+                                 columns=4, height="auto", object_fit="contain",
+                                 elem_id="reasons")
         neighbours = gr.Dataframe(label="Most similar profiled datasets (similarity; weight in "
                                         "the prediction)", interactive=False,
-                                  elem_classes=["mandc-table"])
+                                  elem_classes=["mandc-table"], elem_id="neighbours")
 
         tracker = gr.Progress()  # Gradio hands each request its own through this default
 
@@ -116,7 +118,8 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
         outputs = [verdict, ranking, legend, plot, yours, reasons, neighbours]
         event = run.click(recommend, [dataset, hub_dataset, files, top, method, probe,
                                       graph_repo], outputs, api_name="recommend",
-                          concurrency_limit=CONCURRENCY, concurrency_id="recommend")
+                          concurrency_limit=CONCURRENCY, concurrency_id="recommend",
+                          show_progress_on=[verdict])
         # the error itself is shown by Gradio (gr.Error); clear the previous answer under it
         event.failure(_after_failure, None, outputs, api_visibility="private")
         gr.api(datasets, api_name="datasets", concurrency_limit=CONCURRENCY)
