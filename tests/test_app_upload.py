@@ -129,10 +129,11 @@ def test_the_api_has_named_endpoints_and_no_server_folder_parameter(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(api) == {"/recommend", "/datasets"}
     names = [p["parameter_name"] for p in api["/recommend"]["parameters"]]
-    assert names == ["dataset", "hub_dataset", "files", "top", "method", "probe", "graph"]
+    assert names == ["dataset", "hub_dataset", "files", "top", "method", "probe", "graph",
+                     "example"]
     optional = {p["parameter_name"] for p in api["/recommend"]["parameters"]
                 if p["parameter_has_default"]}
-    assert {"dataset", "top", "method", "probe", "graph"} <= optional
+    assert optional == set(names)  # one of dataset, hub_dataset, files, example is enough
     listing = client.predict(api_name="/datasets")
     assert listing["models"] == list(resolve_graph().model_ids)
 

@@ -3,6 +3,7 @@ visitor input is checked; the launched app is tested through gradio_client in
 ``test_app_upload.py`` and in a real browser in ``test_browser.py``."""
 
 import os
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +13,7 @@ from datafactory import write_caption_folder
 
 from mandc.advise import advise
 from mandc.errors import ValidationError
-from mandc.graph.defaults import resolve_graph, resolve_target, shipped_graph_dir
+from mandc.graph.defaults import example_dir, resolve_graph, resolve_target, shipped_graph_dir
 from mandc.graph.views import score_matrix
 from mandc.ui.app import build_app
 from mandc.ui.callbacks import datasets_callback, recommend_callback
@@ -26,8 +27,8 @@ def server():
 
 
 def _rank(server, dataset=None, hub=None, files=None, top=3, method="mandc", probe=False,
-          graph=None):
-    return recommend_callback(server, dataset, hub, files, top, method, probe, graph)
+          graph=None, example=None):
+    return recommend_callback(server, dataset, hub, files, top, method, probe, graph, example)
 
 
 def test_a_profiled_dataset_is_ranked_held_out_beside_its_measured_figures(server):
@@ -138,6 +139,40 @@ def test_an_upload_is_ranked_with_its_images_shown(server, tmp_path):
     assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
     assert "measured FID ↓" not in table.columns  # nothing measured on a new dataset
     assert "for `upload`" in verdict and len(yours) == 4 and reasons
+
+
+def test_the_bundled_example_is_ranked_as_its_folder_would_be(server):
+    verdict, table, *_ = _rank(server, example="flowers", top=11)
+    expected = advise(resolve_graph(), str(example_dir("flowers")), top=None)
+    assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
+    assert "for `flowers`" in verdict
+    with pytest.raises(gr.Error, match="example: 'etc' is not a bundled example; choose one of"):
+        _rank(server, example="/etc")
+
+
+def _zip(path, entries):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return str(path)
+
+
+def test_bad_archives_and_a_single_image_get_the_loaders_message(server, tmp_path):
+    image = (example_dir("flowers") / "flower-00.png").read_bytes()
+    cases = {
+        _zip(tmp_path / "evil.zip", {"../evil.png": image, "../evil.txt": "a flower"}):
+            "upload/evil.zip: entry '../evil.png' points outside the archive's folder",
+        _zip(tmp_path / "empty.zip", {}): "upload/empty.zip: no images: it holds no files",
+    }
+    for archive, message in cases.items():
+        with pytest.raises(gr.Error) as caught:
+            _rank(server, files=[archive])
+        assert caught.value.message.startswith(message)
+    (tmp_path / "one.png").write_bytes(image)
+    (tmp_path / "one.txt").write_text("a red flower")
+    with pytest.raises(gr.Error, match="need at least 2 image–caption pairs"):
+        _rank(server, files=[str(tmp_path / "one.png"), str(tmp_path / "one.txt")])
+    assert _rank(server, "scenes-day")[1]["rank"].tolist() == [1, 2, 3]  # still answering
 
 
 def test_a_bug_is_not_shown_to_the_visitor(server, monkeypatch):

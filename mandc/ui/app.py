@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..ranking.methods import METHODS
 from .callbacks import datasets_callback, empty_outputs, recommend_callback
 from .inputs import MAX_UPLOAD_FILES, MAX_UPLOAD_MB
+from .rank import EXAMPLES
 from .service import GraphServer
 
 CONCURRENCY = 2
@@ -58,6 +59,8 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                 file_types=["image", ".txt", ".jsonl", ".csv", ".zip"],
                                 height=220, elem_id="files")
                 gr.Markdown(CAPTION_HELP)
+                example = gr.Dropdown([(text, name) for name, text in EXAMPLES.items()],
+                                      value=None, label="…or try a bundled example")
             with gr.Column(scale=2, min_width=280):
                 dataset = gr.Dropdown(graph.dataset_ids, value=None,
                                       label="…or pick a profiled dataset of the graph")
@@ -104,12 +107,14 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
 
         def recommend(dataset: str | None = None, hub_dataset: str | None = None,
                       files: list | None = None, top: int = 10, method: str = "mandc",
-                      probe: bool = False, graph: str | None = None, progress=tracker):
+                      probe: bool = False, graph: str | None = None,
+                      example: str | None = None, progress=tracker):
             """Rank the graph's models for fine-tuning on a dataset: ``dataset`` (a profiled
             dataset of the graph), ``hub_dataset`` (OWNER/NAME) or ``files`` (images with
-            captions, or one zip); ``graph``: a Hub graph repo id (empty: this Space's)."""
+            captions, or one zip) or ``example`` (a bundled set's name); ``graph``: a Hub graph
+            repo id (empty: this Space's)."""
             return recommend_callback(server, dataset, hub_dataset, files, top, method, probe,
-                                      graph, progress)
+                                      graph, example, progress)
 
         def datasets(graph: str | None = None) -> dict:
             """The graph's datasets (and whether each was profiled) and its models."""
@@ -117,7 +122,7 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
 
         outputs = [verdict, ranking, legend, plot, yours, reasons, neighbours]
         event = run.click(recommend, [dataset, hub_dataset, files, top, method, probe,
-                                      graph_repo], outputs, api_name="recommend",
+                                      graph_repo, example], outputs, api_name="recommend",
                           concurrency_limit=CONCURRENCY, concurrency_id="recommend",
                           show_progress_on=[verdict])
         # the error itself is shown by Gradio (gr.Error); clear the previous answer under it

@@ -19,8 +19,8 @@ from .rank import SHOWN_IMAGES, recommend
 from .service import GraphServer
 
 ERROR_TITLE = "Could not rank models"
-NO_TARGET = ("Choose a profiled dataset, type a Hub dataset id, or upload images with "
-             "captions.")
+NO_TARGET = ("Choose a profiled dataset, type a Hub dataset id, upload images with captions, "
+             "or try the bundled example.")
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: str | None,
                        files: list | None, top: int = 10, method: str = "mandc",
                        probe: bool = False, graph: str | None = None,
-                       progress=None) -> tuple:
+                       example: str | None = None, progress=None) -> tuple:
     """One press of "Rank models": (verdict, ranking, legend, plot data, your images, reason
     images, similar datasets). ``progress``: Gradio's tracker (``gr.Progress``) or None."""
     report = _reporter(progress)
@@ -36,13 +36,14 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
     try:
         hub_id = hub_dataset_id(hub_dataset)
         repo = hub_graph_repo(graph)
-        if not files and not hub_id and not dataset:
+        if not files and not hub_id and not dataset and not example:
             return (NO_TARGET, *empty_outputs()[1:])
         report(0.0, "reading the graph")
         served = server.get(repo)
         with staged:
             answer = recommend(served, profiled=dataset, hub_id=hub_id, uploads=staged.target,
-                               method=method, probe=bool(probe), report=report)
+                               method=method, probe=bool(probe), example=example or None,
+                               report=report)
     except MandcError as error:
         raise _visitor_error(staged.hide_paths(str(error))) from None
     except Exception:  # a bug, not the visitor's doing: the details stay in the server's log
@@ -52,7 +53,7 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
     report(0.95, "preparing the page")
     result, placed = answer.result, answer.graph
     table = present.ranking_table(result, placed, max(1, int(top)))
-    profiled = not files and not hub_id
+    profiled = not files and not hub_id and not example
     yours = (present.real_images(served, dataset, SHOWN_IMAGES) if profiled
              else present.thumbnails(answer.images))
     return (present.verdict(result, placed, profiled), table, present.legend(result, table),

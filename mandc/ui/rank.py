@@ -23,6 +23,9 @@ PROBE_SLOTS = threading.BoundedSemaphore(1)
 """Probing loads every model and runs it on the target (a minute or more on CPU): one at a time,
 whatever the queue's concurrency, so probes cannot starve plain recommendations of cores."""
 SHOWN_IMAGES = 6
+EXAMPLES = {"flowers": "flowers: 20 drawn flowers with captions, a kind of image no graph "
+                       "dataset shows"}
+"""Bundled example sets a visitor can rank in one click (``mandc/examples/NAME``)."""
 
 
 @dataclass
@@ -39,11 +42,13 @@ Report = Callable[[float, str], None]
 
 
 def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
-              uploads: list[str] | None, method: str, probe: bool,
+              uploads: list[str] | None, method: str, probe: bool, example: str | None = None,
               report: Report = lambda share, text: None) -> Answer:
-    """Rank every model of ``served`` for the visitor's target (exactly one of ``profiled``,
-    ``hub_id``, ``uploads`` is used, in that order of precedence: uploads, Hub id, profiled)."""
+    """Rank every model of ``served`` for the visitor's target (one of them is used, first
+    found: ``uploads``, ``example`` (a bundled example set, by name), ``hub_id``, ``profiled``)."""
     graph = served.graph
+    if example and not uploads:
+        uploads = [example_source(example)]
     if not uploads and not hub_id:
         if profiled not in set(graph.dataset_ids):
             raise ValidationError(f"{profiled!r} is not a dataset of this graph; pick one from "
@@ -79,6 +84,16 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
     result = advise(placed, target, method=method, top=None, hold_out=True,
                     fitted=served.fitted if placed is graph else None)
     return Answer(result, placed, list(sample.images[:SHOWN_IMAGES]))
+
+
+def example_source(name: str) -> str:
+    """The folder of a bundled example set: a name from :data:`EXAMPLES`, nothing else."""
+    from ..graph.defaults import example_dir
+
+    if name not in EXAMPLES:
+        raise ValidationError(f"{name!r} is not a bundled example; choose one of "
+                              f"{', '.join(EXAMPLES)}", file="example")
+    return str(example_dir(name))
 
 
 def _load_hub(hub_id: str):
