@@ -179,7 +179,9 @@ def test_the_page_config_shows_no_server_path(client):
 
     from mandc.graph.defaults import shipped_graph_dir
 
-    config = httpx.get(client.src.rstrip("/") + "/config").text
+    base = client.src.rstrip("/")
+    config = httpx.get(base + "/config").text
     repository = str(shipped_graph_dir().parents[2])
     assert "minizoo" in config and repository not in config
-    assert str(shipped_graph_dir()) not in config
+    api = httpx.get(base + "/gradio_api/info").text
+    assert "/recommend" in api and repository not in api

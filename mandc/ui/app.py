@@ -29,9 +29,12 @@ At most {MAX_UPLOAD_FILES} files and {MAX_UPLOAD_MB} MB; 256 images are sampled.
 are kept only while your request runs."""
 
 CSS = """
-.mandc-table table { font-size: 0.9em; }
-.mandc-table { overflow-x: auto; }
+.mandc-table { font-size: 0.9em; overflow-x: auto; }
+.mandc-table [role=columnheader], .mandc-table [role=columnheader] * {
+  word-break: keep-all; overflow-wrap: normal; hyphens: none;
+}
 """
+"""Narrow screens scroll the tables sideways inside their box; headers break between words only."""
 
 
 def build_app(graph_dir: str | None = None, *, warm: bool = False):
