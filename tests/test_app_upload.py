@@ -127,7 +127,9 @@ def test_a_mix_of_zip_and_images_is_refused_in_the_page(client, tmp_path):
 @pytest.mark.slow
 def test_the_api_has_named_endpoints_and_no_server_folder_parameter(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(api) == {"/recommend", "/datasets"}
+    assert set(api) == {"/recommend", "/datasets", "/preview"}
+    preview = [p["parameter_name"] for p in api["/preview"]["parameters"]]
+    assert preview == ["dataset", "hub_dataset", "files", "example", "k", "method", "graph"]
     names = [p["parameter_name"] for p in api["/recommend"]["parameters"]]
     assert names == ["dataset", "hub_dataset", "files", "top", "method", "probe", "graph",
                      "example"]

@@ -16,8 +16,9 @@ from mandc.errors import ValidationError
 from mandc.graph.defaults import example_dir, resolve_graph, resolve_target, shipped_graph_dir
 from mandc.graph.views import score_matrix
 from mandc.ui.app import build_app
-from mandc.ui.callbacks import datasets_callback, recommend_callback
+from mandc.ui.callbacks import datasets_callback, preview_callback, recommend_callback
 from mandc.ui.inputs import StagedUpload, hub_dataset_id, hub_graph_repo, public_text
+from mandc.ui.preview import preview_finetunes
 from mandc.ui.service import GraphServer
 
 
@@ -184,6 +185,31 @@ def test_a_bug_is_not_shown_to_the_visitor(server, monkeypatch):
         _rank(server, "scenes-day")
     assert caught.value.message.startswith("Something went wrong on the server")
     assert "secret" not in caught.value.message
+
+
+def test_a_preview_is_bounded_in_models_and_time(server):
+    with pytest.raises(gr.Error, match="preview 1 to 3 models, not 4"):
+        preview_callback(server, "scenes-day", None, None, k=4)
+    with pytest.raises(gr.Error, match="Choose a profiled dataset"):
+        preview_callback(server, None, None, None, k=1)
+    # past the time cap no model is started (nothing is loaded)
+    assert preview_finetunes(["scenes-v", "shapes-v"], [], [], time_cap_s=-1) == [
+        {"model": "scenes-v", "skipped": "time cap of -1 s"},
+        {"model": "shapes-v", "skipped": "time cap of -1 s"}]
+
+
+@pytest.mark.slow
+def test_a_preview_fine_tunes_the_top_model_and_shows_its_generations(server):
+    summary, gallery, export = preview_callback(server, None, None, None, example="flowers",
+                                                k=1)
+    top = advise(resolve_graph(), str(example_dir("flowers")), top=1)["ranking"][0]["model"]
+    assert export["models"][0]["model"] == top and export["models"][0]["seconds"] > 0
+    assert export["recipe"]["steps"] == 20 and f"- {top}: " in summary
+    captions = [caption for _, caption in gallery]
+    assert len(gallery) == 8 and captions[0].startswith("your image: ")
+    assert all(c.startswith(f"{top}: ") for c in captions[4:])
+    assert captions[4][len(top) + 2:] == captions[0][len("your image: "):]
+    assert gallery[4][0].size == (32, 32)  # the mini-zoo models' native resolution
 
 
 def test_datasets_lists_the_graphs_datasets_and_models(server):

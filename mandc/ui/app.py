@@ -9,8 +9,9 @@ calls :func:`mandc.advise.advise`, as ``mandc recommend`` does), the page conten
 from __future__ import annotations
 
 from ..ranking.methods import METHODS
-from .callbacks import datasets_callback, empty_outputs, recommend_callback
+from .callbacks import datasets_callback, empty_outputs, preview_callback, recommend_callback
 from .inputs import MAX_UPLOAD_FILES, MAX_UPLOAD_MB
+from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, TIME_CAP_S
 from .rank import EXAMPLES
 from .service import GraphServer
 
@@ -105,6 +106,20 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
         neighbours = gr.Dataframe(label="Most similar profiled datasets (similarity; weight in "
                                         "the prediction)", interactive=False,
                                   elem_classes=["mandc-table"], elem_id="neighbours")
+        with gr.Accordion("Preview fine-tunes (slow: about a minute per model on CPU)",
+                          open=False):
+            gr.Markdown(f"The top models, each LoRA-fine-tuned for {PREVIEW_RECIPE.steps} steps "
+                        "on your images and asked for a few of your captions, beside your real "
+                        f"images. Previews run one at a time; new models stop starting after "
+                        f"{TIME_CAP_S:.0f} s.")
+            with gr.Row():
+                k = gr.Slider(1, MAX_PREVIEW_MODELS, value=1, step=1, label="Models to preview")
+                run_preview = gr.Button("Preview fine-tunes")
+            preview_summary = gr.Markdown()
+            preview_images = gr.Gallery(label="Your images, then each model's generations",
+                                        columns=4, height="auto", object_fit="contain",
+                                        elem_id="preview")
+            preview_export = gr.JSON(label="The preview as JSON")
 
         tracker = gr.Progress()  # Gradio hands each request its own through this default
 
@@ -123,6 +138,18 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
             """The graph's datasets (and whether each was profiled) and its models."""
             return datasets_callback(server, graph)
 
+        def preview(dataset: str | None = None, hub_dataset: str | None = None,
+                    files: list | None = None, example: str | None = None, k: int = 1,
+                    method: str = "mandc", graph: str | None = None, progress=tracker):
+            """Fine-tune the top ``k`` (1-3) models briefly on the dataset (given as for
+            /recommend) and generate a few of its captions with each."""
+            return preview_callback(server, dataset, hub_dataset, files, example, k, method,
+                                    graph, progress)
+
+        run_preview.click(preview, [dataset, hub_dataset, files, example, k, method, graph_repo],
+                          [preview_summary, preview_images, preview_export], api_name="preview",
+                          concurrency_limit=1, concurrency_id="preview",
+                          show_progress_on=[preview_summary])
         outputs = [verdict, ranking, legend, plot, yours, reasons, neighbours]
         event = run.click(recommend, [dataset, hub_dataset, files, top, method, probe,
                                       graph_repo, example], outputs, api_name="recommend",

@@ -12,7 +12,7 @@ import logging
 
 import pandas as pd
 
-from ..errors import MandcError
+from ..errors import ConfigError, MandcError, ValidationError
 from . import present
 from .inputs import StagedUpload, hub_dataset_id, hub_graph_repo, public_text
 from .rank import SHOWN_IMAGES, recommend
@@ -59,6 +59,64 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
     return (present.verdict(result, placed, profiled), table, present.legend(result, table),
             present.plot_data(result), yours,
             present.reason_gallery(served, result, placed), present.neighbour_table(result))
+
+
+def preview_callback(server: GraphServer, dataset: str | None, hub_dataset: str | None,
+                     files: list | None, example: str | None = None, k: int = 1,
+                     method: str = "mandc", graph: str | None = None, progress=None) -> tuple:
+    """One press of "Preview fine-tunes": rank, then briefly fine-tune the top ``k`` models on
+    the visitor's images. Returns (summary, gallery of real and generated images, JSON)."""
+    from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, preview_finetunes
+
+    report = _reporter(progress)
+    staged = StagedUpload(files or [])
+    try:
+        k = int(k)
+        if not 1 <= k <= MAX_PREVIEW_MODELS:
+            raise ConfigError(f"preview 1 to {MAX_PREVIEW_MODELS} models, not {k}")
+        hub_id = hub_dataset_id(hub_dataset)
+        repo = hub_graph_repo(graph)
+        if not files and not hub_id and not dataset and not example:
+            raise ValidationError(NO_TARGET)
+        served = server.get(repo)
+        with staged:
+            answer = recommend(served, profiled=dataset, hub_id=hub_id, uploads=staged.target,
+                               method=method, probe=False, example=example or None,
+                               report=lambda share, text: report(share * 0.2, text))
+        if answer.sample is None:
+            raise ValidationError("a preview needs the dataset's images, and this graph "
+                                  "dataset's images are not on this server; upload them")
+        models = [row["model"] for row in answer.result["ranking"][:k]]
+        images, captions = answer.sample
+        results = preview_finetunes(models, images, captions,
+                                    report=lambda share, text: report(0.2 + 0.8 * share, text))
+    except MandcError as error:
+        raise _visitor_error(staged.hide_paths(str(error))) from None
+    except Exception:
+        logger.exception("preview failed")
+        raise _visitor_error("Something went wrong on the server while previewing; it was "
+                             "logged. Please try again or report it.") from None
+    shown = PREVIEW_RECIPE.eval_samples
+    gallery = [(image, f"your image: {caption}")
+               for image, caption in zip(present.thumbnails(images[:shown]), captions[:shown])]
+    trained = min(len(images), PREVIEW_RECIPE.train_samples)
+    lines = [f"**Preview fine-tunes** on `{answer.result['target']}`: each model LoRA-fine-"
+             f"tuned for {PREVIEW_RECIPE.steps} steps on {trained} of your images (the "
+             "profiling recipe, shortened), then asked for your first "
+             f"{shown} captions."]
+    export = {"target": answer.result["target"], "recipe": PREVIEW_RECIPE.to_dict(),
+              "models": []}
+    for result in results:
+        model = result["model"]
+        if "skipped" in result:
+            lines.append(f"- {model}: skipped ({result['skipped']})")
+            export["models"].append({"model": model, "skipped": result["skipped"]})
+            continue
+        lines.append(f"- {model}: {result['seconds']} s")
+        gallery += [(image, f"{model}: {caption}")
+                    for image, caption in zip(result["images"], captions[:shown])]
+        export["models"].append({"model": model, "seconds": result["seconds"]})
+    return "\n".join(lines), gallery, export
 
 
 def datasets_callback(server: GraphServer, graph: str | None = None) -> dict:

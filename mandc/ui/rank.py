@@ -36,6 +36,8 @@ class Answer:
     result: dict
     graph: object
     images: list[Image.Image]
+    sample: tuple[list, list[str]] | None = None
+    """The target's sampled (images, captions), for a preview; None where they are not here."""
 
 
 Report = Callable[[float, str], None]
@@ -56,7 +58,7 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
         report(0.5, "ranking")
         result = advise(graph, profiled, method=method, top=None, hold_out=True,
                         fitted=served.fitted)
-        return Answer(result, graph, [])
+        return Answer(result, graph, [], _profiled_sample(profiled))
     from ..data import load_target
     from ..features import describe, get_featurizer
     from ..graph.placement import add_target
@@ -83,7 +85,17 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
     report(0.85, "ranking")
     result = advise(placed, target, method=method, top=None, hold_out=True,
                     fitted=served.fitted if placed is graph else None)
-    return Answer(result, placed, list(sample.images[:SHOWN_IMAGES]))
+    return Answer(result, placed, list(sample.images[:SHOWN_IMAGES]),
+                  (list(sample.images), list(sample.captions)))
+
+
+def _profiled_sample(dataset: str, n: int = 64) -> tuple[list, list[str]] | None:
+    """Training images and captions of a profiled dataset when it is a mini-zoo domain."""
+    from ..minizoo.domains import DOMAINS, sample
+
+    if dataset not in set(DOMAINS.names()):
+        return None
+    return sample(dataset, n)
 
 
 def example_source(name: str) -> str:
