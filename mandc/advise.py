@@ -24,7 +24,7 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
            top: int | None = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
            samples: int | None = None, graph_source: str | None = None,
            probe: bool = False, load_options=None,
-           candidates: pd.DataFrame | None = None) -> dict:
+           candidates: pd.DataFrame | None = None, fitted: dict | None = None) -> dict:
     """Rank every model of ``graph`` for ``target`` (see the module docstring). ``probe``: a new
     target is first probed by every model of the graph (:mod:`mandc.profile.probe`; the models
     must load on this machine), so that a graph with probe metrics can use them. ``top=None``
@@ -33,12 +33,14 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     ``load_report`` says what was read and what was left out, and why (``None`` for a dataset
     of the graph). ``candidates`` (catalogue rows, see :func:`load_candidates`): rank these
     instead, the graph's models among them as usual and the others as models the graph never
-    profiled (:mod:`mandc.ranking.cold_models`)."""
+    profiled (:mod:`mandc.ranking.cold_models`). ``fitted``: a dict the caller keeps for one
+    unchanged ``graph`` (a server answering many requests); methods fitted for a dataset of that
+    graph are kept there and reused instead of refitted."""
     from .graph.defaults import place_target
 
     if top is not None and top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
-    source = target
+    source, given = target, graph
     graph, target, sample = place_target(graph, target, samples=samples, options=load_options,
                                          seed=None if load_options else seed)
     if probe and not graph.probe_metrics:
@@ -51,16 +53,22 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     metric = graph._metric(metric)
     measured = score_matrix(graph, metric)[target]
     fit_on = without_scores_of(graph, target) if hold_out else graph
-    fitted = make_method(method, metric=metric, seed=seed).fit(fit_on)
-    ranking = fitted.rank(target)
+    key = (method, metric, seed, target if hold_out else None)
+    reusable = fitted is not None and graph is given  # the target was already in the graph
+    method_ = fitted.get(key) if reusable else None
+    if method_ is None:
+        method_ = make_method(method, metric=metric, seed=seed).fit(fit_on)
+        if reusable:
+            fitted[key] = method_
+    ranking = method_.rank(target)
     answer = {
         "target": target, "method": method, "metric": metric,
         "higher_is_better": graph.higher_is_better(metric), "held_out": hold_out,
         "graph": graph_source, "candidates": len(ranking),
         "ranking": ranking_rows(ranking if top is None else ranking.head(top),
                                 None if measured.isna().all() else measured),
-        "neighbours": similar_profiled_datasets(fitted, fit_on, target, neighbours),
-        "probe_metrics": list(getattr(fitted, "probe_metrics_", [])),
+        "neighbours": similar_profiled_datasets(method_, fit_on, target, neighbours),
+        "probe_metrics": list(getattr(method_, "probe_metrics_", [])),
         "load_report": sample.report.to_dict() if sample is not None and sample.report else None,
         "load_notes": list(sample.notes) if sample is not None else [],
     }

@@ -37,11 +37,11 @@ def module_home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(module_home):
     """One launched app (default graph) and a client of it, shared by this module's tests."""
-    from mandc.ui.app import build_app
+    from mandc.ui.app import build_app, launch_options
 
     app = build_app()
     app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
-               quiet=True)
+               quiet=True, **launch_options())
     try:
         yield gradio_client.Client(app.local_url, verbose=False)
     finally:
@@ -52,19 +52,20 @@ def _rank_uploads(client, paths):
     """Press "Rank models" with ``paths`` uploaded, every model shown, no probe."""
     files = [gradio_client.handle_file(str(p)) for p in paths]
     models = len(resolve_graph().model_ids)
-    return client.predict("", None, "", files, "mandc", models, False, api_name="/rank")
+    return client.predict(hub_dataset="", files=files, top=models, api_name="/recommend")
 
 
 def _ranked_models(result) -> list[str]:
     """The model column of the returned ranking, after checking it ranks every graph model."""
-    status, ranking, neighbours = result
+    status, ranking, _, _, yours, reasons, neighbours = result
     header = ranking["headers"]
     rows = [dict(zip(header, row)) for row in ranking["data"]]
     graph_models = resolve_graph().model_ids
     assert [row["rank"] for row in rows] == list(range(1, len(graph_models) + 1))
     assert sorted(row["model"] for row in rows) == sorted(graph_models)
-    assert status.startswith(f"**Fine-tune `{rows[0]['model']}`**")
+    assert status.startswith(f"### Fine-tune **{rows[0]['model']}**")
     assert neighbours["data"], "the reasons (most similar profiled datasets) are shown"
+    assert yours and reasons, "the visitor's images and the similar datasets' images are shown"
     return [row["model"] for row in rows]
 
 
@@ -82,7 +83,7 @@ def test_uploaded_images_with_metadata_jsonl_are_ranked(client, expected_order, 
     folder = write_imagefolder(tmp_path / "set", IMAGES, subdir="images")
     result = _rank_uploads(client, [folder / "metadata.jsonl",
                                     *sorted((folder / "images").iterdir())])
-    assert "on `upload`" in result[0]
+    assert "for `upload`" in result[0]
     assert _ranked_models(result) == expected_order
 
 
@@ -97,7 +98,7 @@ def test_an_uploaded_zip_is_ranked(client, expected_order, tmp_path):
     folder = write_caption_folder(tmp_path / "set", IMAGES)
     archive = zip_folder(folder, tmp_path / "my-photos.zip", wrap="my-photos")
     result = _rank_uploads(client, [archive])
-    assert "on `my-photos.zip`" in result[0]
+    assert "for `my-photos.zip`" in result[0]
     assert _ranked_models(result) == expected_order
 
 
@@ -121,3 +122,68 @@ def test_a_mix_of_zip_and_images_is_refused_in_the_page(client, tmp_path):
     with pytest.raises(gradio_client.exceptions.AppError,
                        match="upload either one .zip or image files with their captions"):
         _rank_uploads(client, [archive, folder / "img_0000.png"])
+
+
+@pytest.mark.slow
+def test_the_api_has_named_endpoints_and_no_server_folder_parameter(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(api) == {"/recommend", "/datasets", "/preview"}
+    preview = [p["parameter_name"] for p in api["/preview"]["parameters"]]
+    assert preview == ["dataset", "hub_dataset", "files", "example", "k", "method", "graph"]
+    names = [p["parameter_name"] for p in api["/recommend"]["parameters"]]
+    assert names == ["dataset", "hub_dataset", "files", "top", "method", "probe", "graph",
+                     "example"]
+    optional = {p["parameter_name"] for p in api["/recommend"]["parameters"]
+                if p["parameter_has_default"]}
+    assert optional == set(names)  # one of dataset, hub_dataset, files, example is enough
+    listing = client.predict(api_name="/datasets")
+    assert listing["models"] == list(resolve_graph().model_ids)
+
+
+@pytest.mark.slow
+def test_a_profiled_dataset_is_answered_with_its_measured_figures(client):
+    verdict, ranking, legend, plot, yours, reasons, neighbours = client.predict(
+        dataset="scenes-day", top=3, api_name="/recommend")
+    assert ranking["headers"][:5] == ["rank", "model", "predicted", "measured FID ↓",
+                                      "measured rank"]
+    assert len(ranking["data"]) == 3 and len(yours) == 6 and reasons
+    assert "held out" in legend
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("graph", ["/etc", "../", "mandc/graphs/minizoo"])
+def test_a_server_folder_cannot_be_chosen_as_graph(client, graph):
+    with pytest.raises(gradio_client.exceptions.AppError, match="not a Hub graph repo id"):
+        client.predict(dataset="scenes-day", graph=graph, api_name="/recommend")
+
+
+@pytest.mark.slow
+def test_a_server_file_cannot_be_passed_as_an_upload(client):
+    """Gradio hands the app only files uploaded to it: a server path sent as a file (raw HTTP,
+    since gradio_client would upload a local file first) is refused before the app runs."""
+    import httpx
+
+    from mandc.graph.defaults import example_dir
+
+    server_file = str(sorted(example_dir("flowers").glob("*.png"))[0])
+    base = client.src.rstrip("/") + "/gradio_api/call/recommend"
+    sent = httpx.post(base, json={"data": [None, None, [
+        {"path": server_file, "meta": {"_type": "gradio.FileData"}, "orig_name": "a.png"}],
+        3, "mandc", False, None]})
+    events = httpx.get(f"{base}/{sent.json()['event_id']}", timeout=60).text
+    assert "event: error" in events and "Fine-tune" not in events and "no captions" not in events
+    assert client.predict(dataset="scenes-day", top=1, api_name="/recommend")[1]["data"]
+
+
+@pytest.mark.slow
+def test_the_page_config_shows_no_server_path(client):
+    import httpx
+
+    from mandc.graph.defaults import shipped_graph_dir
+
+    base = client.src.rstrip("/")
+    config = httpx.get(base + "/config").text
+    repository = str(shipped_graph_dir().parents[2])
+    assert "minizoo" in config and repository not in config
+    api = httpx.get(base + "/gradio_api/info").text
+    assert "/recommend" in api and repository not in api

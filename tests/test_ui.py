@@ -1,7 +1,9 @@
-"""The app's callback on the default (shipped mini-zoo) graph, and how it stages uploads; the
-launched app is tested through gradio_client in ``test_app_upload.py``."""
+"""The app's callbacks on the default (shipped mini-zoo) graph, what the page shows, and how
+visitor input is checked; the launched app is tested through gradio_client in
+``test_app_upload.py`` and in a real browser in ``test_browser.py``."""
 
 import os
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -9,57 +11,216 @@ import gradio as gr
 import pytest
 from datafactory import write_caption_folder
 
+from mandc.advise import advise
 from mandc.errors import ValidationError
-from mandc.graph.defaults import resolve_graph, resolve_target, shipped_graph_dir
-from mandc.ui.app import StagedUpload, build_app, public_text, recommend_callback
+from mandc.graph.defaults import example_dir, resolve_graph, resolve_target, shipped_graph_dir
+from mandc.graph.views import score_matrix
+from mandc.ui.app import build_app
+from mandc.ui.callbacks import datasets_callback, preview_callback, recommend_callback
+from mandc.ui.inputs import StagedUpload, hub_dataset_id, hub_graph_repo, public_text
+from mandc.ui.preview import preview_finetunes
+from mandc.ui.service import GraphServer
 
 
-def test_callback_ranks_a_profiled_dataset_and_explains_it():
-    status, ranking, neighbours = recommend_callback(None, "scenes-day", None, None, "mandc", 3)
-    assert "Fine-tune" in status and "scenes-day" in status
-    assert list(ranking["rank"]) == [1, 2, 3]
-    assert ranking["model"].iloc[0] in status
-    assert len(neighbours) >= 1 and "scenes-day" not in set(neighbours["dataset"])
-    # a profiled dataset of the shipped graph already has its probes: mandc reads them
-    assert "zero-shot denoising probe of the target counted too (4 noise levels)" in status
-    status, _, _ = recommend_callback(None, "scenes-day", None, None, "nearest_dataset", 3,
-                                      True)
-    assert "Fine-tune" in status and "probe" not in status  # the baseline reads no probes
+@pytest.fixture(scope="module")
+def server():
+    return GraphServer()
 
 
-def test_callback_without_a_target_asks_for_one():
-    status, ranking, _ = recommend_callback(None, None, "  ", [], "mandc", 3)
-    assert "Choose a profiled dataset" in status and ranking.empty
+def _rank(server, dataset=None, hub=None, files=None, top=3, method="mandc", probe=False,
+          graph=None, example=None):
+    return recommend_callback(server, dataset, hub, files, top, method, probe, graph, example)
 
 
-def test_callback_raises_the_libraries_message_as_a_gradio_error():
-    """Gradio shows a bare "Error" for any other exception; gr.Error carries the message."""
+def test_a_profiled_dataset_is_ranked_held_out_beside_its_measured_figures(server):
+    verdict, table, legend, plot, yours, reasons, neighbours = _rank(server, "scenes-day")
+    assert list(table["rank"]) == [1, 2, 3]
+    assert list(table.columns) == ["rank", "model", "predicted", "measured FID ↓",
+                                   "measured rank", "params (M)", "resolution (px)"]
+    # the prediction shown is the leave-one-dataset-out one, not a fit on the measured scores
+    held = advise(resolve_graph(), "scenes-day", top=None, hold_out=True)
+    assert list(table["model"]) == [row["model"] for row in held["ranking"][:3]]
+    assert list(table["predicted"]) == [round(row["predicted"], 2)
+                                        for row in held["ranking"][:3]]
+    fitted = advise(resolve_graph(), "scenes-day", top=None, hold_out=False)
+    assert [row["predicted"] for row in fitted["ranking"]] != \
+        [row["predicted"] for row in held["ranking"]]
+    fid = score_matrix(resolve_graph(), "fid")["scenes-day"]
+    first = table["model"].iloc[0]
+    assert table["measured FID ↓"].iloc[0] == float(f"{fid[first]:.4g}")
+    assert table["measured rank"].iloc[0] == int(fid.rank(method="first")[first])
+    assert f"Fine-tune **{first}**" in verdict and "without this dataset's own scores" in verdict
+    assert "z-score of FID" in legend and "(lower is better)" in legend
+    assert len(plot) == len(resolve_graph().model_ids)  # every candidate is plotted
+    assert len(yours) == 6 and len(neighbours) == 3
+    assert "scenes-day" not in set(neighbours["dataset"])
+    captions = [caption for _, caption in reasons]
+    near = neighbours["dataset"].iloc[0]
+    assert f"{near}: a real image" in captions
+    assert any(c.startswith(f"{near}: ") and "after fine-tuning (FID" in c for c in captions)
+
+
+def test_a_profiled_dataset_is_answered_from_the_cached_fit(server, monkeypatch):
+    _rank(server, "scenes-night")
+    calls = []
+    import mandc.advise
+
+    original = mandc.advise.make_method
+    monkeypatch.setattr(mandc.advise, "make_method",
+                        lambda *a, **k: calls.append(a) or original(*a, **k))
+    _rank(server, "scenes-night")
+    assert calls == []  # no refit for the second request
+    _rank(server, "scenes-night", method="best_average")
+    assert calls == [("best_average",)]  # one fit per method
+
+
+def test_a_comparison_method_is_labelled_as_such(server):
+    verdict = _rank(server, "scenes-day", method="nearest_dataset")[0]
+    assert "comparison method `nearest_dataset`, not M&C" in verdict
+
+
+def test_without_a_target_the_page_asks_for_one(server):
+    verdict, table, *_ = _rank(server, None, "  ", [])
+    assert verdict.startswith("Choose a profiled dataset") and table.empty
+
+
+@pytest.mark.parametrize("typed", ["/etc", "/etc/passwd", "../secrets", "./mandc",
+                                   "~/data", "mandc/../etc", "https://example.com/x",
+                                   "C:\\data", "a/b/c"])
+def test_a_typed_path_is_refused_before_anything_is_read(server, typed):
     with pytest.raises(gr.Error) as caught:
-        recommend_callback(None, None, "no-such-dataset", None, "mandc", 3)
+        _rank(server, hub=typed)
+    assert "is not a Hub dataset id" in caught.value.message
+    assert "reads no server paths" in caught.value.message
     assert caught.value.title == "Could not rank models"
-    assert caught.value.message.startswith("dataset 'no-such-dataset' is not in the graph")
 
 
-def test_a_bad_upload_is_the_loaders_message_without_the_request_folder(tmp_path):
+def test_a_hub_id_that_is_also_a_local_folder_is_read_from_the_hub_only(server, monkeypatch):
+    """``mandc/graphs`` exists beside the app; typed in the Hub box it is a Hub id only."""
+    monkeypatch.chdir(Path(shipped_graph_dir()).parents[2])
+    assert Path("mandc/graphs").is_dir()
+    with pytest.raises(gr.Error) as caught:
+        _rank(server, hub="mandc/graphs")
+    assert caught.value.message.startswith("could not read the Hub dataset 'mandc/graphs' from "
+                                           "this Space: the Hub did not answer, or the dataset "
+                                           "is private")
+
+
+def test_the_graph_box_takes_only_hub_repo_ids():
+    assert hub_graph_repo("") is None and hub_graph_repo(None) is None
+    assert str(hub_graph_repo("user/graph@main")) == "user/graph@main"
+    for typed in ("/srv/graph", "./graph", "~/graph", "..\\graph", "a/b/c"):
+        with pytest.raises(ValidationError, match="graph: .* not a Hub"):
+            hub_graph_repo(typed)
+    assert hub_dataset_id(" user/my-set ") == "user/my-set" and hub_dataset_id("") is None
+
+
+def test_a_dataset_that_is_not_in_the_graph_is_refused(server):
+    """An API caller may send any text for the profiled dataset; a path is not looked up."""
+    for name in ("no-such-dataset", "/etc"):
+        with pytest.raises(gr.Error, match="is not a dataset of this graph"):
+            _rank(server, name)
+
+
+def test_a_bad_upload_is_the_loaders_message_without_the_request_folder(server, tmp_path):
     folder = write_caption_folder(tmp_path / "set", 2)
     (folder / "img_0001.txt").unlink()
     with pytest.raises(gr.Error) as caught:
-        recommend_callback(None, None, None, sorted(map(str, folder.iterdir())), "mandc", 3)
+        _rank(server, files=sorted(map(str, folder.iterdir())))
     assert caught.value.message == (
         "upload: 1 of 2 images (50%) are left out: no caption (no .txt or .caption beside the "
         "image) (first: img_0001.png); more than the 20% allowed for this reason; add a .txt "
         "caption beside each image, or list captions in a metadata.jsonl")
 
 
-def test_a_bug_is_not_shown_to_the_visitor(monkeypatch):
+def test_an_upload_is_ranked_with_its_images_shown(server, tmp_path):
+    folder = write_caption_folder(tmp_path / "set", 4)
+    verdict, table, legend, plot, yours, reasons, neighbours = _rank(
+        server, files=sorted(map(str, folder.iterdir())), top=11)
+    expected = advise(resolve_graph(), str(folder), top=None)
+    assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
+    assert "measured FID ↓" not in table.columns  # nothing measured on a new dataset
+    assert "for `upload`" in verdict and len(yours) == 4 and reasons
+
+
+def test_the_bundled_example_is_ranked_as_its_folder_would_be(server):
+    verdict, table, *_ = _rank(server, example="flowers", top=11)
+    expected = advise(resolve_graph(), str(example_dir("flowers")), top=None)
+    assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
+    assert "for `flowers`" in verdict
+    with pytest.raises(gr.Error, match="example: 'etc' is not a bundled example; choose one of"):
+        _rank(server, example="/etc")
+
+
+def _zip(path, entries):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return str(path)
+
+
+def test_bad_archives_and_a_single_image_get_the_loaders_message(server, tmp_path):
+    image = (example_dir("flowers") / "flower-00.png").read_bytes()
+    cases = {
+        _zip(tmp_path / "evil.zip", {"../evil.png": image, "../evil.txt": "a flower"}):
+            "upload/evil.zip: entry '../evil.png' points outside the archive's folder",
+        _zip(tmp_path / "empty.zip", {}): "upload/empty.zip: no images: it holds no files",
+    }
+    for archive, message in cases.items():
+        with pytest.raises(gr.Error) as caught:
+            _rank(server, files=[archive])
+        assert caught.value.message.startswith(message)
+    (tmp_path / "one.png").write_bytes(image)
+    (tmp_path / "one.txt").write_text("a red flower")
+    with pytest.raises(gr.Error, match="need at least 2 image–caption pairs"):
+        _rank(server, files=[str(tmp_path / "one.png"), str(tmp_path / "one.txt")])
+    assert _rank(server, "scenes-day")[1]["rank"].tolist() == [1, 2, 3]  # still answering
+
+
+def test_a_bug_is_not_shown_to_the_visitor(server, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyError("/srv/secret/path")
 
-    monkeypatch.setattr("mandc.ui.app.advise", broken)
+    monkeypatch.setattr("mandc.ui.callbacks.recommend", broken)
     with pytest.raises(gr.Error) as caught:
-        recommend_callback(None, "scenes-day", None, None, "mandc", 3)
+        _rank(server, "scenes-day")
     assert caught.value.message.startswith("Something went wrong on the server")
     assert "secret" not in caught.value.message
+
+
+def test_a_preview_is_bounded_in_models_and_time(server):
+    with pytest.raises(gr.Error, match="preview 1 to 3 models, not 4"):
+        preview_callback(server, "scenes-day", None, None, k=4)
+    with pytest.raises(gr.Error, match="Choose a profiled dataset"):
+        preview_callback(server, None, None, None, k=1)
+    # past the time cap no model is started (nothing is loaded)
+    assert preview_finetunes(["scenes-v", "shapes-v"], [], [], time_cap_s=-1) == [
+        {"model": "scenes-v", "skipped": "time cap of -1 s"},
+        {"model": "shapes-v", "skipped": "time cap of -1 s"}]
+
+
+@pytest.mark.slow
+def test_a_preview_fine_tunes_the_top_model_and_shows_its_generations(server):
+    summary, gallery, export = preview_callback(server, None, None, None, example="flowers",
+                                                k=1)
+    top = advise(resolve_graph(), str(example_dir("flowers")), top=1)["ranking"][0]["model"]
+    assert export["models"][0]["model"] == top and export["models"][0]["seconds"] > 0
+    assert export["recipe"]["steps"] == 20 and f"- {top}: " in summary
+    captions = [caption for _, caption in gallery]
+    assert len(gallery) == 8 and captions[0].startswith("your image: ")
+    assert all(c.startswith(f"{top}: ") for c in captions[4:])
+    assert captions[4][len(top) + 2:] == captions[0][len("your image: "):]
+    assert gallery[4][0].size == (32, 32)  # the mini-zoo models' native resolution
+
+
+def test_datasets_lists_the_graphs_datasets_and_models(server):
+    listing = datasets_callback(server, "")
+    graph = resolve_graph()
+    assert listing["models"] == list(graph.model_ids) and listing["metric"] == "fid"
+    assert [d["id"] for d in listing["datasets"]] == list(graph.dataset_ids)
+    assert all(d["profiled"] for d in listing["datasets"])
+    with pytest.raises(gr.Error, match="not a Hub graph repo id"):
+        datasets_callback(server, "/etc")
 
 
 def test_uploads_are_copied_side_by_side_and_removed_after_the_request(tmp_path):
@@ -76,6 +237,19 @@ def test_uploads_are_copied_side_by_side_and_removed_after_the_request(tmp_path)
     assert not copied[0].parent.exists()
     with StagedUpload([]) as staged:
         assert staged.target is None and staged.hide_paths("as is") == "as is"
+
+
+def test_upload_limits_are_enforced(tmp_path):
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"{i}.png")
+        files[-1].write_bytes(b"x" * 600_000)
+    with pytest.raises(ValidationError, match="3 files uploaded; the limit is 2"):
+        with StagedUpload(files, max_files=2):
+            pass
+    with pytest.raises(ValidationError, match="larger than 1 MB"):
+        with StagedUpload(files, max_mb=1):
+            pass
 
 
 @pytest.mark.parametrize("name", ["../cat.png", "a/cat.png", "a\\cat.png", "..", "cat\x00.png"])
@@ -117,7 +291,7 @@ def test_app_builds_without_server_paths_in_the_page():
     app = build_app()
     assert app.title == "M&C · Match & Choose"
     texts = [block.value or "" for block in app.blocks.values() if isinstance(block, gr.Markdown)]
-    assert any("graph: shipped mini-zoo graph (minizoo)" in text for text in texts)
+    assert any("This Space's graph: shipped mini-zoo graph (minizoo)" in t for t in texts)
     assert not any(str(shipped_graph_dir()) in text for text in texts)
 
 

@@ -1,220 +1,172 @@
-"""The Gradio Space: pick or bring a target dataset, get ranked models with their reasons.
+"""The Gradio Space: bring your images (or pick a profiled dataset), get the pretrained models
+ranked for fine-tuning on them, with the reasons shown as images.
 
-Layout and callbacks only; the work is :func:`mandc.advise.advise`, the same call as
-``mandc recommend``. A target is a dataset of the graph, a Hub dataset id / local folder, or
-uploaded images with captions (``.txt`` beside each image, or a ``metadata.jsonl``/``.csv``),
-or one uploaded zip of either.
+Layout and wiring only: inputs are checked in :mod:`.inputs`, the work is :mod:`.rank` (which
+calls :func:`mandc.advise.advise`, as ``mandc recommend`` does), the page content is
+:mod:`.present`. Endpoints for ``gradio_client``: ``/recommend`` and ``/datasets``.
 """
 
 from __future__ import annotations
 
-import html
-import logging
-import os
-import re
-import shutil
-import tempfile
-from pathlib import Path, PurePosixPath
-
-import pandas as pd
-
-from ..advise import advise
-from ..errors import DatasetLoadError, MandcError, ValidationError
-from ..graph.defaults import default_graph_source, resolve_graph
 from ..ranking.methods import METHODS
+from .callbacks import datasets_callback, empty_outputs, preview_callback, recommend_callback
+from .inputs import MAX_UPLOAD_FILES, MAX_UPLOAD_MB
+from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, TIME_CAP_S
+from .rank import EXAMPLES
+from .service import GraphServer
 
-RANKING_COLUMNS = ["rank", "model", "predicted", "measured"]
-NEIGHBOUR_COLUMNS = ["dataset", "similarity", "weight"]
+CONCURRENCY = 2
+"""Recommendations run at once (one per core of a basic Space); the rest wait in the queue."""
+QUEUE_SIZE = 64
+"""Requests waiting at most; more are turned away with Gradio's "queue is full" message."""
 
-UPLOAD_FOLDER = "upload"
-"""Where a request's uploads are copied, inside its private temporary folder."""
+CAPTION_HELP = f"""**How to give captions** — any one of:
+- a `.txt` file beside each image, with the same name (`cat.png` + `cat.txt`);
+- a `metadata.jsonl` (`{{"file_name": "cat.png", "text": "a cat on a mat"}}` per line) or
+  `metadata.csv` (columns `file_name`, `text`) with the images;
+- one `.zip` holding either layout.
 
-logger = logging.getLogger(__name__)
+At most {MAX_UPLOAD_FILES} files and {MAX_UPLOAD_MB} MB; 256 images are sampled. Your files
+are kept only while your request runs."""
+
+CSS = """
+.mandc-table { font-size: 0.9em; overflow-x: auto; }
+.mandc-table [role=columnheader], .mandc-table [role=columnheader] * {
+  word-break: keep-all; overflow-wrap: normal; hyphens: none;
+}
+"""
+"""Narrow screens scroll the tables sideways inside their box; headers break between words only."""
 
 
-def recommend_callback(graph_dir: str | None, profiled: str | None, source: str | None,
-                       uploads: list | None, method: str, top: int, probe: bool = False):
-    """One button press: returns (status markdown, ranking table, neighbour table). ``probe``:
-    probe a new target with every model first (see ``mandc recommend --probe``).
-
-    A visitor's mistake (bad upload, unknown dataset...) is raised as ``gr.Error`` carrying the
-    library's message, which Gradio shows in the page; any other exception would show only
-    "Error" there."""
+def build_app(graph_dir: str | None = None, *, warm: bool = False):
+    """The Gradio Blocks app (not launched). ``graph_dir``: the server's graph (a folder or Hub
+    repo id from the server's settings; visitors cannot set it). ``warm``: fit M&C for every
+    profiled dataset in the background from the start (what the Space does)."""
     import gradio as gr
 
-    typed = source.strip() if source and source.strip() else None
-    if not uploads and not typed and not profiled:
-        return ("Choose a profiled dataset, type a Hub dataset id or folder, or upload images "
-                "with captions.", _empty(RANKING_COLUMNS), _empty(NEIGHBOUR_COLUMNS))
-    staged = StagedUpload(uploads or [])
-    try:
-        with staged:
-            graph = resolve_graph(graph_dir or None)
-            result = advise(graph, staged.target or typed or profiled, method=method,
-                            top=int(top), graph_source=graph_dir or default_graph_source(),
-                            probe=bool(probe) and bool(graph.probe_metrics))
-    except MandcError as error:
-        message = html.escape(public_text(staged.hide_paths(str(error))), quote=False)
-        raise gr.Error(message, duration=None, title="Could not rank models",
-                       print_exception=False) from None
-    except Exception:  # a bug, not the visitor's doing: the details stay in the server's log
-        logger.exception("ranking failed")
-        raise gr.Error("Something went wrong on the server while ranking; it was logged. "
-                       "Please try again or report it.", duration=None,
-                       title="Could not rank models", print_exception=False) from None
-    ranking = pd.DataFrame(result["ranking"]).reindex(columns=RANKING_COLUMNS)
-    neighbours = pd.DataFrame(result["neighbours"]).reindex(columns=NEIGHBOUR_COLUMNS)
-    direction = "higher" if result["higher_is_better"] else "lower"
-    best = result["ranking"][0]["model"]
-    status = (f"**Fine-tune `{best}`** on `{result['target']}` — best of {result['candidates']} "
-              f"candidates by `{result['method']}`. *predicted* is a within-dataset z-score of "
-              f"`{result['metric']}` (higher is better); *measured* is the raw metric "
-              f"({direction} is better) where the pair was profiled.")
-    if result["probe_metrics"]:
-        status += (" Each model's zero-shot denoising probe of the target counted too "
-                   f"({len(result['probe_metrics'])} noise levels).")
-    return status, ranking, neighbours
-
-
-class StagedUpload:
-    """One request's uploads copied together into a private folder, under their own names.
-
-    Gradio keeps every uploaded file in a folder of its own (named by its content hash) and may
-    clean its cache while other requests run. Copied side by side into a folder that lives as
-    long as the request, the files are read by :func:`mandc.data.load_target` as an upload
-    (known by base name, so a ``metadata.jsonl`` naming ``images/cat.png`` finds ``cat.png``;
-    one zip is read as an archive), and the probe can read them again. ``target`` is the list of
-    copied paths (``None`` without uploads). The folder is deleted when the ``with`` block ends;
-    :meth:`hide_paths` takes its location out of messages shown to the visitor.
-    """
-
-    def __init__(self, files: list):
-        self.files = list(files)
-        self.target: list[str] | None = None
-        self._scratch: str | None = None
-
-    def __enter__(self) -> StagedUpload:
-        if not self.files:
-            return self
-        self._scratch = tempfile.mkdtemp(prefix="mandc-upload-")
-        try:
-            self.target = self._stage(Path(self._scratch) / UPLOAD_FOLDER)
-        except BaseException:
-            self._remove()
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._remove()
-
-    def _stage(self, folder: Path) -> list[str]:
-        folder.mkdir()
-        copied, sources = [], {}
-        for item in self.files:
-            name, source = _upload_name(item), _upload_path(item)
-            if sources.get(name) == source:  # one file added twice (Gradio's cache is by content)
-                continue
-            sources[name] = source
-            destination = folder / name
-            if destination.exists():
-                raise ValidationError(f"two uploaded files are both named {name!r}; rename one",
-                                      file="upload")
-            try:
-                shutil.copyfile(source, destination)
-            except OSError as error:
-                raise DatasetLoadError(f"upload:{name}: could not be read ({error.strerror})") \
-                    from None
-            copied.append(str(destination))
-        return copied
-
-    def hide_paths(self, message: str) -> str:
-        """``message`` with the request folder's location removed (it names server paths)."""
-        if self._scratch is None:
-            return message
-        for root in {self._scratch, os.path.realpath(self._scratch)}:
-            message = message.replace(root + os.sep, "").replace(root, "")
-        return message
-
-    def _remove(self) -> None:
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-
-
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/[^\s()'\",;:]*")
-
-
-def public_text(text: str) -> str:
-    """``text`` with every absolute path cut to its last part: the page is public, and server
-    paths (the graph's folder, a typed folder's files) are not the visitor's business."""
-    return _ABSOLUTE_PATH.sub(lambda match: PurePosixPath(match.group()).name or "…", text)
-
-
-def _upload_path(item: object) -> str:
-    """Gradio hands over paths (``str`` subclasses); API callers may pass objects with ``.path``."""
-    if isinstance(item, (str, os.PathLike)):
-        return os.fspath(item)
-    value = getattr(item, "path", None)
-    if isinstance(value, str):
-        return value
-    raise ValidationError(f"cannot read an uploaded item of type {type(item).__name__}",
-                          file="upload")
-
-
-def _upload_name(item: object) -> str:
-    """The uploaded file's own base name; one that is not a plain file name (a folder part,
-    ``..``, a control character) is refused rather than allowed to land outside the folder."""
-    name = getattr(item, "orig_name", None) or os.path.basename(_upload_path(item))
-    if (not name or name in {".", ".."} or "/" in name or "\\" in name
-            or any(ord(c) < 32 for c in name)):
-        raise ValidationError(f"uploaded file name {name!r} is not a plain file name",
-                              file="upload")
-    return name
-
-
-def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(columns=columns)
-
-
-def build_app(graph_dir: str | None = None):
-    """The Gradio Blocks app (not launched)."""
-    import gradio as gr
-
-    graph = resolve_graph(graph_dir)
+    server = GraphServer(graph_dir)
+    if warm:
+        server.warm()
+    graph = server.default.graph
+    probe_ready = bool(graph.probe_metrics)
     with gr.Blocks(title="M&C · Match & Choose") as app:
         gr.Markdown("# M&C · Match & Choose\nWhich pretrained text-to-image model should you "
-                    "fine-tune on your images? Ranked from a matching graph of models and "
-                    f"profiled datasets ({len(graph.models)} models, {len(graph.datasets)} "
-                    f"datasets; graph: {public_text(graph_dir or default_graph_source())}).")
-        graph_box = gr.Textbox(value=graph_dir or "", visible=False)
-        with gr.Row():
-            profiled = gr.Dropdown(graph.dataset_ids, label="A profiled dataset of the graph",
-                                   value=None)
-            source = gr.Textbox(label="…or a Hub dataset id, folder or zip",
-                                placeholder="user/my-dataset")
-        uploads = gr.File(label="…or upload images with captions (a .txt beside each image, or "
-                                "a metadata.jsonl), or one zip of them", file_count="multiple")
-        with gr.Row():
-            method = gr.Dropdown(METHODS.names(), value="mandc", label="Method")
-            top = gr.Slider(1, max(1, len(graph.models)), value=min(10, len(graph.models)),
-                            step=1, label="Models to show")
-            probe = gr.Checkbox(value=bool(graph.probe_metrics),
-                                interactive=bool(graph.probe_metrics),
-                                label="Probe a new dataset with every model first (seconds "
-                                      "per model; needs the graph's probe metrics)")
+                    "fine-tune on your images? M&C predicts it from a matching graph of models "
+                    "and profiled datasets, without fine-tuning them all "
+                    f"([paper](https://arxiv.org/abs/2508.10993)). This Space's graph: "
+                    f"{server.default.label}, {len(graph.models)} models, "
+                    f"{len(graph.datasets)} datasets.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=300):
+                files = gr.File(label="Upload images with captions, or one zip",
+                                file_count="multiple",
+                                file_types=["image", ".txt", ".jsonl", ".csv", ".zip"],
+                                height=220, elem_id="files")
+                gr.Markdown(CAPTION_HELP)
+                example = gr.Dropdown([(text, name) for name, text in EXAMPLES.items()],
+                                      value=None, label="…or try a bundled example")
+            with gr.Column(scale=2, min_width=280):
+                dataset = gr.Dropdown(graph.dataset_ids, value=None,
+                                      label="…or pick a profiled dataset of the graph")
+                hub_dataset = gr.Textbox(label="…or a Hub dataset id",
+                                         placeholder="OWNER/NAME", max_lines=1)
+                top = gr.Slider(1, max(1, len(graph.models)), value=min(10, len(graph.models)),
+                                step=1, label="Models to show")
+                probe = gr.Checkbox(
+                    value=False, interactive=probe_ready,
+                    label="Probe your images with every model first: a little more accurate "
+                          "on this graph, but loads every model (a minute or more on CPU)"
+                          if probe_ready else "Probing is not available for this graph")
+                with gr.Accordion("Advanced", open=False):
+                    method = gr.Dropdown(
+                        METHODS.names(), value="mandc",
+                        label="Method (mandc is M&C; the others are comparison methods from "
+                              "the paper's evaluation, not advice)")
+                    graph_repo = gr.Textbox(label="Graph: a Hub graph repo id (empty: this "
+                                                  "Space's graph)",
+                                            placeholder="OWNER/NAME", max_lines=1)
         run = gr.Button("Rank models", variant="primary")
-        status = gr.Markdown()
-        ranking = gr.Dataframe(headers=RANKING_COLUMNS, label="Ranking", interactive=False)
-        neighbours = gr.Dataframe(headers=NEIGHBOUR_COLUMNS, interactive=False,
-                                  label="Most similar profiled datasets (the reasons)")
-        outputs = [status, ranking, neighbours]
-        event = run.click(recommend_callback,
-                          [graph_box, profiled, source, uploads, method, top, probe], outputs,
-                          api_name="rank", show_progress_on=[status])
+        verdict = gr.Markdown()
+        ranking = gr.Dataframe(label="Ranking", interactive=False, wrap=True, elem_id="ranking",
+                               elem_classes=["mandc-table"],
+                               datatype=["number", "markdown", "number", "str", "number",
+                                         "number", "number", "str"])
+        legend = gr.Markdown()
+        plot = gr.BarPlot(x="model", y="predicted", sort="-y", x_title="model",
+                          y_title="predicted (z-score, higher is better)", x_label_angle=-45,
+                          label="Predicted quality of every candidate")
+        gr.Markdown("### Why: your images beside the most similar profiled datasets")
+        with gr.Row():
+            yours = gr.Gallery(label="Your images", columns=3, height="auto", elem_id="yours",
+                               object_fit="contain")
+            reasons = gr.Gallery(label="Similar profiled datasets: real images, and what the "
+                                       "best models generated after fine-tuning on them",
+                                 columns=4, height="auto", object_fit="contain",
+                                 elem_id="reasons")
+        neighbours = gr.Dataframe(label="Most similar profiled datasets (similarity; weight in "
+                                        "the prediction)", interactive=False,
+                                  elem_classes=["mandc-table"], elem_id="neighbours")
+        with gr.Accordion("Preview fine-tunes (slow: about a minute per model on CPU)",
+                          open=False):
+            gr.Markdown(f"The top models, each LoRA-fine-tuned for {PREVIEW_RECIPE.steps} steps "
+                        "on your images and asked for a few of your captions, beside your real "
+                        f"images. Previews run one at a time; new models stop starting after "
+                        f"{TIME_CAP_S:.0f} s.")
+            with gr.Row():
+                k = gr.Slider(1, MAX_PREVIEW_MODELS, value=1, step=1, label="Models to preview")
+                run_preview = gr.Button("Preview fine-tunes")
+            preview_summary = gr.Markdown()
+            preview_images = gr.Gallery(label="Your images, then each model's generations",
+                                        columns=4, height="auto", object_fit="contain",
+                                        elem_id="preview")
+            preview_export = gr.JSON(label="The preview as JSON")
+
+        tracker = gr.Progress()  # Gradio hands each request its own through this default
+
+        def recommend(dataset: str | None = None, hub_dataset: str | None = None,
+                      files: list | None = None, top: int = 10, method: str = "mandc",
+                      probe: bool = False, graph: str | None = None,
+                      example: str | None = None, progress=tracker):
+            """Rank the graph's models for fine-tuning on a dataset: ``dataset`` (a profiled
+            dataset of the graph), ``hub_dataset`` (OWNER/NAME) or ``files`` (images with
+            captions, or one zip) or ``example`` (a bundled set's name); ``graph``: a Hub graph
+            repo id (empty: this Space's)."""
+            return recommend_callback(server, dataset, hub_dataset, files, top, method, probe,
+                                      graph, example, progress)
+
+        def datasets(graph: str | None = None) -> dict:
+            """The graph's datasets (and whether each was profiled) and its models."""
+            return datasets_callback(server, graph)
+
+        def preview(dataset: str | None = None, hub_dataset: str | None = None,
+                    files: list | None = None, example: str | None = None, k: int = 1,
+                    method: str = "mandc", graph: str | None = None, progress=tracker):
+            """Fine-tune the top ``k`` (1-3) models briefly on the dataset (given as for
+            /recommend) and generate a few of its captions with each."""
+            return preview_callback(server, dataset, hub_dataset, files, example, k, method,
+                                    graph, progress)
+
+        run_preview.click(preview, [dataset, hub_dataset, files, example, k, method, graph_repo],
+                          [preview_summary, preview_images, preview_export], api_name="preview",
+                          concurrency_limit=1, concurrency_id="preview",
+                          show_progress_on=[preview_summary])
+        outputs = [verdict, ranking, legend, plot, yours, reasons, neighbours]
+        event = run.click(recommend, [dataset, hub_dataset, files, top, method, probe,
+                                      graph_repo, example], outputs, api_name="recommend",
+                          concurrency_limit=CONCURRENCY, concurrency_id="recommend",
+                          show_progress_on=[verdict])
         # the error itself is shown by Gradio (gr.Error); clear the previous answer under it
         event.failure(_after_failure, None, outputs, api_visibility="private")
+        gr.api(datasets, api_name="datasets", concurrency_limit=CONCURRENCY)
+    app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return app
 
 
+def launch_options() -> dict:
+    """What ``launch`` needs besides the app: the page's style and the upload size limit (one
+    file; the total is checked per request)."""
+    return {"css": CSS, "max_file_size": f"{MAX_UPLOAD_MB}mb"}
+
+
 def _after_failure():
-    return ("**Could not rank models** (see the error message).", _empty(RANKING_COLUMNS),
-            _empty(NEIGHBOUR_COLUMNS))
+    return ("**Could not rank models** (see the error message).", *empty_outputs()[1:])

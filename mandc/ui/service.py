@@ -1,0 +1,142 @@
+"""The graphs a running Space serves, each read once and kept with its fitted methods.
+
+The server's own graph (its settings: ``$MANDC_SPACE_GRAPH``, ``$MANDC_GRAPH_REPO``, or the
+shipped mini-zoo graph) is read at start-up; a Hub graph repo a visitor names is pulled on first
+use and kept (a few at most). Each graph carries a dict of fitted methods that
+:func:`mandc.advise.advise` fills and reuses, so a dataset of the graph is ranked without a
+refit after its first request.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from ..graph.defaults import default_graph_source, resolve_graph, shipped_graph_dir
+from ..graph.matching_graph import MatchingGraph
+from ..hub.repo_id import GraphRepo
+from .inputs import public_text
+
+MAX_HUB_GRAPHS = 4
+"""Visitor-named Hub graphs kept in memory at once (least recently used dropped first)."""
+
+
+class ImageFiles:
+    """Images the page shows again and again (a dataset's real images, sample grids), written
+    once to a private temporary folder and handed to Gradio as files: re-encoding them for every
+    request costed more than the ranking itself."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._folder: Path | None = None
+        self._paths: dict[str, str] = {}
+
+    def path(self, key: str, make: Callable[[], Image.Image]) -> str:
+        """The file of image ``key`` (a name made of ids), drawn by ``make`` the first time."""
+        with self._lock:
+            if key in self._paths:
+                return self._paths[key]
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="mandc-images-"))
+        file = self._folder / f"{len(self._paths):05d}.png"
+        make().save(file)
+        with self._lock:
+            return self._paths.setdefault(key, str(file))
+
+
+@dataclass
+class ServedGraph:
+    """One graph as the app uses it: the graph, its name for the page (no server path), the
+    folder holding its sample grids (``None`` when it has none here) and its fitted methods."""
+
+    graph: MatchingGraph
+    label: str
+    folder: Path | None
+    fitted: dict = field(default_factory=dict)
+    images: ImageFiles = field(default_factory=ImageFiles)
+    _samples: dict | None = field(default=None, repr=False)
+
+    def sample_grid(self, model: str, dataset: str) -> Path | None:
+        """The grid of images ``model`` generated after its fine-tune on ``dataset``, if kept."""
+        if self._samples is None:
+            index = {}
+            folder = self.folder / "samples" if self.folder else None
+            if folder is not None and folder.is_dir():
+                for path in sorted(folder.iterdir()):
+                    parts = path.stem.split("__")
+                    if len(parts) == 3:
+                        index.setdefault((parts[0], parts[1]), path)
+            self._samples = index
+        return self._samples.get((model, dataset))
+
+
+class GraphServer:
+    """The server's graph and visitor-named Hub graphs (see the module docstring)."""
+
+    def __init__(self, graph_dir: str | None = None):
+        self._lock = threading.Lock()
+        self._hub: OrderedDict[str, ServedGraph] = OrderedDict()
+        self.default = ServedGraph(resolve_graph(graph_dir), _label(graph_dir),
+                                   _folder(graph_dir))
+
+    def warm(self, method: str = "mandc") -> threading.Thread:
+        """Fit ``method`` held out for every profiled dataset of the server's graph, in a
+        background thread, so that the first visitor of each is answered from the cache too."""
+        from ..advise import advise
+
+        def fit_all():
+            graph = self.default.graph
+            for dataset in sorted(set(graph.measured_scores["dataset"].astype(str))):
+                advise(graph, dataset, method=method, top=1, hold_out=True,
+                       fitted=self.default.fitted)
+
+        thread = threading.Thread(target=fit_all, name="mandc-warm", daemon=True)
+        thread.start()
+        return thread
+
+    def get(self, repo: GraphRepo | None) -> ServedGraph:
+        """The server's graph (``repo`` None) or the Hub graph ``repo``, pulled once."""
+        if repo is None:
+            return self.default
+        key = str(repo)
+        with self._lock:
+            if key in self._hub:
+                self._hub.move_to_end(key)
+                return self._hub[key]
+        from ..hub.graph_repo import pull_graph
+
+        pulled = pull_graph(repo)
+        served = ServedGraph(pulled.graph, f"Hub graph {key}", Path(pulled.folder))
+        with self._lock:
+            self._hub[key] = served
+            while len(self._hub) > MAX_HUB_GRAPHS:
+                self._hub.popitem(last=False)
+        return served
+
+
+def _label(graph_dir: str | None) -> str:
+    """The graph's name for the page: a repo id or a folder's last part, never a full path."""
+    return public_text(graph_dir or default_graph_source())
+
+
+def _folder(graph_dir: str | None) -> Path | None:
+    """The local folder of the server's graph, where its sample grids are (if any)."""
+    if graph_dir and Path(graph_dir).is_dir():
+        return Path(graph_dir)
+    if graph_dir:
+        return None
+    from ..settings import get_settings
+
+    if get_settings().graph_repo:
+        return None
+    home = get_settings().default_graph_dir
+    if (home / "graph.json").is_file():
+        return home
+    shipped = shipped_graph_dir()
+    return shipped if (shipped / "graph.json").is_file() else None

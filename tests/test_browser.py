@@ -1,0 +1,178 @@
+"""The Space in a real browser: Playwright (from PyPI) driving Debian's Chromium, headless, on
+the app launched on a loopback port. A visitor uploads the bundled flowers example, ranks the
+models, sees ranked rows and images; the page fits a 390 px phone; bad inputs each get a clear
+message and the app answers the next request. Screenshots are saved under the test's tmp_path.
+"""
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from mandc.graph.defaults import example_dir
+from mandc.settings import get_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
+                       "/usr/bin/chromium (apt-get install -y chromium)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
+
+WAIT_MS = 180_000
+"""A cold upload loads the encoders: a minute or more on a busy 2-core machine."""
+ANSWERED = "best of 11 candidates"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MANDC_HOME", str(tmp_path_factory.mktemp("mandc_home")))
+        patch.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
+        get_settings.cache_clear()
+        from mandc.ui.app import build_app, launch_options
+
+        app = build_app()
+        app.launch(server_name="127.0.0.1", server_port=_free_port(),
+                   prevent_thread_lock=True, quiet=True, **launch_options())
+        try:
+            yield app.local_url
+        finally:
+            app.close()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
+            headless=True, args=["--no-sandbox", "--disable-gpu",
+                                 "--disable-background-networking"])
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _open(browser, url, width, height=900):
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(url)
+    page.get_by_role("button", name="Rank models").wait_for()
+    return page
+
+
+def _upload(page, files):
+    page.locator("#files input[type=file]").set_input_files([str(f) for f in files])
+    page.wait_for_function(f"document.querySelectorAll('#files tbody tr').length == {len(files)}",
+                           timeout=WAIT_MS)
+
+
+def _rank(page):
+    page.get_by_role("button", name="Rank models").click()
+
+
+def _error_toast(page, text):
+    toast = page.locator(".toast-body").filter(has_text=text)
+    toast.first.wait_for(timeout=WAIT_MS)
+    page.get_by_text("Could not rank models (see the error message)").wait_for()
+    page.locator(".toast-close").first.click()
+
+
+def _ranked_rows(page) -> list[list[str]]:
+    """The ranking table's rows as cell texts (Gradio 6 draws them as ARIA grid cells)."""
+    page.get_by_text(ANSWERED).first.wait_for(timeout=WAIT_MS)
+    page.locator("#ranking [data-testid='cell-0-0']").wait_for(timeout=WAIT_MS)
+    return page.evaluate("""() => {
+        const rows = {};
+        for (const cell of document.querySelectorAll('#ranking [role=gridcell][data-row]')) {
+            (rows[cell.dataset.row] ||= [])[+cell.dataset.col] = cell.innerText.trim();
+        }
+        return Object.keys(rows).sort((a, b) => a - b).map(k => rows[k]);
+    }""")
+
+
+def _shown_images(page, selector) -> int:
+    """Images of a gallery that the browser really decoded (scrolled into view first)."""
+    gallery = page.locator(selector)
+    gallery.scroll_into_view_if_needed()
+    gallery.locator("img").first.wait_for(timeout=WAIT_MS)
+    page.wait_for_function(f"""() => [...document.querySelectorAll('{selector} img')]
+        .every(img => img.complete)""", timeout=WAIT_MS)
+    return page.evaluate(f"""() => [...document.querySelectorAll('{selector} img')]
+        .filter(img => img.naturalWidth > 0).length""")
+
+
+def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url, tmp_path):
+    page = _open(browser, url, 1280)
+    _upload(page, sorted(example_dir("flowers").iterdir()))
+    _rank(page)
+    rows = _ranked_rows(page)
+    assert [row[0] for row in rows] == [str(k) for k in range(1, 11)]
+    assert len({row[1] for row in rows}) == 10
+    assert "for upload" in page.get_by_text(ANSWERED).first.inner_text()
+    page.get_by_text("How to read the table").wait_for()
+    assert _shown_images(page, "#yours") == 6
+    assert _shown_images(page, "#reasons") >= 6
+    reasons = page.locator("#reasons").inner_text()
+    assert "a real image" in reasons and "after fine-tuning (FID" in reasons
+    page.screenshot(path=str(tmp_path / "upload-1280.png"), full_page=True)
+
+
+def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_path):
+    page = _open(browser, url, 390, 844)
+    page.get_by_label("…or pick a profiled dataset of the graph").click()
+    page.get_by_role("option", name="scenes-day", exact=True).click()
+    _rank(page)
+    rows = _ranked_rows(page)
+    assert rows and "measured" in page.locator("#ranking table").first.inner_text()
+    page.screenshot(path=str(tmp_path / "profiled-390.png"), full_page=True)
+    fits = page.evaluate("""() => {
+        const doc = document.documentElement;
+        const pageFits = doc.scrollWidth <= window.innerWidth + 1;
+        const tables = [...document.querySelectorAll('table')].map(table => {
+            let box = table.parentElement;
+            while (box && box.clientWidth >= table.scrollWidth - 1 &&
+                   getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
+            const reachable = table.scrollWidth <= box.clientWidth + 1 ||
+                ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+            return reachable && box.getBoundingClientRect().right <= window.innerWidth + 1;
+        });
+        return {pageFits, tables};
+    }""")
+    assert fits["pageFits"], "the page scrolls sideways at 390 px"
+    assert fits["tables"] and all(fits["tables"]), "a table's columns are cut off at 390 px"
+
+
+def test_bad_inputs_get_clear_messages_and_the_app_answers_after(browser, url, tmp_path):
+    page = _open(browser, url, 1280)
+    _rank(page)  # nothing given
+    page.get_by_text("Choose a profiled dataset, type a Hub dataset id").first.wait_for(
+        timeout=WAIT_MS)
+
+    broken = tmp_path / "broken.png"
+    broken.write_text("not an image")
+    (tmp_path / "broken.txt").write_text("a cat")
+    _upload(page, [broken, tmp_path / "broken.txt"])
+    _rank(page)
+    _error_toast(page, "broken.png: not an image Pillow can identify")
+    page.locator("button[aria-label='Clear']").first.click()
+
+    page.get_by_label("…or a Hub dataset id").fill("/etc")
+    _rank(page)
+    _error_toast(page, "is not a Hub dataset id")
+    assert "/etc/" not in page.content()
+    page.screenshot(path=str(tmp_path / "bad-input.png"), full_page=True)
+
+    page.get_by_label("…or a Hub dataset id").fill("")
+    _upload(page, sorted(example_dir("flowers").iterdir()))
+    _rank(page)
+    assert _ranked_rows(page)
