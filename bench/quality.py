@@ -71,7 +71,8 @@ def held_out(graph, heldout, methods, metric: str, seed: int) -> tuple[pd.DataFr
             method.fit(extended)
             predicted = method.predict(target).reindex(column.index)
             figures = ranking_metrics(predicted.to_numpy(), column.to_numpy(),
-                                      higher_is_better=not lower_is_better)
+                                      higher_is_better=not lower_is_better,
+                                      log_scale=heldout.log_scale(metric))
             pick = predicted.fillna(-np.inf).idxmax()
             rows.append({"method": name, "dataset": domain, **figures, "pick": pick,
                          "best": column.idxmin() if lower_is_better else column.idxmax()})
