@@ -20,11 +20,13 @@ from mandc.graph.synth import synthetic_graph
 from mandc.ranking.evaluate import leave_one_dataset_out
 
 SHAPES = {
-    "main_effect": dict(n_models=30, n_datasets=20, main_effect=3.0, noise=0.3),
+    "main_effect": dict(n_models=30, n_datasets=20, main_effect=3.0, noise=0.3,
+                        similarity_noise=1.0, feature_noise=2.0),
     "many_models_sparse": dict(n_models=80, n_datasets=13, density=0.2, main_effect=2.0,
-                               noise=0.3),
+                               noise=0.3, similarity_noise=1.0, feature_noise=2.0),
     "small_6x8": dict(n_models=6, n_datasets=8, main_effect=1.5, noise=0.5,
-                      higher_is_better=False, metric="fid"),
+                      similarity_noise=1.0, feature_noise=2.0, higher_is_better=False,
+                      metric="fid"),
     "interaction": dict(n_models=30, n_datasets=20, noise=0.3),
 }
 DEFAULT_METHODS = ("random", "best_average", "nearest_dataset", "mandc")

@@ -65,19 +65,23 @@ def synthetic_problem(n_models: int = 40, n_datasets: int = 30, *, seed: int = 0
                       n_families: int = 4, n_model_families: int = 3,
                       family_spread: float = 0.35, bias_scale: float = 0.25,
                       feature_noise: float = 0.3, n_communities: int = 1,
-                      main_effect: float = 0.0, metric: str = "score",
+                      main_effect: float = 0.0, similarity_noise: float = 0.0,
+                      metric: str = "score",
                       higher_is_better: bool = True) -> SyntheticProblem:
     """Draw a synthetic graph (deterministic per ``seed``) and keep the truth behind it.
 
     ``density`` is the share of model–data edges kept (each dataset keeps at least two, so every
     dataset can be evaluated); ``n_families`` dataset families (per community) decide which model
     wins where; ``n_communities`` splits models and datasets into disconnected groups;
-    ``main_effect`` is the scale of the per-model shift shared by every dataset (0: none).
+    ``main_effect`` is the scale of the per-model shift shared by every dataset (0: none);
+    ``similarity_noise`` blurs the similarity table (the cosine of factors plus that much
+    Gaussian noise per factor, its own seeded stream), as real similarities are weak proxies.
     """
     _check_options(n_models, n_datasets, n_factors, noise, density, n_families, n_model_families,
                    n_communities)
-    if main_effect < 0:
-        raise ConfigError(f"main_effect must be non-negative, got {main_effect}")
+    if main_effect < 0 or similarity_noise < 0:
+        raise ConfigError(f"main_effect and similarity_noise must be non-negative, got "
+                          f"{main_effect} and {similarity_noise}")
     rng = np.random.default_rng(seed)
 
     model_community = np.arange(n_models) * n_communities // n_models
@@ -130,11 +134,16 @@ def synthetic_problem(n_models: int = 40, n_datasets: int = 30, *, seed: int = 0
         "n_images": rng.integers(50, 2000, n_datasets),
         **_views(rng, dataset_factors, feature_noise),
     })
-    similarity = _similarity_table(dataset_factors, dataset_ids, dataset_community)
+    seen_factors = dataset_factors
+    if similarity_noise:
+        blur = np.random.default_rng([seed, 2]).normal(size=dataset_factors.shape)
+        seen_factors = dataset_factors + similarity_noise * blur
+    similarity = _similarity_table(seen_factors, dataset_ids, dataset_community)
     meta = {"featurizer": "synthetic", "primary_metric": metric,
             "synthetic": {"seed": seed, "n_factors": n_factors, "noise": noise,
                           "density": density, "n_families": n_families,
-                          "n_communities": n_communities, "main_effect": main_effect}}
+                          "n_communities": n_communities, "main_effect": main_effect,
+                          "similarity_noise": similarity_noise}}
     graph = MatchingGraph(models, datasets, scores, similarity, meta)
     return SyntheticProblem(
         graph=graph, model_factors=model_factors, dataset_factors=dataset_factors,
