@@ -69,6 +69,25 @@ def test_log_scale_regret_is_the_log_ratio_and_tames_a_small_best():
         ranking_metrics([0.0, 1.0], [0.0, 2.0], log_scale=True)
 
 
+def test_noise_aware_top1_counts_a_pick_within_the_seed_spread_as_a_hit():
+    fid = [40.0, 41.0, 60.0]  # the pick (model 1) is 2.5% worse than the best
+    exact = ranking_metrics([0.0, 1.0, 0.5], fid, higher_is_better=False, log_scale=True)
+    assert "top1_noise" not in exact and exact["top1"] == 0
+    noisy = ranking_metrics([0.0, 1.0, 0.5], fid, higher_is_better=False, log_scale=True,
+                            tie_tolerance=0.05)
+    assert noisy["top1_noise"] == 1 and noisy["top1"] == 0
+    strict = ranking_metrics([0.0, 1.0, 0.5], fid, higher_is_better=False, log_scale=True,
+                             tie_tolerance=0.01)
+    assert strict["top1_noise"] == 0
+    tied = ranking_metrics([1.0, 1.0, 1.0], fid, higher_is_better=False, log_scale=True,
+                           tie_tolerance=0.05)  # a random pick: two of three are within it
+    assert tied["top1_noise"] == pytest.approx(2 / 3)
+    graph = synthetic_graph(8, 6, seed=2)
+    report = leave_one_dataset_out(graph, ["random", "best_average"], tie_tolerance=0.02)
+    assert (report.summary["top1_noise"] >= report.summary["top1"] - 1e-12).all()
+    assert "top1_noise" in report.per_dataset
+
+
 def test_evaluation_uses_the_log_ratio_for_a_log_scale_metric():
     graph = synthetic_graph(8, 6, higher_is_better=False, seed=2)
     graph.meta["metrics"]["score"]["log_scale"] = True

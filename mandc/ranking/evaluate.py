@@ -19,6 +19,9 @@ best raw score, ``pick`` the method's top model):
   (``log(1 + x) ≈ x``). For any other metric it stays ``(best - pick) / |best|`` when higher is
   better, ``(pick - best) / |best|`` when lower is better (undefined, and skipped, when
   ``best == 0``);
+- ``top1_noise`` (only when a ``tie_tolerance`` is given): noise-aware top-1, the pick is within
+  the tolerance of the true best, in regret units (for FID the log ratio): two models whose scores
+  differ by less than the seed-to-seed spread of one model's score are a tie;
 - ``regret_norm`` (per dataset only): ``(s_best - s_pick) / (s_best - s_worst)`` in [0, 1];
 - ``pearson`` and ``spearman``: correlation of predicted and measured quality over the models;
 - ``ndcg3``: NDCG@3 with gains ``(s - s_worst) / (s_best - s_worst)`` (min-max within the
@@ -56,12 +59,14 @@ DETAIL_METRICS = METRICS + ("regret_norm",)
 
 # --------------------------------------------------------------------------- metrics of one target
 def ranking_metrics(predicted, measured, *, higher_is_better: bool = True,
-                    log_scale: bool = False) -> dict[str, float]:
+                    log_scale: bool = False,
+                    tie_tolerance: float | None = None) -> dict[str, float]:
     """Tie-aware metrics of one ranking (see the module docstring for the definitions).
 
     ``predicted`` (higher = better) and ``measured`` (raw metric values) are aligned, one entry per
     model measured on the target; a NaN prediction ranks last. ``log_scale``: the metric is
     compared by ratios (its values must be positive), so regret is a log ratio.
+    ``tie_tolerance``: adds ``top1_noise``, the share of picks within it of the best.
     """
     predicted = np.asarray(predicted, dtype=float)
     measured = np.asarray(measured, dtype=float)
@@ -81,13 +86,15 @@ def ranking_metrics(predicted, measured, *, higher_is_better: bool = True,
     spread = goodness.max() - goodness.min()
     loss = goodness.max() - goodness[top]
     best_raw = measured[is_best][0]
-    if not loss.any():
-        regret = 0.0
-    elif log_scale:
-        regret = float(np.mean(np.abs(np.log(measured[top] / best_raw))))
+    if log_scale:
+        regrets = np.abs(np.log(measured[top] / best_raw))
     else:
-        regret = float(loss.mean() / abs(best_raw)) if best_raw != 0 else math.nan
+        regrets = loss / abs(best_raw) if best_raw != 0 else np.where(loss > 0, math.nan, 0.0)
+    regret = float(regrets.mean()) if loss.any() else 0.0
+    noise_aware = {} if tie_tolerance is None else {
+        "top1_noise": float(np.mean((loss == 0) | (regrets <= tie_tolerance)))}
     return {
+        **noise_aware,
         "top1": _expected_hit(groups, is_best, 1),
         "top3": _expected_hit(groups, is_best, 3),
         "regret": regret,
@@ -210,13 +217,14 @@ def _json_number(value) -> float | None:
 # --------------------------------------------------------------------------- the protocol
 def leave_one_dataset_out(graph: MatchingGraph, methods: str | list[str] | dict[str, RankingMethod],
                           *, metric: str | None = None, seed: int = 0,
-                          datasets: list[str] | None = None,
+                          datasets: list[str] | None = None, tie_tolerance: float | None = None,
                           progress: bool = False) -> EvaluationReport:
     """Evaluate ``methods`` (registered names, or name → unfitted method) by leave-one-dataset-out.
 
     Targets are ``datasets`` or, by default, every dataset with at least two measured models (one
     model cannot be ranked wrong). Each method is fitted once per target on
-    ``graph.without_scores_of(target)`` and never sees the target's scores.
+    ``graph.without_scores_of(target)`` and never sees the target's scores. ``tie_tolerance``
+    (regret units, e.g. the seed-to-seed spread) adds the noise-aware ``top1_noise``.
     """
     metric = graph._metric(metric)
     named = _build_methods(methods, metric, seed)
@@ -237,7 +245,8 @@ def leave_one_dataset_out(graph: MatchingGraph, methods: str | list[str] | dict[
             predicted = method.fit(fold).predict(target).to_numpy()[has_score]
             seconds[name] += time.perf_counter() - start
             result = ranking_metrics(predicted, column[has_score],
-                                     higher_is_better=higher_is_better, log_scale=log_scale)
+                                     higher_is_better=higher_is_better, log_scale=log_scale,
+                                     tie_tolerance=tie_tolerance)
             candidates = model_ids[has_score]
             key = np.where(np.isnan(predicted), -np.inf, predicted)
             goodness = column[has_score] if higher_is_better else -column[has_score]
@@ -245,8 +254,9 @@ def leave_one_dataset_out(graph: MatchingGraph, methods: str | list[str] | dict[
                          **result, "pick": candidates[int(np.argmax(key))],
                          "n_tied": int((key == key.max()).sum()),
                          "best": candidates[int(np.argmax(goodness))]})
+    noise_aware = ["top1_noise"] if tie_tolerance is not None else []
     per_dataset = pd.DataFrame(rows, columns=["method", "dataset", "n_models", *DETAIL_METRICS,
-                                              "pick", "n_tied", "best"])
+                                              *noise_aware, "pick", "n_tied", "best"])
     summary = summarise(per_dataset).reindex(list(named))
     return EvaluationReport(summary=summary, per_dataset=per_dataset, datasets=len(targets),
                             models=len(graph.model_ids), metric=metric, seed=seed,
@@ -258,6 +268,8 @@ def summarise(per_dataset: pd.DataFrame) -> pd.DataFrame:
     grouped = per_dataset.groupby("method", sort=False)
     summary = grouped[[m for m in METRICS if m in per_dataset]].mean()
     summary["regret_median"] = grouped["regret"].median()
+    if "top1_noise" in per_dataset:
+        summary["top1_noise"] = grouped["top1_noise"].mean()
     return summary
 
 
