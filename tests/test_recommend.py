@@ -188,6 +188,29 @@ def test_a_target_s_own_scores_never_reach_the_shrinkage_or_the_prediction():
     pd.testing.assert_series_equal(fits[0].predict(target), fits[1].predict(target))
 
 
+def test_rank_shows_calibrated_intervals():
+    from mandc.ranking.evaluate import interval_coverage
+
+    graph = synthetic_graph(10, 16, seed=4, noise=0.3)
+    method = Recommender().fit(graph)
+    narrow, wide = method.rank("d03", level=0.8), method.rank("d03", level=0.95)
+    assert (narrow["low"] < narrow["predicted"]).all()
+    assert (narrow["predicted"] < narrow["high"]).all()
+    assert (wide["high"] - wide["low"]).min() > (narrow["high"] - narrow["low"]).max()
+    with pytest.raises(ConfigError, match="level"):
+        method.rank("d03", level=0.5)
+    from mandc.advise import ranking_rows
+
+    first = ranking_rows(narrow, None)[0]  # the JSON of recommend/advise carries the interval
+    assert first["low"] == pytest.approx(narrow["low"].iloc[0])
+    assert first["high"] == pytest.approx(narrow["high"].iloc[0])
+    coverage = interval_coverage(graph, Recommender, datasets=graph.dataset_ids[:8])
+    mean = coverage.groupby("level")["coverage"].mean()
+    assert 0.6 <= mean[0.8] <= 0.97 and mean[0.95] >= 0.85 and mean[0.95] >= mean[0.8]
+    thin = Recommender().fit(without_scores_of(synthetic_graph(4, 2, seed=0), "d0"))
+    assert thin.rank("d0")[["low", "high"]].isna().all().all()  # one profiled dataset: no interval
+
+
 def test_small_graphs_like_the_minizoo_work_well():
     # ten models and 32 datasets: every model is measured everywhere, few training rows
     report = leave_one_dataset_out(synthetic_graph(10, 32, seed=1),

@@ -273,6 +273,28 @@ def summarise(per_dataset: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
+def interval_coverage(graph: MatchingGraph, make, *, metric: str | None = None,
+                      levels=(0.8, 0.95), datasets: list[str] | None = None) -> pd.DataFrame:
+    """Leave-one-dataset-out coverage of a method's prediction intervals: for each target, the
+    share of its measured normalised scores inside ``rank(target, level=...)``'s ``low``/``high``.
+
+    ``make()`` returns an unfitted method whose ``rank`` has those columns (the ``mandc``
+    recommender). One row per (target, level): ``coverage`` and the interval ``width``.
+    """
+    metric = graph._metric(metric)
+    normalised = normalized_score_matrix(graph, metric)
+    rows = []
+    for target in _targets(score_matrix(graph, metric), datasets):
+        method = make().fit(without_scores_of(graph, target))
+        truth = normalised[target].dropna()
+        for level in levels:
+            table = method.rank(target, level=level).set_index("model").loc[truth.index]
+            inside = (truth >= table["low"]) & (truth <= table["high"])
+            rows.append({"dataset": target, "level": level, "coverage": float(inside.mean()),
+                         "width": float((table["high"] - table["low"]).mean())})
+    return pd.DataFrame(rows)
+
+
 def _build_methods(methods, metric: str, seed: int) -> dict[str, RankingMethod]:
     if isinstance(methods, str):
         methods = [methods]

@@ -27,6 +27,12 @@ folds grouped by dataset so each is predicted as a cold target is. With thin evi
 toward 0 and the ranking toward ``best_average``'s; with strong evidence it is 1 and the ranking
 is the regressor's. (Learning the residual over the average instead lost a domain of top-1 on the
 shipped graph: 0.656 against 0.688, regret 0.034 against 0.026.)
+
+The same out-of-fold predictions calibrate an interval for every predicted score (split
+conformal prediction, Lei et al., "Distribution-free predictive inference for regression", JASA
+2018): the ``level`` quantile of the absolute out-of-fold errors of the shrunk prediction, in
+normalised units. ``rank`` shows it as ``low`` and ``high``; its coverage leave-one-dataset-out
+is measured by ``bench/quality.py``.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ REGRESSORS: Registry = Registry("regressor")
 AUTO_FOREST_MAX_ROWS = 2_000
 SHRINK_FOLDS = 5
 """Dataset-grouped folds that fit the shrinkage weight (fewer when fewer datasets are profiled)."""
+INTERVAL_LEVELS = (0.8, 0.95)
+"""Nominal coverages whose interval half-widths a fit keeps (``interval_halfwidths_``)."""
 SHRINK_FOREST_TREES = 100
 """Trees of the forests refitted in those folds: the weight needs their out-of-fold predictions,
 not their best accuracy, and 5 × 100 trees cost about one 500-tree fit."""
@@ -266,21 +274,30 @@ class Recommender(RankingMethod):
         self.model_ = make_regressor(self.regressor_, self.seed)
         self.model_.fit(design, labels)
         self.shrinkage_ = 1.0
-        if self.shrink:  # the safe choice: each model's mean score on the *other* datasets
-            safe = _leave_one_out_average(self.scores_, self.measured_, counts,
-                                          totals)[models, columns]
-            self.shrinkage_ = self._stacked_weight(design, labels, safe, columns)
+        # the safe choice: each model's mean score on the *other* datasets
+        safe = _leave_one_out_average(self.scores_, self.measured_, counts,
+                                      totals)[models, columns]
+        out_of_fold = self._out_of_fold(design, labels, columns)
+        if self.shrink:
+            self.shrinkage_ = _stacked_weight(out_of_fold, labels, safe)
+        self.interval_halfwidths_ = dict.fromkeys(INTERVAL_LEVELS, np.nan)
+        if out_of_fold is not None:
+            if self.shrink:
+                out_of_fold = safe + self.shrinkage_ * (out_of_fold - safe)
+            errors = np.abs(labels - out_of_fold)
+            self.interval_halfwidths_ = {level: _conformal_quantile(errors, level)
+                                         for level in INTERVAL_LEVELS}
         self.n_training_rows_ = len(models)
 
-    def _stacked_weight(self, design: np.ndarray, labels: np.ndarray, safe: np.ndarray,
-                        columns: np.ndarray) -> float:
-        """Least-squares weight in [0, 1] of the regressor's out-of-fold departure from the safe
-        choice (folds grouped by dataset): how far that departure can be trusted."""
+    def _out_of_fold(self, design: np.ndarray, labels: np.ndarray,
+                     columns: np.ndarray) -> np.ndarray | None:
+        """Each training row predicted by a regressor fitted without its dataset (folds grouped
+        by dataset, as a cold target is predicted); None with fewer than two datasets."""
         from sklearn.model_selection import GroupKFold
 
         groups = len(np.unique(columns))
         if groups < 2:
-            return 0.0
+            return None
         predicted = np.zeros_like(labels)
         for train, test in GroupKFold(n_splits=min(SHRINK_FOLDS, groups)).split(
                 design, labels, columns):
@@ -288,9 +305,7 @@ class Recommender(RankingMethod):
             if self.regressor_ == "random_forest":
                 regressor.set_params(randomforestregressor__n_estimators=SHRINK_FOREST_TREES)
             predicted[test] = regressor.fit(design[train], labels[train]).predict(design[test])
-        departure, truth = predicted - safe, labels - safe
-        energy = float(departure @ departure)
-        return float(np.clip(departure @ truth / energy, 0.0, 1.0)) if energy > 0 else 0.0
+        return predicted
 
     def _probes(self, graph, view: GraphView) -> tuple[list[str], np.ndarray | None]:
         """The probe metrics used and their normalised values (metrics × models × datasets).
@@ -464,11 +479,19 @@ class Recommender(RankingMethod):
         table = self.explain(dataset)
         return table.set_index("dataset")["similarity"].head(n or len(table))
 
-    def rank(self, dataset: str) -> pd.DataFrame:
-        """Models best first (``model``, ``predicted``, ``rank``); ``attrs["similar_datasets"]``
-        lists the profiled datasets behind the prediction."""
+    def rank(self, dataset: str, *, level: float = 0.8) -> pd.DataFrame:
+        """Models best first (``model``, ``predicted``, ``rank``, and ``low``, ``high``: the
+        interval of nominal coverage ``level``, one of :data:`INTERVAL_LEVELS`, NaN when fewer
+        than two datasets are profiled); ``attrs["similar_datasets"]`` lists the profiled datasets
+        behind the prediction."""
+        if level not in INTERVAL_LEVELS:
+            raise ConfigError(f"interval level must be one of {INTERVAL_LEVELS}, got {level!r}")
         table = super().rank(dataset)
+        halfwidth = self.interval_halfwidths_[level]
+        table["low"] = table["predicted"] - halfwidth
+        table["high"] = table["predicted"] + halfwidth
         table.attrs["similar_datasets"] = self.explain(dataset).to_dict("records")
+        table.attrs["interval_level"] = level
         return table
 
     def _require_fitted(self) -> None:
@@ -491,6 +514,23 @@ class FeaturesOnly(Recommender):
                          n_neighbors=n_neighbors, max_rows=max_rows, use_graph=False,
                          embedding_params=embedding_params, use_probe=use_probe, shrink=shrink,
                          metric=metric, seed=seed)
+
+
+def _stacked_weight(out_of_fold: np.ndarray | None, labels: np.ndarray, safe: np.ndarray) -> float:
+    """Least-squares weight in [0, 1] of the regressor's out-of-fold departure from the safe
+    choice: how far that departure can be trusted (0 without out-of-fold predictions)."""
+    if out_of_fold is None:
+        return 0.0
+    departure, truth = out_of_fold - safe, labels - safe
+    energy = float(departure @ departure)
+    return float(np.clip(departure @ truth / energy, 0.0, 1.0)) if energy > 0 else 0.0
+
+
+def _conformal_quantile(errors: np.ndarray, level: float) -> float:
+    """The split-conformal half-width: the ceil((n + 1) level)-th smallest error."""
+    n = len(errors)
+    rank = min(int(np.ceil((n + 1) * level)), n)
+    return float(np.sort(errors)[rank - 1])
 
 
 def _neighbour_order(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
