@@ -1,7 +1,7 @@
 """Recommendation quality on the shipped mini-zoo graph: leave-one-dataset-out and held-out domains.
 
     python bench/quality.py [--graph DIR] [--heldout DIR] [--extra DIR] [--metric fid]
-                            [--methods ...] [--merged DIR] [--per-domain] [--json]
+                            [--methods ...] [--merged DIR] [--coverage] [--per-domain] [--json]
 
 Three settings (four with ``--merged``), every method, the same figures: top-1, noise-aware
 top-1 (``top1_noise``: a pick within the seed-to-seed spread of the best counts, the spread
@@ -18,6 +18,9 @@ measured on the shipped second-seed graph), top-3, mean and median regret (for F
 - **both regimes in one graph** (``--merged DIR``, built by ``scripts/merge_graphs.py``):
   leave-one-dataset-out over the 72 domains of the three shipped graphs merged, with the
   figures of each regime (the 40 domains in the zoo's pretraining, the 32 held-out ones);
+- **interval coverage** (``--coverage``): leave-one-dataset-out, the share of measured
+  normalised scores inside ``mandc``'s nominal 80% and 95% intervals, on the profiled graph
+  (and the merged one);
 - **pretraining-only domains**: the same test on the zoo's extra domains, which are not in the
   graph either but are in the pretraining mixtures of the models whose families they belong to,
   as every profiled domain is. Set beside the held-out figures, it separates "the graph has never
@@ -39,8 +42,14 @@ from mandc.features import DatasetDescriptor
 from mandc.graph.defaults import shipped_graph_dir
 from mandc.graph.placement import add_target
 from mandc.graph.store import load_graph
-from mandc.ranking.evaluate import leave_one_dataset_out, paired_comparison, ranking_metrics
+from mandc.ranking.evaluate import (
+    interval_coverage,
+    leave_one_dataset_out,
+    paired_comparison,
+    ranking_metrics,
+)
 from mandc.ranking.methods import make_method
+from mandc.ranking.recommend import Recommender
 
 FIGURES = ("top1", "top1_noise", "top3", "regret", "regret_median", "spearman")
 DEFAULT_METHODS = ("random", "best_average", "nearest_dataset", "features_only", "mandc")
@@ -126,6 +135,8 @@ def main() -> None:
                         "shipped one)")
     parser.add_argument("--merged", help="also leave-one-dataset-out on this merged graph "
                         "(scripts/merge_graphs.py), with per-regime figures")
+    parser.add_argument("--coverage", action="store_true", help="also the leave-one-dataset-out "
+                        "coverage of mandc's prediction intervals")
     parser.add_argument("--seed1", help="second-seed graph for the noise tolerance (default: the "
                         "shipped one)")
     parser.add_argument("--metric", default="fid")
@@ -156,6 +167,14 @@ def main() -> None:
         regimes.update({d: "in_pretraining" for d in outside["extra"].dataset_ids})
         regimes.update({d: "held_out" for d in outside["held_out"].dataset_ids})
         regimes = by_regime(per_domain["merged"], regimes)
+    coverage = {}
+    if args.coverage:
+        graphs = {"lodo": graph, **({"merged": load_graph(args.merged)} if args.merged else {})}
+        for setting, which in graphs.items():
+            rows = interval_coverage(which, lambda: Recommender(metric=args.metric,
+                                                                seed=args.seed),
+                                     metric=args.metric)
+            coverage[setting] = rows.groupby("level")[["coverage", "width"]].mean()
     seconds = time.perf_counter() - started
     compare = "mandc" in args.methods and len(args.methods) > 1
     paired = {setting: paired_comparison(rows, "mandc", seed=args.seed)
@@ -164,6 +183,8 @@ def main() -> None:
     if args.json:
         print(json.dumps({"metric": args.metric, "seconds": round(seconds, 1),
                           "tie_tolerance": round(tolerance, 4),
+                          "interval_coverage": {setting: table.round(4).to_dict(orient="index")
+                                                for setting, table in coverage.items()},
                           **({"merged_by_regime": {f"{r}/{m}": row for (r, m), row in
                                                    regimes.round(4).to_dict(orient="index")
                                                    .items()}} if regimes is not None else {}),
@@ -187,6 +208,10 @@ def main() -> None:
         "merged": "leave-one-dataset-out over the merged graph (both regimes)"}
     for setting, table in tables.items():
         print(f"\n{headings[setting]}")
+        print(table.round(3).to_string())
+    for setting, table in coverage.items():
+        print(f"\nmandc's prediction intervals ({setting}): leave-one-dataset-out coverage of "
+              "the measured normalised scores, and mean width")
         print(table.round(3).to_string())
     if regimes is not None:
         print("\nmerged graph, by regime")
