@@ -65,7 +65,8 @@ def held_out(graph, heldout, factories) -> pd.DataFrame:
             predicted = factory().fit(extended).predict(target).reindex(column.index)
             rows.append({"method": name, "dataset": domain,
                          **ranking_metrics(predicted.to_numpy(), column.to_numpy(),
-                                           higher_is_better=False)})
+                                           higher_is_better=False,
+                                           log_scale=heldout.log_scale("fid"))})
     return pd.DataFrame(rows).groupby("method", sort=False)[FIGURES].mean()
 
 

@@ -109,11 +109,14 @@ def _has_probes(graph: MatchingGraph, target: str) -> bool:
 
 
 def ranking_rows(ranking: pd.DataFrame, measured: pd.Series | None) -> list[dict]:
-    """Rows of a ranking (``model``, ``predicted``, ``rank``) with the measured score if any."""
+    """Rows of a ranking (``model``, ``predicted``, ``rank``; ``low``, ``high``: the prediction
+    interval, when the method gives one) with the measured score if any."""
     rows = []
     for record in ranking.to_dict(orient="records"):
         row = {"rank": int(record["rank"]), "model": str(record["model"]),
                "predicted": _finite(record["predicted"])}
+        if "low" in record:
+            row["low"], row["high"] = _finite(record["low"]), _finite(record["high"])
         if measured is not None:
             row["measured"] = _finite(measured.get(record["model"]))
         rows.append(row)

@@ -50,6 +50,55 @@ def test_lower_is_better_regret_is_relative_to_the_best():
     assert perfect["top1"] == 1 and perfect["regret"] == 0 and perfect["spearman"] == 1
 
 
+def test_log_scale_regret_is_the_log_ratio_and_tames_a_small_best():
+    fid = [11.5, 62.0, 30.0]  # model 0 is best; the pick is model 1
+    relative = ranking_metrics([0.0, 1.0, 0.5], fid, higher_is_better=False)
+    logged = ranking_metrics([0.0, 1.0, 0.5], fid, higher_is_better=False, log_scale=True)
+    assert relative["regret"] == pytest.approx((62 - 11.5) / 11.5)  # 4.4
+    assert logged["regret"] == pytest.approx(math.log(62 / 11.5))  # 1.68
+    accuracy = ranking_metrics([0.0, 1.0], [0.8, 0.4], log_scale=True)  # higher is better
+    assert accuracy["regret"] == pytest.approx(math.log(0.8 / 0.4))
+    tied = ranking_metrics([1.0, 1.0, 0.0], [10.0, 20.0, 40.0], higher_is_better=False,
+                           log_scale=True)  # a random pick among the first two
+    assert tied["regret"] == pytest.approx(math.log(2) / 2)
+    # small losses: the log ratio and the relative regret agree to first order
+    close = [ranking_metrics([0.0, 1.0], [40.0, 40.4], higher_is_better=False, log_scale=flag)
+             for flag in (False, True)]
+    assert close[1]["regret"] == pytest.approx(close[0]["regret"], rel=0.01)
+    with pytest.raises(ValidationError, match="positive"):
+        ranking_metrics([0.0, 1.0], [0.0, 2.0], log_scale=True)
+
+
+def test_noise_aware_top1_counts_a_pick_within_the_seed_spread_as_a_hit():
+    fid = [40.0, 41.0, 60.0]  # the pick (model 1) is 2.5% worse than the best
+    exact = ranking_metrics([0.0, 1.0, 0.5], fid, higher_is_better=False, log_scale=True)
+    assert "top1_noise" not in exact and exact["top1"] == 0
+    noisy = ranking_metrics([0.0, 1.0, 0.5], fid, higher_is_better=False, log_scale=True,
+                            tie_tolerance=0.05)
+    assert noisy["top1_noise"] == 1 and noisy["top1"] == 0
+    strict = ranking_metrics([0.0, 1.0, 0.5], fid, higher_is_better=False, log_scale=True,
+                             tie_tolerance=0.01)
+    assert strict["top1_noise"] == 0
+    tied = ranking_metrics([1.0, 1.0, 1.0], fid, higher_is_better=False, log_scale=True,
+                           tie_tolerance=0.05)  # a random pick: two of three are within it
+    assert tied["top1_noise"] == pytest.approx(2 / 3)
+    graph = synthetic_graph(8, 6, seed=2)
+    report = leave_one_dataset_out(graph, ["random", "best_average"], tie_tolerance=0.02)
+    assert (report.summary["top1_noise"] >= report.summary["top1"] - 1e-12).all()
+    assert "top1_noise" in report.per_dataset
+
+
+def test_evaluation_uses_the_log_ratio_for_a_log_scale_metric():
+    graph = synthetic_graph(8, 6, higher_is_better=False, seed=2)
+    graph.meta["metrics"]["score"]["log_scale"] = True
+    report = leave_one_dataset_out(graph, ["random"])
+    measured = views.score_matrix(graph)
+    expected = [np.mean(np.log(measured[d].dropna() / measured[d].min()))
+                for d in measured.columns]
+    assert report.per_dataset["regret"].to_numpy() == pytest.approx(expected)
+    assert report.summary.loc["random", "regret_median"] == pytest.approx(np.median(expected))
+
+
 def test_all_tied_scores_the_expectation_of_a_random_pick():
     measured = [40.0, 30.0, 20.0, 10.0]
     result = ranking_metrics([0.0] * 4, measured)
@@ -157,7 +206,10 @@ def test_report_shape_and_json():
         assert set(figures) == set(METRICS)
     assert data["datasets"] == 7 and data["models"] == 12
     table = report.to_table()
-    assert list(table.columns) == list(METRICS) and list(table.index) == list(data["methods"])
+    assert list(table.columns) == [*METRICS, "regret_median"]
+    assert list(table.index) == list(data["methods"])
+    medians = report.per_dataset.groupby("method")["regret"].median()
+    assert table["regret_median"].to_dict() == pytest.approx(medians.to_dict())
     assert len(report.per_dataset) == 3 * 7
     assert {"pick", "best", "regret_norm", "n_tied"} <= set(report.per_dataset.columns)
     assert "nearest_dataset" in str(report)

@@ -140,6 +140,77 @@ def test_mandc_beats_best_average_and_random_by_a_clear_margin():
     assert mandc["spearman"] > 0.8
 
 
+def _small_hand_like(seed):
+    """6 models × 8 datasets of FID (log scale), one strong model main effect and weak
+    similarities: the shape of a matrix a newcomer writes by hand."""
+    graph = synthetic_graph(6, 8, seed=seed, main_effect=1.5, noise=0.5, similarity_noise=1.0,
+                            feature_noise=2.0, higher_is_better=False, metric="fid")
+    graph.meta["metrics"]["fid"]["log_scale"] = True
+    return graph
+
+
+def test_with_little_evidence_mandc_is_never_worse_than_best_average():
+    for seed in (0, 1):
+        report = leave_one_dataset_out(_small_hand_like(seed), {
+            "best_average": make_method("best_average"), "mandc": Recommender(),
+            "unshrunk": Recommender(shrink=False)})
+        table = report.summary
+        assert table.loc["mandc", "regret"] <= table.loc["best_average", "regret"] + 1e-9
+        assert table.loc["mandc", "spearman"] >= table.loc["best_average", "spearman"] - 0.05
+    # without the shrinkage the regressor's noise loses to the safe choice on this shape
+    assert table.loc["unshrunk", "regret"] > table.loc["best_average", "regret"]
+
+
+def test_shrinkage_weight_is_fitted_out_of_fold_and_bounded():
+    thin = Recommender().fit(_small_hand_like(1))
+    assert 0.0 <= thin.shrinkage_ < 0.5  # thin evidence: mostly the safe choice
+    rich = Recommender().fit(synthetic_graph(10, 32, seed=1))
+    assert rich.shrinkage_ > 0.9  # strong evidence: the regressor's own ranking
+    assert Recommender(shrink=False).fit(_small_hand_like(1)).shrinkage_ == 1.0
+    with pytest.raises(ConfigError, match="shrink"):
+        Recommender(shrink="yes").fit(_small_hand_like(1))
+    # the shrunk prediction is the average plus w times the regressor's departure from it
+    target = thin.graph_.dataset_ids[0]
+    unshrunk = Recommender(shrink=False).fit(thin.graph_).predict(target)
+    expected = thin.model_average_ + thin.shrinkage_ * (unshrunk.to_numpy() - thin.model_average_)
+    np.testing.assert_allclose(thin.predict(target).to_numpy(), expected)
+
+
+def test_a_target_s_own_scores_never_reach_the_shrinkage_or_the_prediction():
+    graph = _small_hand_like(0)
+    target = graph.dataset_ids[3]
+    changed = graph.scores.copy()
+    on_target = changed["dataset"] == target
+    changed.loc[on_target, "value"] = changed.loc[on_target, "value"].to_numpy()[::-1] * 3.0
+    other = type(graph)(graph.models, graph.datasets, changed, graph.similarity, graph.meta)
+    fits = [Recommender().fit(without_scores_of(g, target)) for g in (graph, other)]
+    assert fits[0].shrinkage_ == fits[1].shrinkage_
+    pd.testing.assert_series_equal(fits[0].predict(target), fits[1].predict(target))
+
+
+def test_rank_shows_calibrated_intervals():
+    from mandc.ranking.evaluate import interval_coverage
+
+    graph = synthetic_graph(10, 16, seed=4, noise=0.3)
+    method = Recommender().fit(graph)
+    narrow, wide = method.rank("d03", level=0.8), method.rank("d03", level=0.95)
+    assert (narrow["low"] < narrow["predicted"]).all()
+    assert (narrow["predicted"] < narrow["high"]).all()
+    assert (wide["high"] - wide["low"]).min() > (narrow["high"] - narrow["low"]).max()
+    with pytest.raises(ConfigError, match="level"):
+        method.rank("d03", level=0.5)
+    from mandc.advise import ranking_rows
+
+    first = ranking_rows(narrow, None)[0]  # the JSON of recommend/advise carries the interval
+    assert first["low"] == pytest.approx(narrow["low"].iloc[0])
+    assert first["high"] == pytest.approx(narrow["high"].iloc[0])
+    coverage = interval_coverage(graph, Recommender, datasets=graph.dataset_ids[:8])
+    mean = coverage.groupby("level")["coverage"].mean()
+    assert 0.6 <= mean[0.8] <= 0.97 and mean[0.95] >= 0.85 and mean[0.95] >= mean[0.8]
+    thin = Recommender().fit(without_scores_of(synthetic_graph(4, 2, seed=0), "d0"))
+    assert thin.rank("d0")[["low", "high"]].isna().all().all()  # one profiled dataset: no interval
+
+
 def test_small_graphs_like_the_minizoo_work_well():
     # ten models and 32 datasets: every model is measured everywhere, few training rows
     report = leave_one_dataset_out(synthetic_graph(10, 32, seed=1),

@@ -54,6 +54,30 @@ def test_families_make_the_best_model_vary_by_dataset():
     assert similarity[same & off_diagonal].mean() > similarity[~same].mean() + 0.5
 
 
+def test_main_effect_makes_a_few_models_win_almost_everywhere():
+    plain = synthetic_problem(30, 20, seed=5)
+    strong = synthetic_problem(30, 20, seed=5, main_effect=3.0)
+    pd.testing.assert_frame_equal(synthetic_graph(30, 20, seed=5, main_effect=0.0).scores,
+                                  plain.graph.scores)  # no main effect: the same graph as before
+    lifted = strong.model_bias - plain.model_bias
+    assert (lifted >= 0).all() and 0.2 < (lifted > 0).mean() < 0.8
+    assert strong.graph.meta["synthetic"]["main_effect"] == 3.0
+    most_lifted = {plain.graph.model_ids[i] for i in np.argsort(-lifted)[:3]}
+    strong_winners = strong.graph.score_matrix().idxmax()
+    plain_winners = plain.graph.score_matrix().idxmax()
+    assert strong_winners.isin(most_lifted).mean() >= 0.9
+    assert plain_winners.value_counts().iloc[:2].sum() / 20 < 0.9 <= \
+        strong_winners.value_counts().iloc[:2].sum() / 20
+
+
+def test_similarity_noise_blurs_the_similarity_but_not_the_scores():
+    plain, blurred = synthetic_graph(20, 15, seed=3), synthetic_graph(20, 15, seed=3,
+                                                                      similarity_noise=1.0)
+    pd.testing.assert_frame_equal(plain.scores, blurred.scores)
+    a, b = plain.similarity["value"], blurred.similarity["value"]
+    assert 0.1 < np.corrcoef(a, b)[0, 1] < 0.95
+
+
 def test_noise_free_scores_are_the_expected_scores():
     problem = synthetic_problem(8, 6, noise=0.0)
     pd.testing.assert_frame_equal(problem.graph.score_matrix(), problem.expected_scores,
@@ -93,7 +117,7 @@ def test_saves_and_loads(tmp_path):
 
 @pytest.mark.parametrize("options", [
     {"density": 0.0}, {"density": 1.5}, {"n_communities": 0}, {"n_factors": 0},
-    {"noise": -1.0}, {"n_communities": 4},
+    {"noise": -1.0}, {"n_communities": 4}, {"main_effect": -0.5}, {"similarity_noise": -1.0},
 ])
 def test_bad_options_are_refused(options):
     with pytest.raises(ConfigError):

@@ -3,14 +3,18 @@
 Scores follow a low-rank model, as in collaborative filtering and in the latent-factor view of
 model zoos used by TransferGraph (ICDE 2024)::
 
-    z[m, d]     = <u_m, v_d> + b_m + noise * e[m, d]        (e ~ N(0, 1))
+    z[m, d]     = <u_m, v_d> + b_m + a_m + noise * e[m, d]  (e ~ N(0, 1))
     score[m, d] = offset_d + scale_d * z[m, d]              (higher is better)
     score[m, d] = offset_d - scale_d * z[m, d]              (lower is better, FID-like)
 
 Dataset factors ``v_d`` cluster around one centroid per dataset *family*, so similar datasets
 share a best model while different families have different ones: the best model varies by
 dataset, and only a method that uses dataset similarity can find it. Model biases ``b_m`` are kept
-small next to the interaction, so "the best model on average" is a weak answer. Each dataset gets
+small next to the interaction, so "the best model on average" is a weak answer. Real zoos are
+often the other way round (a few models better almost everywhere): ``main_effect`` adds a
+per-model shift ``a_m = main_effect * max(g_m, 0)``, ``g_m ~ N(0, 1)``, shared by every dataset,
+which lifts about half the models, a few of them far; it is drawn from its own seeded stream, so
+graphs without it are unchanged. Each dataset gets
 its own offset and scale, so raw scores must be normalised within a dataset before comparing.
 
 Node features are noisy views of the factors (``view_0`` ... ``view_{k-1}``) plus a categorical
@@ -61,15 +65,23 @@ def synthetic_problem(n_models: int = 40, n_datasets: int = 30, *, seed: int = 0
                       n_families: int = 4, n_model_families: int = 3,
                       family_spread: float = 0.35, bias_scale: float = 0.25,
                       feature_noise: float = 0.3, n_communities: int = 1,
-                      metric: str = "score", higher_is_better: bool = True) -> SyntheticProblem:
+                      main_effect: float = 0.0, similarity_noise: float = 0.0,
+                      metric: str = "score",
+                      higher_is_better: bool = True) -> SyntheticProblem:
     """Draw a synthetic graph (deterministic per ``seed``) and keep the truth behind it.
 
     ``density`` is the share of model–data edges kept (each dataset keeps at least two, so every
     dataset can be evaluated); ``n_families`` dataset families (per community) decide which model
-    wins where; ``n_communities`` splits models and datasets into disconnected groups.
+    wins where; ``n_communities`` splits models and datasets into disconnected groups;
+    ``main_effect`` is the scale of the per-model shift shared by every dataset (0: none);
+    ``similarity_noise`` blurs the similarity table (the cosine of factors plus that much
+    Gaussian noise per factor, its own seeded stream), as real similarities are weak proxies.
     """
     _check_options(n_models, n_datasets, n_factors, noise, density, n_families, n_model_families,
                    n_communities)
+    if main_effect < 0 or similarity_noise < 0:
+        raise ConfigError(f"main_effect and similarity_noise must be non-negative, got "
+                          f"{main_effect} and {similarity_noise}")
     rng = np.random.default_rng(seed)
 
     model_community = np.arange(n_models) * n_communities // n_models
@@ -85,6 +97,9 @@ def synthetic_problem(n_models: int = 40, n_datasets: int = 30, *, seed: int = 0
     model_factors = 0.6 * model_centroids[model_family] + 0.8 * rng.normal(size=(n_models,
                                                                                   n_factors))
     model_bias = bias_scale * rng.normal(size=n_models)
+    if main_effect:
+        shift = np.random.default_rng([seed, 1]).normal(size=n_models)
+        model_bias = model_bias + main_effect * np.clip(shift, 0.0, None)
 
     offset = rng.uniform(8.0, 12.0, n_datasets) if higher_is_better \
         else rng.uniform(20.0, 40.0, n_datasets)
@@ -119,11 +134,16 @@ def synthetic_problem(n_models: int = 40, n_datasets: int = 30, *, seed: int = 0
         "n_images": rng.integers(50, 2000, n_datasets),
         **_views(rng, dataset_factors, feature_noise),
     })
-    similarity = _similarity_table(dataset_factors, dataset_ids, dataset_community)
+    seen_factors = dataset_factors
+    if similarity_noise:
+        blur = np.random.default_rng([seed, 2]).normal(size=dataset_factors.shape)
+        seen_factors = dataset_factors + similarity_noise * blur
+    similarity = _similarity_table(seen_factors, dataset_ids, dataset_community)
     meta = {"featurizer": "synthetic", "primary_metric": metric,
             "synthetic": {"seed": seed, "n_factors": n_factors, "noise": noise,
                           "density": density, "n_families": n_families,
-                          "n_communities": n_communities}}
+                          "n_communities": n_communities, "main_effect": main_effect,
+                          "similarity_noise": similarity_noise}}
     graph = MatchingGraph(models, datasets, scores, similarity, meta)
     return SyntheticProblem(
         graph=graph, model_factors=model_factors, dataset_factors=dataset_factors,

@@ -16,6 +16,23 @@ Two choices make it work for a cold-start target (one with no model–data edge)
   vectors: the similarity-weighted normalised score of the model on the dataset's nearest profiled
   datasets, the model's (leave-one-out) average, and the element-wise product of the model
   embedding with the dataset's neighbourhood embedding.
+
+On real zoos a few models are better almost everywhere (a strong per-model main effect), and with
+few profiled datasets a regressor's guesses about the rest are mostly noise. So by default
+(``shrink=True``) the prediction is shrunk toward the safe choice, each model's mean normalised
+score (``best_average``): ``average + w * (regressor - average)``, with ``w`` in [0, 1] fitted by
+stacked generalisation (Breiman, "Stacked regressions", Machine Learning 1996) as the
+least-squares weight of the regressor's out-of-fold departures from the (leave-one-out) average,
+folds grouped by dataset so each is predicted as a cold target is. With thin evidence ``w`` falls
+toward 0 and the ranking toward ``best_average``'s; with strong evidence it is 1 and the ranking
+is the regressor's. (Learning the residual over the average instead lost a domain of top-1 on the
+shipped graph: 0.656 against 0.688, regret 0.034 against 0.026.)
+
+The same out-of-fold predictions calibrate an interval for every predicted score (split
+conformal prediction, Lei et al., "Distribution-free predictive inference for regression", JASA
+2018): the ``level`` quantile of the absolute out-of-fold errors of the shrunk prediction, in
+normalised units. ``rank`` shows it as ``low`` and ``high``; its coverage leave-one-dataset-out
+is measured by ``bench/quality.py``.
 """
 
 from __future__ import annotations
@@ -38,6 +55,13 @@ from .methods import METHODS, RankingMethod
 
 REGRESSORS: Registry = Registry("regressor")
 AUTO_FOREST_MAX_ROWS = 2_000
+SHRINK_FOLDS = 5
+"""Dataset-grouped folds that fit the shrinkage weight (fewer when fewer datasets are profiled)."""
+INTERVAL_LEVELS = (0.8, 0.95)
+"""Nominal coverages whose interval half-widths a fit keeps (``interval_halfwidths_``)."""
+SHRINK_FOREST_TREES = 100
+"""Trees of the forests refitted in those folds: the weight needs their out-of-fold predictions,
+not their best accuracy, and 5 × 100 trees cost about one 500-tree fit."""
 """``regressor="auto"`` fits a random forest up to this many training rows, a ridge above.
 
 Measured on the mini-zoo graph (``python bench/regressors.py --held-out``: 11 models, log-FID;
@@ -168,13 +192,16 @@ class Recommender(RankingMethod):
     features only), ``embedding_params`` (extra settings of the embedding), ``use_probe`` (the
     graph's probe metrics, zero-shot measurements such as :mod:`mandc.profile.probe`, as
     features of each row: ``"auto"`` uses them when every model has them on every dataset, the
-    target included; ``True`` requires that; ``False`` ignores them), ``metric``, ``seed``. """
+    target included; ``True`` requires that; ``False`` ignores them), ``shrink`` (shrink the
+    prediction toward each model's mean normalised score by a stacked weight, see the module
+    docstring; ``shrinkage_`` is the fitted weight), ``metric``, ``seed``. """
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = True,
                  embedding_params: dict | None = None, use_probe: bool | str = "auto",
-                 metric: str | None = None, seed: int = 0):
+                 shrink: bool = True, metric: str | None = None, seed: int = 0):
         super().__init__(metric=metric, seed=seed)
+        self.shrink = shrink
         self.use_probe = use_probe
         self.embedding = embedding
         self.regressor = regressor
@@ -198,6 +225,8 @@ class Recommender(RankingMethod):
             raise ConfigError(f"max_rows must be positive or None, got {self.max_rows!r}")
         if self.use_probe not in (True, False, "auto"):
             raise ConfigError(f"use_probe must be True, False or 'auto', got {self.use_probe!r}")
+        if self.shrink not in (True, False):
+            raise ConfigError(f"shrink must be True or False, got {self.shrink!r}")
 
     def _fit(self, graph) -> None:
         with single_threaded():
@@ -241,9 +270,42 @@ class Recommender(RankingMethod):
         if self.regressor == "auto":
             small = len(models) <= AUTO_FOREST_MAX_ROWS
             self.regressor_ = "random_forest" if small else "linear"
+        labels = self.scores_[models, columns]
         self.model_ = make_regressor(self.regressor_, self.seed)
-        self.model_.fit(design, self.scores_[models, columns])
+        self.model_.fit(design, labels)
+        self.shrinkage_ = 1.0
+        # the safe choice: each model's mean score on the *other* datasets
+        safe = _leave_one_out_average(self.scores_, self.measured_, counts,
+                                      totals)[models, columns]
+        out_of_fold = self._out_of_fold(design, labels, columns)
+        if self.shrink:
+            self.shrinkage_ = _stacked_weight(out_of_fold, labels, safe)
+        self.interval_halfwidths_ = dict.fromkeys(INTERVAL_LEVELS, np.nan)
+        if out_of_fold is not None:
+            if self.shrink:
+                out_of_fold = safe + self.shrinkage_ * (out_of_fold - safe)
+            errors = np.abs(labels - out_of_fold)
+            self.interval_halfwidths_ = {level: _conformal_quantile(errors, level)
+                                         for level in INTERVAL_LEVELS}
         self.n_training_rows_ = len(models)
+
+    def _out_of_fold(self, design: np.ndarray, labels: np.ndarray,
+                     columns: np.ndarray) -> np.ndarray | None:
+        """Each training row predicted by a regressor fitted without its dataset (folds grouped
+        by dataset, as a cold target is predicted); None with fewer than two datasets."""
+        from sklearn.model_selection import GroupKFold
+
+        groups = len(np.unique(columns))
+        if groups < 2:
+            return None
+        predicted = np.zeros_like(labels)
+        for train, test in GroupKFold(n_splits=min(SHRINK_FOLDS, groups)).split(
+                design, labels, columns):
+            regressor = make_regressor(self.regressor_, self.seed)
+            if self.regressor_ == "random_forest":
+                regressor.set_params(randomforestregressor__n_estimators=SHRINK_FOREST_TREES)
+            predicted[test] = regressor.fit(design[train], labels[train]).predict(design[test])
+        return predicted
 
     def _probes(self, graph, view: GraphView) -> tuple[list[str], np.ndarray | None]:
         """The probe metrics used and their normalised values (metrics × models × datasets).
@@ -394,7 +456,10 @@ class Recommender(RankingMethod):
                                             self.model_average_, neighbourhood)
         design = self._design(models, np.full(n_models, self.dataset_index_[dataset]),
                               graph_block)
-        return pd.Series(self.model_.predict(design), index=self.view_.model_ids)
+        predicted = self.model_.predict(design)
+        if self.shrink:
+            predicted = self.model_average_ + self.shrinkage_ * (predicted - self.model_average_)
+        return pd.Series(predicted, index=self.view_.model_ids)
 
     def explain(self, dataset: str) -> pd.DataFrame:
         """The profiled datasets that stand in for ``dataset`` in the prediction, most weight first:
@@ -414,11 +479,19 @@ class Recommender(RankingMethod):
         table = self.explain(dataset)
         return table.set_index("dataset")["similarity"].head(n or len(table))
 
-    def rank(self, dataset: str) -> pd.DataFrame:
-        """Models best first (``model``, ``predicted``, ``rank``); ``attrs["similar_datasets"]``
-        lists the profiled datasets behind the prediction."""
+    def rank(self, dataset: str, *, level: float = 0.8) -> pd.DataFrame:
+        """Models best first (``model``, ``predicted``, ``rank``, and ``low``, ``high``: the
+        interval of nominal coverage ``level``, one of :data:`INTERVAL_LEVELS`, NaN when fewer
+        than two datasets are profiled); ``attrs["similar_datasets"]`` lists the profiled datasets
+        behind the prediction."""
+        if level not in INTERVAL_LEVELS:
+            raise ConfigError(f"interval level must be one of {INTERVAL_LEVELS}, got {level!r}")
         table = super().rank(dataset)
+        halfwidth = self.interval_halfwidths_[level]
+        table["low"] = table["predicted"] - halfwidth
+        table["high"] = table["predicted"] + halfwidth
         table.attrs["similar_datasets"] = self.explain(dataset).to_dict("records")
+        table.attrs["interval_level"] = level
         return table
 
     def _require_fitted(self) -> None:
@@ -434,13 +507,30 @@ class FeaturesOnly(Recommender):
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = False,
                  embedding_params: dict | None = None, use_probe: bool | str = False,
-                 metric: str | None = None, seed: int = 0):
+                 shrink: bool = False, metric: str | None = None, seed: int = 0):
         if use_graph:
             raise ConfigError("features_only never uses the graph; use 'mandc' for that")
         super().__init__(embedding=embedding, regressor=regressor, dim=dim,
                          n_neighbors=n_neighbors, max_rows=max_rows, use_graph=False,
-                         embedding_params=embedding_params, use_probe=use_probe, metric=metric,
-                         seed=seed)
+                         embedding_params=embedding_params, use_probe=use_probe, shrink=shrink,
+                         metric=metric, seed=seed)
+
+
+def _stacked_weight(out_of_fold: np.ndarray | None, labels: np.ndarray, safe: np.ndarray) -> float:
+    """Least-squares weight in [0, 1] of the regressor's out-of-fold departure from the safe
+    choice: how far that departure can be trusted (0 without out-of-fold predictions)."""
+    if out_of_fold is None:
+        return 0.0
+    departure, truth = out_of_fold - safe, labels - safe
+    energy = float(departure @ departure)
+    return float(np.clip(departure @ truth / energy, 0.0, 1.0)) if energy > 0 else 0.0
+
+
+def _conformal_quantile(errors: np.ndarray, level: float) -> float:
+    """The split-conformal half-width: the ceil((n + 1) level)-th smallest error."""
+    n = len(errors)
+    rank = min(int(np.ceil((n + 1) * level)), n)
+    return float(np.sort(errors)[rank - 1])
 
 
 def _neighbour_order(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
