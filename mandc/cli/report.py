@@ -159,10 +159,11 @@ def load_report_lines(load_report: Mapping, notes: Sequence[str] = ()) -> list[s
 # ---------------------------------------------------------------------------------- evaluate
 EVALUATION_LEGEND = (
     "Means over the datasets, best method first (top1, then regret). top1 / top3: share of "
-    "datasets whose best model is ranked first / in the first three; regret: relative quality "
-    "lost by taking the first-ranked model instead of the best, lower is better; pearson, "
-    "spearman: correlation of predicted and measured quality; ndcg3: quality of the first three "
-    "places (NDCG@3). All but regret: higher is better.")
+    "datasets whose best model is ranked first / in the first three; regret: quality lost by "
+    "taking the first-ranked model instead of the best (|log(pick/best)| for a log-scale metric "
+    "such as FID, else relative to the best), lower is better; regret_median: its median over "
+    "the datasets; pearson, spearman: correlation of predicted and measured quality; ndcg3: "
+    "quality of the first three places (NDCG@3). All but the regrets: higher is better.")
 
 
 def evaluation_text(report, graph: str, *, higher_is_better: bool) -> str:
