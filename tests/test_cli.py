@@ -196,7 +196,10 @@ def test_recommend_with_mandc_on_the_example_graph(capsys, toy_default):
     (["recommend", "--dataset", "nope"], "dataset 'nope' is not in the graph"),
     (["recommend", "--dataset", "cub-birds", "--method", "oracle"], "unknown method 'oracle'"),
     (["evaluate", "--methods", "random", "--metric", "kid"], "unknown metric 'kid'"),
-    (["graph", "show", "/nonexistent/graph"], "not a matching graph directory"),
+    (["graph", "show", "/nonexistent/graph"], "/nonexistent/graph: no such graph directory"),
+    (["recommend", "--dataset", "cub-bird"], "did you mean 'cub-birds'?"),
+    (["graph", "describe", "/nonexistent/graph", "--datasets-root", "."],
+     "no such graph directory"),
 ])
 def test_errors_are_one_line_with_exit_code_2(capsys, argv, match, toy_default):
     code, out, err = run(capsys, *argv)
@@ -434,3 +437,18 @@ def test_library_parameter_names_become_the_flags_of_the_command():
                  "dataset 'image_column' is not in the graph", "image_column.csv, row 2"]
     for message in untouched:  # metric names, paths, parameters this command has no flag for
         assert in_flags(message, parser) == message
+
+
+def test_graph_describe_needs_a_folder_for_every_dataset(capsys, tmp_path, toy_default):
+    from mandc.graph.defaults import example_graph
+    from mandc.graph.store import save_graph
+
+    save_graph(example_graph(), tmp_path / "g")
+    code, _, err = run(capsys, "graph", "describe", tmp_path / "g", "--datasets-root",
+                       tmp_path / "nope")
+    assert code == 2 and err == f"error: --datasets-root {tmp_path / 'nope'}: no such folder\n"
+    (tmp_path / "root" / "pokemon-blip").mkdir(parents=True)
+    code, _, err = run(capsys, "graph", "describe", tmp_path / "g", "--datasets-root",
+                       tmp_path / "root")
+    assert code == 2 and "under --datasets-root" in err and "'naruto-blip'" in err
+    assert "'pokemon-blip'" not in err

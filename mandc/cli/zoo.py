@@ -147,6 +147,8 @@ def _probe(args) -> int:
 
     graph_dir = Path(args.graph or get_settings().default_graph_dir)
     root = Path(args.datasets_root)
+    if not root.is_dir():
+        raise ConfigError(f"--datasets-root {root}: no such folder")
     if args.datasets:
         names = _names(args.datasets)
     else:
@@ -177,13 +179,20 @@ def _sampling_options(args) -> dict:
 
 def _graph_describe(args) -> int:
     from ..data import load_target
+    from ..errors import ConfigError
     from ..features import describe, get_featurizer
     from ..graph.placement import with_descriptors
     from ..graph.store import load_graph, save_graph
 
     graph = load_graph(args.dir)
-    featurizer = get_featurizer(args.featurizer)
     root = Path(args.datasets_root)
+    if not root.is_dir():
+        raise ConfigError(f"--datasets-root {root}: no such folder")
+    missing = [name for name in graph.dataset_ids if not (root / name).exists()]
+    if missing:
+        raise ConfigError(f"no folder for datasets {missing[:5]} under --datasets-root {root} "
+                          f"({len(missing)} of the graph's {len(graph.dataset_ids)} missing)")
+    featurizer = get_featurizer(args.featurizer)
     options = loader_options(args)
     descriptors = [describe(load_target(root / dataset, options), featurizer)
                    for dataset in graph.dataset_ids]

@@ -17,6 +17,7 @@ tests and as an import example.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import os
 from importlib import resources
@@ -144,10 +145,16 @@ def place_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
         return graph, target, None
     if isinstance(target, str) and not _looks_like_a_source(target):
         known = graph.dataset_ids
-        shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
+        close = difflib.get_close_matches(target, known, n=3, cutoff=0.6)
+        if close:
+            hint = "did you mean " + " or ".join(repr(name) for name in close) + "?"
+        else:
+            shown = ", ".join(known[:10]) + (f" … ({len(known)} in all; `mandc graph show "
+                                             "--json` lists them)" if len(known) > 10 else "")
+            hint = (f"the graph's datasets are: {shown} (a new dataset of an imported graph "
+                    "joins it through its rows in the similarity file)")
         raise ValidationError(f"dataset {target!r} is not in the graph and is not a folder, zip "
-                              f"or Hub id; the graph's datasets are: {shown} (a new dataset of an "
-                              "imported graph joins it through its rows in the similarity file)")
+                              f"or Hub id; {hint}")
     from ..data import load_target
     from ..features import describe, get_featurizer
     from .placement import add_target

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from numbers import Number
 from pathlib import Path
@@ -213,9 +214,11 @@ def read_graph_files(directory: str | Path, *, with_scores: bool = True,
                      label: str | None = None) -> StoredGraph:
     """:func:`load_graph`, also saying which files each table came from and which node rows
     disagree (``label`` names the folder in messages)."""
+    label = label or os.fspath(directory)
     directory = Path(directory)
-    label = label or str(directory)
     meta_path = directory / "graph.json"
+    if not directory.exists():
+        raise ValidationError("no such graph directory", file=label)
     if not meta_path.is_file():
         raise ValidationError("not a matching graph directory (no graph.json)", file=label)
     meta = json.loads(meta_path.read_text())
