@@ -307,6 +307,15 @@ def test_tokens_missing_wrong_or_read_only_write_nothing(hub, tmp_path):
                       check=False)
     assert anonymous.stderr.strip() == ("error: pulling alice/secret: dataset repo alice/secret "
                                         "not found, or private and the token cannot read it")
+    # a dry run only reads, so it needs no token: it says what a push would add, and writes nothing
+    mandc(run_env(hub, tmp_path), "push", str(tmp_path / "g"), "--repo", "alice/public",
+          "--create")
+    save_graph(graph_with(["m1", "m2"], ["d1"]), tmp_path / "g2")
+    head = hub.head("alice/public")
+    dry = json.loads(mandc(run_env(hub, tmp_path / "c", token=None), "push", str(tmp_path / "g2"),
+                           "--repo", "alice/public", "--dry-run", "--json").stdout)
+    assert dry["dry_run"] and dry["commit"] is None and dry["added"]["scores"] == 1
+    assert hub.head("alice/public") == head
 
 
 def test_server_errors_are_retried_then_reported_in_one_line(hub, tmp_path):

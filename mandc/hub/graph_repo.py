@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from huggingface_hub import CommitOperationAdd, snapshot_download
+from huggingface_hub import CommitOperationAdd, get_token, snapshot_download
 from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
 
 from .. import __version__
@@ -182,9 +182,10 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
     local = source if isinstance(source, MatchingGraph) else load_source(source)
     label = "the pushed graph" if isinstance(source, MatchingGraph) else str(source)
     require_online(f"pushing to {ref}")
-    token = require_token()
+    # a dry run only reads: a public repo needs no token, and none is asked for
+    token = (get_token() or None) if dry_run else require_token()
     api = api_with_timeout()
-    author = whoami(api, token)
+    author = whoami(api, token) if token else "(no token: dry run)"
     provenance = {"author": author, "mandc_version": __version__,
                   "pushed_at": datetime.now(UTC).isoformat(timespec="seconds")}
     state = {"created": False, "attempts": 0, "sent": None}
