@@ -43,6 +43,9 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     source, given = target, graph
     graph, target, sample = place_target(graph, target, samples=samples, options=load_options,
                                          seed=None if load_options else seed)
+    if hold_out and sample is not None:
+        raise ConfigError(f"hold_out hides the scores of a dataset of the graph; {target!r} is "
+                          "new, so it has none to hide")
     if probe and not graph.probe_metrics:
         raise ConfigError("--probe needs a graph with probe metrics (`mandc probe`)")
     if probe and not _has_probes(graph, target):

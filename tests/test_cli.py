@@ -452,3 +452,11 @@ def test_graph_describe_needs_a_folder_for_every_dataset(capsys, tmp_path, toy_d
                        tmp_path / "root")
     assert code == 2 and "under --datasets-root" in err and "'naruto-blip'" in err
     assert "'pokemon-blip'" not in err
+
+
+@pytest.mark.slow
+def test_hold_out_for_a_new_dataset_is_refused_not_ignored(capsys):
+    code, out, err = run(capsys, "recommend", "--example", "--hold-out")
+    assert code == 2 and out == ""
+    assert err == ("error: --hold-out hides the scores of a dataset of the graph; 'flowers' is "
+                   "new, so it has none to hide\n")
