@@ -82,11 +82,10 @@ def load_summary(result: dict) -> str:
     text = (f"**Your dataset:** {report['read']} images described"
             + (f", {report['not_sampled']} not sampled" if report.get("not_sampled") else "")
             + ".")
-    lines = [text]
-    for left in report.get("left_out", {}).values():
-        lines.append(f"- left out {left['count']}: {left['why']} (first: "
-                     f"{', '.join(left['first'])})")
-    lines += [f"- {note}" for note in result.get("load_notes", [])]
+    found = [f"left out {left['count']}: {left['why']} (first: {', '.join(left['first'])})"
+             for left in report.get("left_out", {}).values()]
+    found += [note for note in result.get("load_notes", []) if note not in found]
+    lines = [text] + [f"- {line}" for line in found]
     return "\n".join(lines)
 
 
