@@ -134,6 +134,18 @@ def test_a_caption_column_named_in_advanced_is_read_and_the_load_report_returned
 
 
 @pytest.mark.slow
+def test_the_catalogue_offline_is_a_notice_in_the_page_not_an_error(client):
+    """With the Hub offline (as in every test) and no cached listing, the catalogue is the mini
+    zoo alone: the graph's models are ranked and the page says why, in one line."""
+    verdict, ranking, *_ = client.predict(dataset="scenes-day", candidates="catalog",
+                                          licences="apache-2.0", top=20, api_name="/recommend")
+    assert verdict.endswith("*HF_HUB_OFFLINE=1: no cached catalogue yet, showing the mini zoo "
+                            "only*")
+    models = [row[1] for row in ranking["data"]]
+    assert sorted(models) == sorted(resolve_graph().model_ids)
+
+
+@pytest.mark.slow
 def test_a_bad_upload_shows_the_loaders_message_without_server_paths(client, tmp_path):
     folder = write_caption_folder(tmp_path / "set", IMAGES)
     images = sorted(folder.glob("*.png"))  # the captions are left behind

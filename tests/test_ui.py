@@ -370,7 +370,7 @@ def test_catalogue_candidates_are_ranked_with_never_profiled_ones_marked(server)
         candidates="catalog", licences="apache-2.0, mit", max_params=300, min_resolution=64,
         catalog=catalog)
     assert asked == {"licences": ["apache-2.0", "mit"], "max_params": 300e6,
-                     "min_resolution": 64}
+                     "min_resolution": 64, "limit": 20}
     graph_models = resolve_graph().model_ids
     assert len(table) == len(graph_models) + 1 == len(plot)
     marked = [cell for cell in table["model"] if "not profiled" in cell]

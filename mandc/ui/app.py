@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..data import DEFAULT_MAX_SAMPLES
 from ..ranking.methods import METHODS
 from .callbacks import datasets_callback, empty_outputs, preview_callback, recommend_callback
-from .candidates import CHOICES
+from .candidates import CATALOG_LIMIT, CHOICES
 from .inputs import MAX_UPLOAD_FILES, MAX_UPLOAD_MB
 from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, TIME_CAP_S
 from .rank import EXAMPLES
@@ -72,7 +72,8 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                       label="…or pick a profiled dataset of the graph")
                 hub_dataset = gr.Textbox(label="…or a Hub dataset id",
                                          placeholder="OWNER/NAME", max_lines=1)
-                top = gr.Slider(1, max(1, len(graph.models)), value=min(10, len(graph.models)),
+                top = gr.Slider(1, max(1, len(graph.models)) + CATALOG_LIMIT,
+                                value=min(10, len(graph.models)),
                                 step=1, label="Models to show")
                 probe = gr.Checkbox(
                     value=False, interactive=probe_ready,

@@ -14,6 +14,8 @@ import pandas as pd
 
 from ..errors import ConfigError, MandcError
 
+CATALOG_LIMIT = 20
+"""Hub models the catalogue lists at most (the most downloaded that pass the filters)."""
 CHOICES = {"graph": "the graph's models", "catalog": "the Hub catalogue (with the graph's models)"}
 
 logger = logging.getLogger(__name__)
@@ -24,7 +26,8 @@ def candidate_filters(licences: str | None, max_params_m: float | None,
     """The Advanced section's catalogue filters as :func:`mandc.hub.catalog.candidate_catalog`
     takes them: licence ids (comma-separated), parameters in millions, native side in pixels."""
     names = [name.strip() for name in (licences or "").split(",") if name.strip()]
-    filters = {"licences": names or None, "max_params": None, "min_resolution": None}
+    filters = {"licences": names or None, "max_params": None, "min_resolution": None,
+               "limit": CATALOG_LIMIT}
     if max_params_m not in (None, "") and float(max_params_m) > 0:
         filters["max_params"] = float(max_params_m) * 1e6
     elif max_params_m not in (None, "") and float(max_params_m) < 0:
