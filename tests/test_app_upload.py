@@ -172,7 +172,8 @@ def test_the_api_has_named_endpoints_and_no_server_folder_parameter(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(api) == {"/recommend", "/datasets", "/preview"}
     preview = [p["parameter_name"] for p in api["/preview"]["parameters"]]
-    assert preview == ["dataset", "hub_dataset", "files", "example", "k", "method", "graph"]
+    assert preview == ["dataset", "hub_dataset", "files", "example", "k", "method", "graph",
+                       "caption_column", "image_column", "split", "max_images"]
     names = [p["parameter_name"] for p in api["/recommend"]["parameters"]]
     assert names == ["dataset", "hub_dataset", "files", "top", "method", "probe", "graph",
                      "example", "caption_column", "image_column", "split", "max_images",

@@ -405,3 +405,12 @@ def test_an_offline_catalogue_is_a_notice_and_the_graphs_models_are_ranked(serve
     assert "could not be read, so the graph's models are ranked instead" in verdict
     assert sorted(table["model"]) == sorted(resolve_graph().model_ids)
     assert not any("not profiled" in m for m in table["model"])
+
+
+def test_a_preview_reads_the_upload_with_the_loader_options(server, tmp_path):
+    files = _tagged_upload(tmp_path / "set")
+    with pytest.raises(gr.Error, match="max images must be a whole number"):
+        preview_callback(server, None, None, files, k=1, max_images=0)
+    # by name the empty `text` column is the caption: refused before any fine-tune
+    with pytest.raises(gr.Error, match="4 of 4 images .all. are left out: empty"):
+        preview_callback(server, None, None, files, k=1)

@@ -172,13 +172,19 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
 
         def preview(dataset: str | None = None, hub_dataset: str | None = None,
                     files: list | None = None, example: str | None = None, k: int = 1,
-                    method: str = "mandc", graph: str | None = None, progress=tracker):
-            """Fine-tune the top ``k`` (1-3) models briefly on the dataset (given as for
-            /recommend) and generate a few of its captions with each."""
+                    method: str = "mandc", graph: str | None = None,
+                    caption_column: str | None = None, image_column: str | None = None,
+                    split: str = "train", max_images: float = DEFAULT_MAX_SAMPLES,
+                    progress=tracker):
+            """Fine-tune the top ``k`` (1-3) models briefly on the dataset (given and read as
+            for /recommend) and generate a few of its captions with each."""
             return preview_callback(server, dataset, hub_dataset, files, example, k, method,
-                                    graph, progress)
+                                    graph, progress, caption_column=caption_column,
+                                    image_column=image_column, split=split,
+                                    max_images=max_images)
 
-        run_preview.click(preview, [dataset, hub_dataset, files, example, k, method, graph_repo],
+        run_preview.click(preview, [dataset, hub_dataset, files, example, k, method, graph_repo,
+                                    caption_column, image_column, split, max_images],
                           [preview_summary, preview_images, preview_export], api_name="preview",
                           concurrency_limit=1, concurrency_id="preview",
                           show_progress_on=[preview_summary])

@@ -78,9 +78,12 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
 
 def preview_callback(server: GraphServer, dataset: str | None, hub_dataset: str | None,
                      files: list | None, example: str | None = None, k: int = 1,
-                     method: str = "mandc", graph: str | None = None, progress=None) -> tuple:
+                     method: str = "mandc", graph: str | None = None, progress=None, *,
+                     caption_column: str | None = None, image_column: str | None = None,
+                     split: str | None = None, max_images: float | None = None) -> tuple:
     """One press of "Preview fine-tunes": rank, then briefly fine-tune the top ``k`` models on
-    the visitor's images. Returns (summary, gallery of real and generated images, JSON)."""
+    the visitor's images (read with the Advanced section's loader options). Returns (summary,
+    gallery of real and generated images, JSON)."""
     from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, preview_finetunes
 
     report = _reporter(progress)
@@ -91,12 +94,14 @@ def preview_callback(server: GraphServer, dataset: str | None, hub_dataset: str 
             raise ConfigError(f"preview 1 to {MAX_PREVIEW_MODELS} models, not {k}")
         hub_id = hub_dataset_id(hub_dataset)
         repo = hub_graph_repo(graph)
+        options = load_options(caption_column, image_column, split, max_images)
         if not files and not hub_id and not dataset and not example:
             raise ValidationError(NO_TARGET)
         served = server.get(repo)
         with staged:
             answer = recommend(served, profiled=dataset, hub_id=hub_id, uploads=staged.target,
                                method=method, probe=False, example=example or None,
+                               load_options=options,
                                report=lambda share, text: report(share * 0.2, text))
         if answer.sample is None:
             raise ValidationError("a preview needs the dataset's images, and this graph "
