@@ -4,7 +4,14 @@ with uploaded files, in each layout the upload box accepts, and with a bad uploa
 import socket
 
 import pytest
-from datafactory import write_caption_folder, write_imagefolder, zip_folder
+from datafactory import (
+    caption,
+    solid,
+    write_caption_folder,
+    write_imagefolder,
+    write_metadata,
+    zip_folder,
+)
 
 from mandc.advise import advise
 from mandc.graph.defaults import resolve_graph
@@ -103,6 +110,42 @@ def test_an_uploaded_zip_is_ranked(client, expected_order, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_caption_column_named_in_advanced_is_read_and_the_load_report_returned(client,
+                                                                                 tmp_path):
+    """metadata.csv with its captions under ``tags`` (and an empty ``text`` column the loader
+    would pick by name), one caption empty: ranked once the caption column is given, and the
+    answer says which file was left out and why."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    rows = []
+    for i in range(IMAGES):
+        solid(i).save(folder / f"img_{i:04d}.png")
+        rows.append({"file_name": f"img_{i:04d}.png", "text": "",
+                     "tags": "" if i == IMAGES - 1 else caption(i)})
+    write_metadata(folder, rows, fmt="csv")
+    files = [gradio_client.handle_file(str(p)) for p in sorted(folder.iterdir())]
+    with pytest.raises(gradio_client.exceptions.AppError, match="empty or whitespace-only"):
+        client.predict(files=files, api_name="/recommend")
+    verdict, ranking, *_ = client.predict(files=files, caption_column="tags", top=3,
+                                          api_name="/recommend")
+    assert verdict.startswith("### Fine-tune **") and len(ranking["data"]) == 3
+    assert (f"**Your dataset:** {IMAGES - 1} images described.\n- left out 1: empty or "
+            f"whitespace-only caption (first: img_{IMAGES - 1:04d}.png)") in verdict
+
+
+@pytest.mark.slow
+def test_the_catalogue_offline_is_a_notice_in_the_page_not_an_error(client):
+    """With the Hub offline (as in every test) and no cached listing, the catalogue is the mini
+    zoo alone: the graph's models are ranked and the page says why, in one line."""
+    verdict, ranking, *_ = client.predict(dataset="scenes-day", candidates="catalog",
+                                          licences="apache-2.0", top=20, api_name="/recommend")
+    assert verdict.endswith("*HF_HUB_OFFLINE=1: no cached catalogue yet, showing the mini zoo "
+                            "only*")
+    models = [row[1] for row in ranking["data"]]
+    assert sorted(models) == sorted(resolve_graph().model_ids)
+
+
+@pytest.mark.slow
 def test_a_bad_upload_shows_the_loaders_message_without_server_paths(client, tmp_path):
     folder = write_caption_folder(tmp_path / "set", IMAGES)
     images = sorted(folder.glob("*.png"))  # the captions are left behind
@@ -129,10 +172,12 @@ def test_the_api_has_named_endpoints_and_no_server_folder_parameter(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(api) == {"/recommend", "/datasets", "/preview"}
     preview = [p["parameter_name"] for p in api["/preview"]["parameters"]]
-    assert preview == ["dataset", "hub_dataset", "files", "example", "k", "method", "graph"]
+    assert preview == ["dataset", "hub_dataset", "files", "example", "k", "method", "graph",
+                       "caption_column", "image_column", "split", "max_images"]
     names = [p["parameter_name"] for p in api["/recommend"]["parameters"]]
     assert names == ["dataset", "hub_dataset", "files", "top", "method", "probe", "graph",
-                     "example"]
+                     "example", "caption_column", "image_column", "split", "max_images",
+                     "candidates", "licences", "max_params", "min_resolution"]
     optional = {p["parameter_name"] for p in api["/recommend"]["parameters"]
                 if p["parameter_has_default"]}
     assert optional == set(names)  # one of dataset, hub_dataset, files, example is enough
@@ -169,7 +214,7 @@ def test_a_server_file_cannot_be_passed_as_an_upload(client):
     base = client.src.rstrip("/") + "/gradio_api/call/recommend"
     sent = httpx.post(base, json={"data": [None, None, [
         {"path": server_file, "meta": {"_type": "gradio.FileData"}, "orig_name": "a.png"}],
-        3, "mandc", False, None]})
+        3, "mandc", False, None, None, None, None, "train", 256, "graph", None, None, None]})
     events = httpx.get(f"{base}/{sent.json()['event_id']}", timeout=60).text
     assert "event: error" in events and "Fine-tune" not in events and "no captions" not in events
     assert client.predict(dataset="scenes-day", top=1, api_name="/recommend")[1]["data"]

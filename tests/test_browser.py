@@ -163,7 +163,7 @@ def test_bad_inputs_get_clear_messages_and_the_app_answers_after(browser, url, t
     (tmp_path / "broken.txt").write_text("a cat")
     _upload(page, [broken, tmp_path / "broken.txt"])
     _rank(page)
-    _error_toast(page, "broken.png: not an image Pillow can identify")
+    _error_toast(page, "broken.png (not an image Pillow can identify)")
     page.locator("button[aria-label='Clear']").first.click()
 
     page.get_by_label("…or a Hub dataset id").fill("/etc")

@@ -50,3 +50,24 @@ def test_probe_names_the_datasets_root_it_searched(capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith("error: no folder for datasets [") and err.count("\n") == 1
     assert err.rstrip().endswith(f"under --datasets-root {tmp_path / 'domains'}")
+
+
+def test_profile_grid_reads_every_dataset_with_the_loader_flags(tmp_path, monkeypatch, capsys):
+    from mandc.data import LoadOptions
+    from mandc.profile import metrics, runner
+
+    seen = []
+
+    def fake_profile_pair(model, dataset, recipe, **kwargs):
+        seen.append((model, dataset, kwargs["load_options"]))
+        return {"model": model, "dataset": dataset, "recipe_hash": recipe.hash()}
+
+    monkeypatch.setattr(runner, "profile_pair", fake_profile_pair)
+    monkeypatch.setattr(metrics, "FIDKIDScorer", object)  # no Inception network for a fake pair
+    assert main(["profile-grid", "--models", "m1,m2", "--datasets", "d", "--graph",
+                 str(tmp_path / "g"), "--no-progress", "--caption-column", "tags",
+                 "--image-column", "path", "--max-pixels", "1000",
+                 "--max-unreadable-share", "0.3"]) == 0
+    wanted = LoadOptions(caption_column="tags", image_column="path", max_pixels=1000,
+                         max_unreadable_share=0.3)
+    assert seen == [("m1", "d", wanted), ("m2", "d", wanted)]

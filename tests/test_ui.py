@@ -8,11 +8,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
+import pandas as pd
 import pytest
-from datafactory import write_caption_folder
+from datafactory import caption, solid, write_caption_folder, write_metadata
 
 from mandc.advise import advise
-from mandc.errors import ValidationError
+from mandc.errors import HubError, ValidationError
 from mandc.graph.defaults import example_dir, resolve_graph, resolve_target, shipped_graph_dir
 from mandc.graph.views import score_matrix
 from mandc.ui.app import build_app
@@ -302,3 +303,114 @@ def test_public_text_cuts_absolute_paths_to_their_last_part():
     assert public_text("/srv/x/set.zip:train/a.png: bad") == "set.zip:train/a.png: bad"
     kept = "upload/cat.png: 1 of 2 images (train/, test/...) in images/"
     assert public_text(kept) == kept
+
+
+# ---------------------------------------------------------------- Advanced: loader, candidates
+def _tagged_upload(root):
+    """Four images whose captions are in a ``tags`` column of metadata.csv (the ``text``
+    column beside it is empty), the last one's empty."""
+    root.mkdir()
+    rows = []
+    for i in range(4):
+        solid(i).save(root / f"img_{i:04d}.png")
+        rows.append({"file_name": f"img_{i:04d}.png", "text": "",
+                     "tags": "" if i == 3 else caption(i)})
+    write_metadata(root, rows, fmt="csv")
+    return sorted(map(str, root.iterdir()))
+
+
+def test_the_caption_column_is_read_and_the_load_report_shown(server, tmp_path):
+    files = _tagged_upload(tmp_path / "set")
+    with pytest.raises(gr.Error) as caught:  # found by name: the empty `text` column
+        _rank(server, files=files)
+    assert "4 of 4 images (all) are left out: empty or whitespace-only caption" in \
+        caught.value.message
+    verdict, table, *_ = recommend_callback(server, None, None, files, 11, "mandc", False, None,
+                                            None, caption_column="tags")
+    three = write_caption_folder(tmp_path / "three", 3)  # the three captioned images alone
+    expected = advise(resolve_graph(), str(three), top=None)
+    assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
+    assert ("**Your dataset:** 3 images described.\n- left out 1: empty or whitespace-only "
+            "caption (first: img_0003.png)") in verdict
+
+
+def test_max_images_samples_fewer_and_bad_loader_options_are_refused(server, tmp_path):
+    folder = write_caption_folder(tmp_path / "set", 4)
+    files = sorted(map(str, folder.iterdir()))
+    verdict, *_ = recommend_callback(server, None, None, files, 3, "mandc", False, None, None,
+                                     max_images=2)
+    assert "**Your dataset:** 2 images described, 2 not sampled." in verdict
+    for bad in ({"max_images": 0}, {"max_images": 1.5}, {"max_images": 10_000},
+                {"caption_column": "  ", "split": "a b", "max_images": -1}):
+        with pytest.raises(gr.Error, match="max images must be a whole number from 1 to 256"):
+            recommend_callback(server, None, None, files, 3, "mandc", False, None, None, **bad)
+    with pytest.raises(gr.Error, match="max params must be positive millions"):
+        recommend_callback(server, None, None, files, 3, "mandc", False, None, None,
+                           candidates="catalog", max_params=-5)
+
+
+def _catalogue():
+    """A catalogue with a never-profiled fine-tune of glyphs-deep (its features, its lineage)
+    beside a graph model, as ``mandc catalog`` lists them; no Hub needed."""
+    row = resolve_graph().models.set_index("model").loc["glyphs-deep"].to_dict()
+    tuned = {"id": "alice/glyphs-deep-ft", **row, "source": "hub", "base_model": "glyphs-deep",
+             "base_model_relation": "finetune"}
+    return pd.DataFrame([tuned, {"id": "glyphs-deep", "source": "minizoo"}])
+
+
+def test_catalogue_candidates_are_ranked_with_never_profiled_ones_marked(server):
+    asked = {}
+
+    def catalog(**filters):
+        asked.update(filters)
+        return _catalogue()
+
+    verdict, table, legend, plot, *_ = recommend_callback(
+        server, "glyphs-digits-black", None, None, 20, "mandc", False, None, None,
+        candidates="catalog", licences="apache-2.0, mit", max_params=300, min_resolution=64,
+        catalog=catalog)
+    assert asked == {"licences": ["apache-2.0", "mit"], "max_params": 300e6,
+                     "min_resolution": 64, "limit": 20}
+    graph_models = resolve_graph().model_ids
+    assert len(table) == len(graph_models) + 1 == len(plot)
+    marked = [cell for cell in table["model"] if "not profiled" in cell]
+    assert marked == ["[alice/glyphs-deep-ft](https://huggingface.co/alice/glyphs-deep-ft) "
+                      "*(not profiled)*"]
+    row = table[table["model"] == marked[0]].iloc[0]
+    deep = table[table["model"] == "glyphs-deep"].iloc[0]
+    assert row["params (M)"] == deep["params (M)"]  # its facts come from the catalogue
+    assert row["measured FID ↓"] == "not profiled"
+    assert "the graph never profiled it" in legend
+    # the graph's own models keep the ranking they get without a catalogue
+    plain = advise(resolve_graph(), "glyphs-digits-black", top=None, hold_out=True)
+    profiled = [m for m in table["model"] if m in graph_models]
+    assert profiled == [r["model"] for r in plain["ranking"]][:len(profiled)]
+
+
+def test_an_offline_catalogue_is_a_notice_and_the_graphs_models_are_ranked(server):
+    offline = _catalogue().iloc[1:]
+    offline.attrs["notice"] = "The Hub is offline: the catalogue is the mini zoo alone."
+    verdict, table, *_ = recommend_callback(
+        server, "scenes-day", None, None, 20, "mandc", False, None, None,
+        candidates="catalog", catalog=offline)
+    assert verdict.endswith("\n\n*The Hub is offline: the catalogue is the mini zoo alone.*")
+    assert sorted(table["model"]) == sorted(resolve_graph().model_ids)
+
+    def unreachable(**filters):
+        raise HubError("the Hub did not answer")
+
+    verdict, table, *_ = recommend_callback(
+        server, "scenes-day", None, None, 20, "mandc", False, None, None,
+        candidates="catalog", catalog=unreachable)
+    assert "could not be read, so the graph's models are ranked instead" in verdict
+    assert sorted(table["model"]) == sorted(resolve_graph().model_ids)
+    assert not any("not profiled" in m for m in table["model"])
+
+
+def test_a_preview_reads_the_upload_with_the_loader_options(server, tmp_path):
+    files = _tagged_upload(tmp_path / "set")
+    with pytest.raises(gr.Error, match="max images must be a whole number"):
+        preview_callback(server, None, None, files, k=1, max_images=0)
+    # by name the empty `text` column is the caption: refused before any fine-tune
+    with pytest.raises(gr.Error, match="4 of 4 images .all. are left out: empty"):
+        preview_callback(server, None, None, files, k=1)

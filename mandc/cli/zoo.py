@@ -130,7 +130,7 @@ def _profile_grid(args) -> int:
                           progress=not args.no_progress, workers=args.workers,
                           zero_shot=not args.no_zero_shot,
                           time_limit_s=_seconds(args.time_limit), on_pair=pusher,
-                          **_sampling_options(args))
+                          load_options=loader_options(args), **_sampling_options(args))
     pushed, code = _push_outcome(pusher)
     print(result.summary())
     if pushed:
@@ -338,6 +338,7 @@ def add_commands(commands, formatter) -> None:
     grid.add_argument("--push-every", type=positive_int, default=1, metavar="N",
                       help="with --push: push after every N finished pairs (default 1), and "
                            "at the end")
+    add_loader_options(grid, sampling=False, split=False)
     grid.set_defaults(handler=_profile_grid)
 
 

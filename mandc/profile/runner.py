@@ -342,13 +342,15 @@ class _Job:
     seed: int
     recipe: Recipe
     zero_shot: bool
+    load_options: object = None
 
     @property
     def label(self) -> tuple[str, str, int]:
         return model_id(self.model), dataset_id(self.dataset), self.seed
 
 
-def _plan(models, datasets, recipe: Recipe, seeds, zero_shot: bool, graph_dir, resume: bool):
+def _plan(models, datasets, recipe: Recipe, seeds, zero_shot: bool, graph_dir, resume: bool,
+          load_options=None):
     """Jobs in run order (seed, then dataset, then model) and the pairs already in the graph."""
     done = {flag: finished_keys(graph_dir, zero_shot=flag) if resume else set()
             for flag in (True, False)}
@@ -358,7 +360,8 @@ def _plan(models, datasets, recipe: Recipe, seeds, zero_shot: bool, graph_dir, r
         with_zero_shot = zero_shot and position == 0
         for dataset in datasets:
             for model in models:
-                job = _Job(str(model), str(dataset), int(seed), seeded, with_zero_shot)
+                job = _Job(str(model), str(dataset), int(seed), seeded, with_zero_shot,
+                           load_options)
                 key = (model_id(model), dataset_id(dataset), seeded.hash())
                 (skipped if key in done[with_zero_shot] else jobs).append(job)
     return jobs, [job.label for job in skipped]
@@ -402,14 +405,15 @@ def _warn_if_oversubscribed(workers: int) -> None:
 
 def _run_job(job: _Job, graph_dir: str, samples_dir: str | None) -> dict:
     return profile_pair(job.model, job.dataset, job.recipe, graph_dir=graph_dir,
-                        samples_dir=samples_dir, zero_shot=job.zero_shot, scorer=_worker_scorer)
+                        samples_dir=samples_dir, zero_shot=job.zero_shot, scorer=_worker_scorer,
+                        load_options=job.load_options)
 
 
 def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
              graph_dir: str | Path, seeds=(0,), resume: bool = True, progress: bool = True,
              samples_dir: str | Path | None = None, zero_shot: bool = True, scorer=None,
              workers: int = 1, time_limit_s: float | None = None,
-             on_pair: Callable[[dict], None] | None = None) -> GridResult:
+             on_pair: Callable[[dict], None] | None = None, load_options=None) -> GridResult:
     """Profile every model × dataset × seed; each finished pair is in the graph at once.
 
     ``seeds`` replace the recipe's seed (each seed is its own recipe, hash and score rows).
@@ -423,13 +427,16 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     ``time_limit_s`` no pair starts after that many seconds; the ones not started are listed for
     a rerun. ``on_pair`` is called with each finished pair's record once its rows are in the
     graph (``--push`` pushes from there, :class:`mandc.hub.pair_push.PairPusher`).
+    ``load_options`` (:class:`mandc.data.LoadOptions`): how every dataset is read (columns,
+    limits), as for one pair.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
     if not models or not datasets or not seeds:
         raise ConfigError("run_grid needs at least one model, one dataset and one seed")
     started = time.perf_counter()
-    jobs, skipped = _plan(models, datasets, recipe, seeds, zero_shot, graph_dir, resume)
+    jobs, skipped = _plan(models, datasets, recipe, seeds, zero_shot, graph_dir, resume,
+                          load_options)
     result = GridResult(skipped=skipped)
 
     def out_of_time() -> bool:
@@ -466,7 +473,8 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
                 try:
                     outcome = profile_pair(job.model, job.dataset, job.recipe,
                                            graph_dir=graph_dir, samples_dir=samples_dir,
-                                           zero_shot=job.zero_shot, scorer=scorer)
+                                           zero_shot=job.zero_shot, scorer=scorer,
+                                           load_options=job.load_options)
                 except Exception as error:  # one broken pair must not stop a long grid
                     outcome = error
                 record(job, outcome)
@@ -546,11 +554,13 @@ def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | 
                  samples_dir: str | Path | None = None, eval_samples: int | None = None,
                  sample_steps: int | None = None, progress: bool = True, workers: int = 1,
                  zero_shot: bool = True, time_limit_s: float | None = None,
-                 on_pair: Callable[[dict], None] | None = None) -> GridResult:
-    """``mandc profile-grid --models … --datasets … [--seeds 0,1] --graph DIR``."""
+                 on_pair: Callable[[dict], None] | None = None,
+                 load_options=None) -> GridResult:
+    """``mandc profile-grid --models … --datasets … [--seeds 0,1] --graph DIR``;
+    ``load_options`` (:class:`mandc.data.LoadOptions`): how every dataset is read."""
     recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, eval_samples=eval_samples,
                                  sample_steps=sample_steps)
     return run_grid(models, datasets, recipe, graph_dir=graph or get_settings().default_graph_dir,
                     seeds=seeds, resume=resume, progress=progress, samples_dir=samples_dir,
                     workers=workers, zero_shot=zero_shot, time_limit_s=time_limit_s,
-                    on_pair=on_pair)
+                    on_pair=on_pair, load_options=load_options)

@@ -8,8 +8,10 @@ calls :func:`mandc.advise.advise`, as ``mandc recommend`` does), the page conten
 
 from __future__ import annotations
 
+from ..data import DEFAULT_MAX_SAMPLES
 from ..ranking.methods import METHODS
 from .callbacks import datasets_callback, empty_outputs, preview_callback, recommend_callback
+from .candidates import CATALOG_LIMIT, CHOICES
 from .inputs import MAX_UPLOAD_FILES, MAX_UPLOAD_MB
 from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, TIME_CAP_S
 from .rank import EXAMPLES
@@ -70,7 +72,8 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                       label="…or pick a profiled dataset of the graph")
                 hub_dataset = gr.Textbox(label="…or a Hub dataset id",
                                          placeholder="OWNER/NAME", max_lines=1)
-                top = gr.Slider(1, max(1, len(graph.models)), value=min(10, len(graph.models)),
+                top = gr.Slider(1, max(1, len(graph.models)) + CATALOG_LIMIT,
+                                value=min(10, len(graph.models)),
                                 step=1, label="Models to show")
                 probe = gr.Checkbox(
                     value=False, interactive=probe_ready,
@@ -85,6 +88,25 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                     graph_repo = gr.Textbox(label="Graph: a Hub graph repo id (empty: this "
                                                   "Space's graph)",
                                             placeholder="OWNER/NAME", max_lines=1)
+                    gr.Markdown("**Reading your dataset** (empty: found by name)")
+                    with gr.Row():
+                        caption_column = gr.Textbox(label="Caption column", max_lines=1,
+                                                    placeholder="text")
+                        image_column = gr.Textbox(label="Image column", max_lines=1,
+                                                  placeholder="file_name / image")
+                    with gr.Row():
+                        split = gr.Textbox(label="Split", value="train", max_lines=1)
+                        max_images = gr.Number(label="Images sampled", value=DEFAULT_MAX_SAMPLES,
+                                               minimum=1, maximum=DEFAULT_MAX_SAMPLES,
+                                               precision=0)
+                    candidates = gr.Radio([(text, key) for key, text in CHOICES.items()],
+                                          value="graph", label="Candidates")
+                    with gr.Row():
+                        licences = gr.Textbox(label="Licences (comma-separated)",
+                                              placeholder="apache-2.0, mit", max_lines=1)
+                        max_params = gr.Number(label="Max params (M)", value=None, minimum=0)
+                        min_resolution = gr.Number(label="Min resolution (px)", value=None,
+                                                   minimum=0, precision=0)
         run = gr.Button("Rank models", variant="primary")
         verdict = gr.Markdown()
         ranking = gr.Dataframe(label="Ranking", interactive=False, wrap=True, elem_id="ranking",
@@ -126,13 +148,23 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
         def recommend(dataset: str | None = None, hub_dataset: str | None = None,
                       files: list | None = None, top: int = 10, method: str = "mandc",
                       probe: bool = False, graph: str | None = None,
-                      example: str | None = None, progress=tracker):
+                      example: str | None = None, caption_column: str | None = None,
+                      image_column: str | None = None, split: str = "train",
+                      max_images: float = DEFAULT_MAX_SAMPLES, candidates: str = "graph",
+                      licences: str | None = None, max_params: float | None = None,
+                      min_resolution: float | None = None, progress=tracker):
             """Rank the graph's models for fine-tuning on a dataset: ``dataset`` (a profiled
             dataset of the graph), ``hub_dataset`` (OWNER/NAME) or ``files`` (images with
             captions, or one zip) or ``example`` (a bundled set's name); ``graph``: a Hub graph
-            repo id (empty: this Space's)."""
-            return recommend_callback(server, dataset, hub_dataset, files, top, method, probe,
-                                      graph, example, progress)
+            repo id (empty: this Space's). ``caption_column``, ``image_column``, ``split``,
+            ``max_images``: how to read the dataset (the verdict then says what was read and
+            left out); ``candidates``: ``graph`` or ``catalog`` (the Hub catalogue, filtered by
+            ``licences``, ``max_params`` in millions and ``min_resolution`` in pixels)."""
+            return recommend_callback(
+                server, dataset, hub_dataset, files, top, method, probe, graph, example,
+                progress, caption_column=caption_column, image_column=image_column,
+                split=split, max_images=max_images, candidates=candidates, licences=licences,
+                max_params=max_params, min_resolution=min_resolution)
 
         def datasets(graph: str | None = None) -> dict:
             """The graph's datasets (and whether each was profiled) and its models."""
@@ -140,19 +172,27 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
 
         def preview(dataset: str | None = None, hub_dataset: str | None = None,
                     files: list | None = None, example: str | None = None, k: int = 1,
-                    method: str = "mandc", graph: str | None = None, progress=tracker):
-            """Fine-tune the top ``k`` (1-3) models briefly on the dataset (given as for
-            /recommend) and generate a few of its captions with each."""
+                    method: str = "mandc", graph: str | None = None,
+                    caption_column: str | None = None, image_column: str | None = None,
+                    split: str = "train", max_images: float = DEFAULT_MAX_SAMPLES,
+                    progress=tracker):
+            """Fine-tune the top ``k`` (1-3) models briefly on the dataset (given and read as
+            for /recommend) and generate a few of its captions with each."""
             return preview_callback(server, dataset, hub_dataset, files, example, k, method,
-                                    graph, progress)
+                                    graph, progress, caption_column=caption_column,
+                                    image_column=image_column, split=split,
+                                    max_images=max_images)
 
-        run_preview.click(preview, [dataset, hub_dataset, files, example, k, method, graph_repo],
+        run_preview.click(preview, [dataset, hub_dataset, files, example, k, method, graph_repo,
+                                    caption_column, image_column, split, max_images],
                           [preview_summary, preview_images, preview_export], api_name="preview",
                           concurrency_limit=1, concurrency_id="preview",
                           show_progress_on=[preview_summary])
         outputs = [verdict, ranking, legend, plot, yours, reasons, neighbours]
         event = run.click(recommend, [dataset, hub_dataset, files, top, method, probe,
-                                      graph_repo, example], outputs, api_name="recommend",
+                                      graph_repo, example, caption_column, image_column, split,
+                                      max_images, candidates, licences, max_params,
+                                      min_resolution], outputs, api_name="recommend",
                           concurrency_limit=CONCURRENCY, concurrency_id="recommend",
                           show_progress_on=[verdict])
         # the error itself is shown by Gradio (gr.Error); clear the previous answer under it

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ..errors import ConfigError, MandcError, ValidationError
 from . import present
-from .inputs import StagedUpload, hub_dataset_id, hub_graph_repo, public_text
+from .candidates import candidate_filters, candidate_table
+from .inputs import StagedUpload, hub_dataset_id, hub_graph_repo, load_options, public_text
 from .rank import SHOWN_IMAGES, recommend
 from .service import GraphServer
 
@@ -28,22 +29,33 @@ logger = logging.getLogger(__name__)
 def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: str | None,
                        files: list | None, top: int = 10, method: str = "mandc",
                        probe: bool = False, graph: str | None = None,
-                       example: str | None = None, progress=None) -> tuple:
-    """One press of "Rank models": (verdict, ranking, legend, plot data, your images, reason
-    images, similar datasets). ``progress``: Gradio's tracker (``gr.Progress``) or None."""
+                       example: str | None = None, progress=None, *,
+                       caption_column: str | None = None, image_column: str | None = None,
+                       split: str | None = None, max_images: float | None = None,
+                       candidates: str | None = "graph", licences: str | None = None,
+                       max_params: float | None = None, min_resolution: float | None = None,
+                       catalog=None) -> tuple:
+    """One press of "Rank models": (verdict with the load report under it, ranking, legend,
+    plot data, your images, reason images, similar datasets). ``progress``: Gradio's tracker
+    (``gr.Progress``) or None. The keywords are the Advanced section: loader options for an
+    upload or Hub dataset, and the candidates (``graph`` or ``catalog``, with its filters;
+    ``catalog``: the catalogue's source, for tests)."""
     report = _reporter(progress)
     staged = StagedUpload(files or [])
     try:
         hub_id = hub_dataset_id(hub_dataset)
         repo = hub_graph_repo(graph)
+        options = load_options(caption_column, image_column, split, max_images)
+        filters = candidate_filters(licences, max_params, min_resolution)
         if not files and not hub_id and not dataset and not example:
             return (NO_TARGET, *empty_outputs()[1:])
         report(0.0, "reading the graph")
         served = server.get(repo)
+        chosen, notice = candidate_table(candidates, filters, catalog)
         with staged:
             answer = recommend(served, profiled=dataset, hub_id=hub_id, uploads=staged.target,
                                method=method, probe=bool(probe), example=example or None,
-                               report=report)
+                               load_options=options, candidates=chosen, report=report)
     except MandcError as error:
         raise _visitor_error(staged.hide_paths(str(error))) from None
     except Exception:  # a bug, not the visitor's doing: the details stay in the server's log
@@ -52,20 +64,26 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
                              "logged. Please try again or report it.") from None
     report(0.95, "preparing the page")
     result, placed = answer.result, answer.graph
-    table = present.ranking_table(result, placed, max(1, int(top)))
+    table = present.ranking_table(result, placed, max(1, int(top)), candidates=chosen)
     profiled = not files and not hub_id and not example
     yours = (present.real_images(served, dataset, SHOWN_IMAGES) if profiled
              else present.thumbnails(answer.images))
-    return (present.verdict(result, placed, profiled), table, present.legend(result, table),
+    text = "\n\n".join(part for part in (present.verdict(result, placed, profiled),
+                                          present.load_summary(result),
+                                          notice and f"*{public_text(notice)}*") if part)
+    return (text, table, present.legend(result, table),
             present.plot_data(result), yours,
             present.reason_gallery(served, result, placed), present.neighbour_table(result))
 
 
 def preview_callback(server: GraphServer, dataset: str | None, hub_dataset: str | None,
                      files: list | None, example: str | None = None, k: int = 1,
-                     method: str = "mandc", graph: str | None = None, progress=None) -> tuple:
+                     method: str = "mandc", graph: str | None = None, progress=None, *,
+                     caption_column: str | None = None, image_column: str | None = None,
+                     split: str | None = None, max_images: float | None = None) -> tuple:
     """One press of "Preview fine-tunes": rank, then briefly fine-tune the top ``k`` models on
-    the visitor's images. Returns (summary, gallery of real and generated images, JSON)."""
+    the visitor's images (read with the Advanced section's loader options). Returns (summary,
+    gallery of real and generated images, JSON)."""
     from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, preview_finetunes
 
     report = _reporter(progress)
@@ -76,12 +94,14 @@ def preview_callback(server: GraphServer, dataset: str | None, hub_dataset: str 
             raise ConfigError(f"preview 1 to {MAX_PREVIEW_MODELS} models, not {k}")
         hub_id = hub_dataset_id(hub_dataset)
         repo = hub_graph_repo(graph)
+        options = load_options(caption_column, image_column, split, max_images)
         if not files and not hub_id and not dataset and not example:
             raise ValidationError(NO_TARGET)
         served = server.get(repo)
         with staged:
             answer = recommend(served, profiled=dataset, hub_id=hub_id, uploads=staged.target,
                                method=method, probe=False, example=example or None,
+                               load_options=options,
                                report=lambda share, text: report(share * 0.2, text))
         if answer.sample is None:
             raise ValidationError("a preview needs the dataset's images, and this graph "

@@ -14,7 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from ..errors import DatasetLoadError, ValidationError
+from ..data import DEFAULT_MAX_SAMPLES, LoadOptions
+from ..errors import ConfigError, DatasetLoadError, ValidationError
 from ..hub.repo_id import GraphRepo, parse_repo
 
 UPLOAD_FOLDER = "upload"
@@ -57,6 +58,20 @@ def hub_graph_repo(text: str | None) -> GraphRepo | None:
         return parse_repo(text)
     except ValidationError:
         raise refused from None
+
+
+def load_options(caption_column: str | None = None, image_column: str | None = None,
+                 split: str | None = None, max_images: float | None = None) -> LoadOptions:
+    """The Advanced section's loader options (empty boxes: the loader's defaults, columns found
+    by name). ``max_images``: examples sampled, at most the default (the Space's CPU budget)."""
+    count = DEFAULT_MAX_SAMPLES if max_images in (None, "") else max_images
+    if float(count) != int(count) or not 1 <= int(count) <= DEFAULT_MAX_SAMPLES:
+        raise ConfigError(f"max images must be a whole number from 1 to {DEFAULT_MAX_SAMPLES}, "
+                          f"not {max_images}")
+    return LoadOptions(split=(split or "").strip() or "train",
+                       image_column=(image_column or "").strip() or None,
+                       caption_column=(caption_column or "").strip() or None,
+                       max_samples=int(count))
 
 
 class StagedUpload:

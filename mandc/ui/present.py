@@ -26,19 +26,27 @@ def metric_name(metric: str) -> str:
     return metric.upper() if len(metric) <= 4 else metric.replace("_", " ")
 
 
-def ranking_table(result: dict, graph, top: int) -> pd.DataFrame:
-    """The ranked rows (best ``top``): rank, model (a Hub link where it is a Hub model),
-    predicted score, the measured figure and its rank where profiled, and the model facts the
-    graph's model table holds."""
+def ranking_table(result: dict, graph, top: int,
+                  candidates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ranked rows (best ``top``): rank, model (a Hub link where it is a Hub model, marked
+    “not profiled” where the graph never profiled it), predicted score, the measured figure and
+    its rank where profiled, and the model facts the graph's model table (or, for a model only
+    in ``candidates``, the catalogue) holds."""
     rows = result["ranking"][:top]
     arrow = "↑" if result["higher_is_better"] else "↓"
     measured_name = f"measured {metric_name(result['metric'])} {arrow}"
     facts = graph.models.set_index("model", drop=False)
     hub = set(facts.index[facts["source"].astype(str) == "hub"]) if "source" in facts else set()
+    if candidates is not None and len(candidates):
+        listed = candidates.assign(model=candidates["id"].astype(str)).set_index("model",
+                                                                                   drop=False)
+        cold = listed[~listed.index.isin(facts.index)]
+        hub |= set(cold.index[cold["source"].astype(str) == "hub"]) if "source" in cold else set()
+        if len(cold):
+            facts = pd.concat([facts, cold.reindex(columns=facts.columns)])
     table = pd.DataFrame({
         "rank": [row["rank"] for row in rows],
-        "model": [f"[{row['model']}](https://huggingface.co/{row['model']})"
-                  if row["model"] in hub else row["model"] for row in rows],
+        "model": [_model_cell(row, hub) for row in rows],
         "predicted": [_round(row["predicted"], 2) for row in rows],
     })
     measured = [row.get("measured") for row in result["ranking"]]
@@ -57,6 +65,28 @@ def ranking_table(result: dict, graph, top: int) -> pd.DataFrame:
             table["licence"] = [str(facts[column].get(m) or "") for m in ids]
             break
     return table
+
+
+def _model_cell(row: dict, hub: set) -> str:
+    model = row["model"]
+    cell = f"[{model}](https://huggingface.co/{model})" if model in hub else model
+    return cell if row.get("profiled", True) else f"{cell} *({NOT_PROFILED})*"
+
+
+def load_summary(result: dict) -> str:
+    """What the loader read of the visitor's dataset and what it left out, why, with the first
+    names (empty for a dataset of the graph, which was not read here)."""
+    report = result.get("load_report")
+    if not report:
+        return ""
+    text = (f"**Your dataset:** {report['read']} images described"
+            + (f", {report['not_sampled']} not sampled" if report.get("not_sampled") else "")
+            + ".")
+    found = [f"left out {left['count']}: {left['why']} (first: {', '.join(left['first'])})"
+             for left in report.get("left_out", {}).values()]
+    found += [note for note in result.get("load_notes", []) if note not in found]
+    lines = [text] + [f"- {line}" for line in found]
+    return "\n".join(lines)
 
 
 def measured_ranks(ranking: list[dict], higher_is_better: bool) -> dict[str, int]:
@@ -78,6 +108,10 @@ def legend(result: dict, table: pd.DataFrame) -> str:
              f"a z-score of {name} among the candidates (0 = average candidate, +1 = one "
              f"standard deviation better). The recommender gives no uncertainty band, so none "
              f"is shown."]
+    if any(row.get("profiled") is False for row in result["ranking"]):
+        lines.append(f"- “{NOT_PROFILED}” beside a model: the graph never profiled it, so its "
+                     "score is predicted from its features and lineage (its closest profiled "
+                     "models), less surely than the others'.")
     held = " It was predicted *without* this dataset's own scores (held out)." \
         if result.get("held_out") else ""
     for column in table.columns:

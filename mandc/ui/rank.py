@@ -9,13 +9,16 @@ measured figure is a real prediction, not the measurement read back.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
 from PIL import Image
 
 from ..advise import advise
+from ..data import LoadOptions
 from ..errors import ConfigError, DatasetLoadError, ValidationError
 from .service import ServedGraph
 
@@ -45,9 +48,13 @@ Report = Callable[[float, str], None]
 
 def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
               uploads: list[str] | None, method: str, probe: bool, example: str | None = None,
+              load_options: LoadOptions | None = None, candidates: pd.DataFrame | None = None,
               report: Report = lambda share, text: None) -> Answer:
     """Rank every model of ``served`` for the visitor's target (one of them is used, first
-    found: ``uploads``, ``example`` (a bundled example set, by name), ``hub_id``, ``profiled``)."""
+    found: ``uploads``, ``example`` (a bundled example set, by name), ``hub_id``, ``profiled``).
+    ``load_options``: how to read uploads or a Hub dataset (the result then carries their
+    ``load_report`` and ``load_notes``); ``candidates``: catalogue rows to rank instead of the
+    graph's models (see :func:`mandc.advise.load_candidates`)."""
     graph = served.graph
     if example and not uploads:
         uploads = [example_source(example)]
@@ -57,7 +64,7 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
                                   "the list", file="dataset")
         report(0.5, "ranking")
         result = advise(graph, profiled, method=method, top=None, hold_out=True,
-                        fitted=served.fitted)
+                        fitted=served.fitted, candidates=candidates)
         return Answer(result, graph, [], _profiled_sample(profiled))
     from ..data import load_target
     from ..features import describe, get_featurizer
@@ -68,10 +75,10 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
         add_target(graph, None)  # raises the explanation for graphs without descriptors
     report(0.05, "loading your images")
     if uploads:
-        sample = load_target(uploads)
+        sample = load_target(uploads, load_options)
     else:
         try:
-            sample = _load_hub(hub_id)
+            sample = _load_hub(hub_id, load_options or LoadOptions())
         except DatasetLoadError:  # its advice (go online, pass a folder) is not a visitor's
             raise DatasetLoadError(f"could not read the Hub dataset {hub_id!r} from this Space: "
                                    "the Hub did not answer, or the dataset is private, gated "
@@ -84,7 +91,10 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
         placed = _probed(placed, target, uploads or hub_id, report)
     report(0.85, "ranking")
     result = advise(placed, target, method=method, top=None, hold_out=True,
-                    fitted=served.fitted if placed is graph else None)
+                    fitted=served.fitted if placed is graph else None, candidates=candidates)
+    # the target was loaded here, not by advise: its report is this load's
+    result["load_report"] = sample.report.to_dict() if sample.report else None
+    result["load_notes"] = list(sample.notes)
     return Answer(result, placed, list(sample.images[:SHOWN_IMAGES]),
                   (list(sample.images), list(sample.captions)))
 
@@ -108,23 +118,17 @@ def example_source(name: str) -> str:
     return str(example_dir(name))
 
 
-def _load_hub(hub_id: str):
+def _load_hub(hub_id: str, options: LoadOptions):
     """A Hub dataset, read as one and never as a local path: ``load_target`` and
     ``datasets.load_dataset`` both try a folder of that name (relative to the server's working
     directory) before the Hub, so an id that names something here is refused unread."""
     import os
 
-    from ..data import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SAMPLES, DEFAULT_MAX_UNREADABLE_SHARE
     from ..data.hub import load_hub
-    from ..data.sampling import SampleOptions
 
     if any(os.path.lexists(hub_id + suffix) for suffix in ("", ".py")):
         raise DatasetLoadError(f"{hub_id!r} cannot be read as a Hub dataset by this Space")
-    options = SampleOptions(split="train", image_column=None, caption_column=None,
-                            max_samples=DEFAULT_MAX_SAMPLES, seed=0,
-                            max_unreadable_share=DEFAULT_MAX_UNREADABLE_SHARE,
-                            max_pixels=DEFAULT_MAX_PIXELS)
-    return load_hub(hub_id, options, streaming=True)
+    return load_hub(hub_id, dataclasses.replace(options, streaming=True))
 
 
 def _probed(graph, target: str, source, report: Report):
