@@ -45,8 +45,13 @@ def test_probe_names_the_datasets_root_it_searched(capsys, tmp_path):
     from mandc.graph.defaults import example_graph
 
     save_graph(example_graph(), tmp_path / "graph")
-    assert main(["probe", "--graph", str(tmp_path / "graph"), "--datasets-root",
-                 str(tmp_path / "domains")]) == 2
+    argv = ["probe", "--graph", str(tmp_path / "graph"), "--datasets-root",
+            str(tmp_path / "domains")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"error: --datasets-root {tmp_path / 'domains'}: no such " \
+                                      "folder\n"
+    (tmp_path / "domains").mkdir()
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no folder for datasets [") and err.count("\n") == 1
     assert err.rstrip().endswith(f"under --datasets-root {tmp_path / 'domains'}")
