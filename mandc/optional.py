@@ -9,6 +9,7 @@ install, not as a traceback: :func:`require` checks before the work starts, and
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.util
 import os
@@ -84,6 +85,21 @@ PROGRESS_SWITCHES = {
 PROGRESS_ENVIRONMENT = {"huggingface_hub.utils.tqdm": "HF_HUB_DISABLE_PROGRESS_BARS",
                         "datasets.utils.tqdm": "HF_DATASETS_DISABLE_PROGRESS_BARS"}
 """The switches a user can set in the environment; one that is set is left as the user said."""
+
+
+LIBRARY_VERBOSITY = {"huggingface_hub": "HF_HUB_VERBOSITY", "datasets": "DATASETS_VERBOSITY"}
+"""The Hugging Face libraries' own verbosity switches (variables they read at import)."""
+
+
+def quiet_library_logs() -> None:
+    """Keep the libraries' retry warnings ("Retrying in 8s [Retry 3/5]") out of a command whose
+    errors are one line: their verbosity becomes ``error``, unless the user set it."""
+    for module, variable in LIBRARY_VERBOSITY.items():
+        if variable in os.environ:
+            continue
+        os.environ[variable] = "error"
+        if module in sys.modules:  # imported already: the variable was read, use its setter
+            importlib.import_module(f"{module}.utils.logging").set_verbosity_error()
 
 
 def silence_library_progress_bars() -> None:

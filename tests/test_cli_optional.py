@@ -170,3 +170,22 @@ def test_recommend_json_for_a_new_folder_with_probes_is_clean_json(tmp_path, fol
     assert result["candidates"] == len(result["ranking"]) == 2
     assert {row["model"] for row in result["ranking"]} == set(keep)
     assert result["probe_metrics"]  # both models probed the new folder
+
+
+def test_library_retry_warnings_are_quieted_unless_the_user_set_a_verbosity(monkeypatch):
+    import logging
+
+    import huggingface_hub  # noqa: F401  (imported already: the setter path is taken)
+
+    from mandc.optional import quiet_library_logs
+
+    monkeypatch.delenv("HF_HUB_VERBOSITY", raising=False)
+    monkeypatch.setenv("DATASETS_VERBOSITY", "info")
+    level = logging.getLogger("huggingface_hub").level
+    try:
+        quiet_library_logs()
+        assert os.environ["HF_HUB_VERBOSITY"] == "error"
+        assert logging.getLogger("huggingface_hub").level == logging.ERROR
+        assert os.environ["DATASETS_VERBOSITY"] == "info"  # the user's choice is kept
+    finally:
+        logging.getLogger("huggingface_hub").setLevel(level)

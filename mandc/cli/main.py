@@ -373,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version, or a usage error argparse already printed
         return int(stop.code or 0)
     active, command = command_parser(parser, args)
+    from ..optional import quiet_library_logs
+
+    quiet_library_logs()
     if _machine_output(args) or not _is_terminal(sys.stderr):
         from ..optional import silence_library_progress_bars
 
