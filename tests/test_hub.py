@@ -68,12 +68,19 @@ def start_stand_in(root: Path, *extra: str) -> Hub:
     return Hub(line.split(" ", 1)[1], root, process)
 
 
+def serve_stand_in(root: Path, *extra: str):
+    """A fixture's body: the stand-in for one test, stopped afterwards whatever happened."""
+    server = start_stand_in(root, *extra)
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        server.process.wait(10)
+
+
 @pytest.fixture
 def hub(tmp_path):
-    server = start_stand_in(tmp_path / "hub-root", "--commit-hold", "0.05")
-    yield server
-    server.process.terminate()
-    server.process.wait(10)
+    yield from serve_stand_in(tmp_path / "hub-root", "--commit-hold", "0.05")
 
 
 def run_env(hub: Hub, home: Path, token: str | None = TOKEN, **extra) -> dict:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from test_hub import BOB_TOKEN, TOKEN, Hub, graph_with, mandc, run_env, start_stand_in
+from test_hub import BOB_TOKEN, TOKEN, Hub, graph_with, mandc, run_env, serve_stand_in
 
 from mandc.advise import advise
 from mandc.errors import ValidationError
@@ -55,10 +55,7 @@ for repo, files in json.loads(sys.argv[1]).items():
 
 @pytest.fixture
 def hub(tmp_path) -> Hub:
-    server = start_stand_in(tmp_path / "hub-root")
-    yield server
-    server.process.terminate()
-    server.process.wait(10)
+    yield from serve_stand_in(tmp_path / "hub-root")
 
 
 def model_head(hub: Hub, repo: str, ref: str = "main") -> str | None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from test_hub import ROOT, TOKEN, Hub, mandc, run_env, start_stand_in
+from test_hub import ROOT, TOKEN, Hub, mandc, run_env, serve_stand_in
 
 from mandc.hub.cards import parse_card
 from mandc.hub.space import space_files
@@ -22,10 +22,7 @@ HfApi().upload_file(path_or_fileobj=b"print('old')\n", path_in_repo="old_app.py"
 
 @pytest.fixture
 def hub(tmp_path) -> Hub:
-    server = start_stand_in(tmp_path / "hub-root")
-    yield server
-    server.process.terminate()
-    server.process.wait(10)
+    yield from serve_stand_in(tmp_path / "hub-root")
 
 
 def space(hub: Hub) -> tuple[dict, dict]:

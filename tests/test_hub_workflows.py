@@ -10,7 +10,7 @@ import sys
 
 import pandas as pd
 import pytest
-from test_hub import Hub, graph_with, mandc, run_env, start_stand_in
+from test_hub import Hub, graph_with, mandc, run_env, serve_stand_in
 
 from mandc.graph.store import load_graph, save_graph
 from mandc.hub.layout import table_bytes
@@ -18,10 +18,7 @@ from mandc.hub.layout import table_bytes
 
 @pytest.fixture
 def hub(tmp_path) -> Hub:
-    server = start_stand_in(tmp_path / "hub-root")
-    yield server
-    server.process.terminate()
-    server.process.wait(10)
+    yield from serve_stand_in(tmp_path / "hub-root")
 
 
 def test_load_graph_reads_node_and_similarity_shards_as_the_hub_writes_them(tmp_path, caplog):
