@@ -181,7 +181,6 @@ def test_recommend_text_shows_measured_and_drivers(capsys, toy_default):
 
 
 def test_recommend_with_mandc_on_the_example_graph(capsys, toy_default):
-    pytest.importorskip("mandc.ranking.recommend")
     code, out, err = run(capsys, "recommend", "--dataset", "wikiart-impressionism", "--json")
     assert code == 0, err
     result = json.loads(out)

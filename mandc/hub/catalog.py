@@ -286,7 +286,7 @@ def _hub_features(item: dict, kind: str, *, offline: bool, strict: bool = False)
 
 
 class _Gated(Exception):
-    pass
+    """A gated repo the token may not read: its row is kept, with features empty and why."""
 
 
 def _read_features(repo_id: str, sha: str | None, files: list[str], kind: str) -> dict:

@@ -23,8 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import ValidationError
-from ..graph.matching_graph import SCHEMA_VERSION, MatchingGraph
+from ..graph.matching_graph import MatchingGraph
 from ..graph.store import TABLE_FILES as TABLES
 from ..graph.store import read_graph_files
 
@@ -98,24 +97,11 @@ def card_text(graph: MatchingGraph) -> str:
                        scores=len(graph.scores), metric=graph.primary_metric)
 
 
-def read_meta(folder: Path, *, label: str) -> dict:
-    path = folder / "graph.json"
-    if not path.is_file():
-        raise ValidationError("not a matching graph (no graph.json)", file=label)
-    meta = json.loads(path.read_text())
-    if meta.get("schema_version", 0) > SCHEMA_VERSION:
-        raise ValidationError(f"graph schema {meta['schema_version']} is newer than this M&C "
-                              f"understands ({SCHEMA_VERSION}); upgrade mandc",
-                              file=f"{label}/graph.json")
-    return meta
-
-
 def read_repo_graph(folder: str | Path, *, label: str | None = None) -> RepoGraph:
     """Read a Hub-layout folder (a snapshot, or a local graph directory) into one graph."""
     folder = Path(folder)
     label = label or str(folder)
-    read_meta(folder, label=label)
-    read = read_graph_files(folder, label=label)
+    read = read_graph_files(folder, label=label)  # checks graph.json and its schema
     return RepoGraph(read.graph, read.files, read.conflicts)
 
 
