@@ -10,6 +10,8 @@ from mandc.minizoo.domains import (
     DOMAINS,
     EXTRA_DOMAINS,
     FAMILIES,
+    FRESH_DOMAINS,
+    FRESH_PRETRAINED_REGIME,
     HELD_OUT_DOMAINS,
     MAX_CAPTION_BYTES,
     PROFILED_DOMAINS,
@@ -32,13 +34,31 @@ def test_catalogue_size_and_split_into_profiled_and_held_out():
     assert len(PROFILED_DOMAINS) >= 32 and len(set(PROFILED_DOMAINS)) == len(PROFILED_DOMAINS)
     assert len(HELD_OUT_DOMAINS) >= 8 and len(set(HELD_OUT_DOMAINS)) == len(HELD_OUT_DOMAINS)
     assert not set(PROFILED_DOMAINS) & set(HELD_OUT_DOMAINS)
-    assert set(PROFILED_DOMAINS) | set(HELD_OUT_DOMAINS) | set(EXTRA_DOMAINS) == names
+    assert set(PROFILED_DOMAINS) | set(HELD_OUT_DOMAINS) | set(FRESH_DOMAINS) | set(
+        EXTRA_DOMAINS) == names
     assert not set(EXTRA_DOMAINS) & (set(PROFILED_DOMAINS) | set(HELD_OUT_DOMAINS))
+    assert not set(FRESH_DOMAINS) & (set(PROFILED_DOMAINS) | set(HELD_OUT_DOMAINS))
     assert {family_of(n) for n in PROFILED_DOMAINS} == set(FAMILIES)
     assert {family_of(n) for n in HELD_OUT_DOMAINS} == set(FAMILIES)
     assert {role_of(n) for n in HELD_OUT_DOMAINS} == {"held_out"}
     assert {role_of(n) for n in PROFILED_DOMAINS} == {"profiled"}
     assert {role_of(n) for n in EXTRA_DOMAINS} <= {"extra"}
+    assert {role_of(n) for n in FRESH_DOMAINS} == {"fresh"} and len(FRESH_DOMAINS) == 8
+
+
+def test_fresh_mixtures_draw_only_from_their_pretraining_parts():
+    parts = {"scenes-day-and-night": ("scenes-day", "scenes-night"),
+             "glyphs-digits-and-dice": ("glyphs-digits-black", "grids-dice")}
+    for name, (first, second) in parts.items():
+        assert name in FRESH_PRETRAINED_REGIME
+        assert {role_of(first), role_of(second)} == {"profiled"}
+        images, captions = sample(name, 60)
+        keywords = set(DOMAINS.get(first).keywords) | set(DOMAINS.get(second).keywords)
+        # each caption names one part's keyword; both parts are drawn from
+        assert all(any(k in c for k in keywords) for c in captions)
+        assert any(any(k in c for k in DOMAINS.get(first).keywords) for c in captions)
+        assert any(any(k in c for k in DOMAINS.get(second).keywords) for c in captions)
+        assert len(set(_bytes(images))) > 30  # varied, not one repeated image
 
 
 def test_every_held_out_domain_has_a_profiled_sibling():

@@ -215,7 +215,8 @@ def add_commands(commands, formatter) -> None:
         "domains", help="list (and write) the procedural domains", formatter_class=formatter,
         description=paragraph(
             "List the procedural domains with their family and role (profiled: in the "
-            "graph; held_out: in no model's pretraining; extra: pretraining only)."),
+            "graph; held_out: in no model's pretraining; fresh: the last held-out set, half "
+            "mixtures of pretraining domains; extra: pretraining only)."),
         epilog=examples("mandc minizoo domains --family shapes",
                         "mandc minizoo domains --write domains     # imagefolders for profiling",
                         "mandc minizoo domains --json"))

@@ -74,11 +74,12 @@ def images_to_tensor(images, resolution: int) -> torch.Tensor:
 def mixture_domains(spec: ZooSpec) -> dict[str, float]:
     """Domain name → sampling weight: a family's weight is split evenly over its domains.
 
-    Held-out domains are never pretrained on, so the recommendation test on them stays honest.
+    Held-out and fresh domains are never pretrained on, so the recommendation tests on them stay
+    honest (a fresh mixture's images come from pretraining domains, which is its point).
     """
     from . import domains
 
-    held_out = set(domains.HELD_OUT_DOMAINS)
+    held_out = set(domains.HELD_OUT_DOMAINS) | set(domains.FRESH_DOMAINS)
     weights: dict[str, float] = {}
     for key, weight in spec.mixture_weights().items():
         if key in domains.FAMILIES:
