@@ -74,7 +74,9 @@ def add_catalog_commands(commands, formatter) -> None:
             "--candidates", default="graph", metavar="graph|catalog|FILE",
             help="models to rank: the graph's (default), those and the catalogue's, or a file "
                  "of model ids (one a line); models the graph never profiled are ranked from "
-                 "their features and lineage and marked 'not profiled'")
+                 "their features and lineage and marked 'not profiled'; a listed Hub "
+                 "model whose features cannot be read (offline, unknown, gated) is marked "
+                 "'not reachable' and the others are ranked")
         graph_only = recommend.get_default("handler")
         recommend.set_defaults(handler=lambda args: _recommend(args, graph_only))
 
@@ -168,11 +170,11 @@ def _recommend(args, graph_only) -> int:
                     neighbours=args.neighbours, hold_out=args.hold_out, seed=args.seed,
                     samples=args.samples, graph_source=source, probe=args.probe,
                     candidates=candidates)
+    if result.get("notice"):  # stderr in both modes: the JSON on stdout stays whole
+        print(f"note: {result['notice']}", file=sys.stderr)
     if args.json:
         print(report.to_json(result))
         return 0
-    if result.get("notice"):
-        print(f"note: {result['notice']}", file=sys.stderr)
     print(cold_ranking_text(result, top=args.top or 10))
     return 0
 
@@ -190,6 +192,10 @@ def cold_ranking_text(result: dict, *, top: int) -> str:
     if len(result["ranking"]) > top:
         parts.append(f"({len(result['ranking']) - top} more not shown; --top "
                      f"{len(result['ranking'])} lists them all)")
+    unreachable = result.get("unreachable") or []
+    if unreachable:
+        parts += ["", f"not ranked, {unreachable[0]['note']}: "
+                      + ", ".join(item["model"] for item in unreachable)]
     parts += ["", "predicted: the quality to expect after fine-tuning, in standard deviations "
               "above the average candidate on this dataset; higher is better. ±: one standard "
               "deviation of that prediction.",
