@@ -110,6 +110,21 @@ def test_filters_and_adapters(seeded, tmp_path):
     assert rows_by_id(payload)["acme/tiny-sdxl-gated"]["params"] == 69212 + 22240
 
 
+def test_limit_counts_hub_models_that_pass_every_filter(seeded, tmp_path):
+    """--limit N: the N most downloaded Hub models that pass the filters, read further down the
+    listing when a feature filter drops one; the mini zoo is listed besides, and said so."""
+    server, _ = seeded
+    env = run_env(server, tmp_path, token=TOKEN)
+    # tiny-sd15 (the second most downloaded) is 512 px: the limit reaches past it to pixart
+    payload, _ = catalog(env, "--json", "--no-minizoo", "--limit", "2", "--min-resolution",
+                         "1024", "--no-gated")
+    assert [r["id"] for r in payload["models"]] == ["acme/tiny-sdxl", "acme/tiny-pixart"]
+    text = mandc(env, "catalog", "--limit", "1").stdout
+    assert "1 Hub models (--limit 1: the most downloaded that pass the filters) and 11 " \
+           "mini-zoo models (not counted by --limit)." in text
+    assert "acme/tiny-sdxl" in text and "acme/tiny-sd15" not in text
+
+
 def test_bad_input_is_one_clear_line(seeded, tmp_path):
     server, _ = seeded
     env = run_env(server, tmp_path, token=None)

@@ -44,7 +44,9 @@ def add_catalog_commands(commands, formatter) -> None:
                  "model is listed with its features unknown until HF_TOKEN can read it."))
     parser.add_argument("--search", metavar="TEXT", help="part of the model id")
     parser.add_argument("--limit", type=positive_int, default=20, metavar="N",
-                        help="Hub models to list at most (default 20)")
+                        help="Hub models to list at most (default 20): the N most downloaded "
+                             "that pass every filter. It does not count the mini zoo's models, "
+                             "listed besides them (--no-minizoo leaves them out)")
     parser.add_argument("--min-downloads", type=int, default=0, metavar="K",
                         help="Hub models with at least K downloads (last 30 days)")
     parser.add_argument("--licence", nargs="+", action="extend", metavar="L",
@@ -106,11 +108,11 @@ def _catalog(args) -> int:
     else:
         if notice:
             print(f"note: {notice}", file=sys.stderr)
-        print(catalog_text(rows, skipped))
+        print(catalog_text(rows, skipped, limit=None if args.model else args.limit))
     return 0
 
 
-def catalog_text(rows: list[dict], skipped: list[str]) -> str:
+def catalog_text(rows: list[dict], skipped: list[str], limit: int | None = None) -> str:
     shown = [{"id": r["id"], "source": r["source"] + (" (adapter)" if r["kind"] == "adapter"
                                                       else ""),
               "pipeline": (r["pipeline_class"] or "").removesuffix("Pipeline") or None,
@@ -123,6 +125,11 @@ def catalog_text(rows: list[dict], skipped: list[str]) -> str:
     if skipped:
         parts.append(f"\nleft out, not diffusers pipelines (no model_index.json): "
                      f"{', '.join(skipped)}")
+    if limit is not None:
+        hub = sum(row["source"] == "hub" for row in rows)
+        local = len(rows) - hub
+        parts.append(f"\n{hub} Hub models (--limit {limit}: the most downloaded that pass the "
+                     f"filters) and {local} mini-zoo models (not counted by --limit).")
     parts.append("\nparams: denoiser + text encoders, from safetensors headers; resolution: "
                  "native side in pixels.")
     return "\n".join(parts)
