@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import re
 import shlex
 
 import pytest
@@ -279,6 +280,24 @@ def test_describe_json_and_text(capsys, tmp_path):
     code, out, _ = run(capsys, "describe", folder, "--featurizer", name, "--samples", 3)
     assert code == 0 and "fingerprint" in out and "cov_" not in out
     assert out.splitlines()[0].split() == ["source", str(folder)]
+
+
+def test_describe_counts_every_skipped_file_by_reason(capsys, tmp_path):
+    name = tiny_featurizer()
+    folder = caption_folder(tmp_path / "squares", n=8)
+    (folder / "img0.txt").unlink()  # an image without its caption
+    (folder / "img1.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # cannot be decoded
+    (folder / "notes.md").write_text("where the squares came from")  # no example at all
+    code, out, err = run(capsys, "describe", folder, "--featurizer", name, "--json",
+                         "--max-unreadable-share", "0.5")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["skipped_by_reason"] == {"no_caption": 1, "unreadable": 1, "other_file": 1}
+    assert result["skipped"] == 3 and result["sampled"] == 6
+    code, out, _ = run(capsys, "describe", folder, "--featurizer", name,
+                       "--max-unreadable-share", "0.5")
+    assert re.search(r"^skipped_by_reason +no_caption=1, unreadable=1, other_file=1$", out,
+                     re.M)
 
 
 def test_describe_errors_are_one_line(capsys, tmp_path):

@@ -126,8 +126,10 @@ def _describe(args) -> int:
 
     target = load_target(args.dataset, loader_options(args))
     descriptor = describe(target, featurizer=args.featurizer)
+    left_out = _left_out(target)
     payload = {"source": target.source, "sampled": len(target), "total": target.total,
-               "skipped": target.skipped, "notes": list(target.notes),
+               "skipped": sum(left_out.values()), "skipped_by_reason": left_out,
+               "notes": list(target.notes),
                "load_report": target.report.to_dict() if target.report else None,
                **descriptor.to_dict()}
     print(report.to_json(payload) if args.json else report.descriptor_text(payload))
@@ -135,6 +137,17 @@ def _describe(args) -> int:
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _left_out(target) -> dict[str, int]:
+    """Files the loader saw and left out, per reason (``mandc.data.report.REASONS``): every
+    kind, not only the undecodable ones ``ImageCaptionSet.skipped`` counts."""
+    if target.report is None:  # a set built by hand: only what it counts
+        return {"unreadable": target.skipped} if target.skipped else {}
+    from ..data.report import REASONS
+
+    counts = target.report.counts()
+    return {reason: counts[reason] for reason in REASONS if counts[reason]}
+
+
 def available_methods() -> list[str]:
     """Every registered ranking method (imports the modules that register them)."""
     from ..ranking.methods import METHODS
