@@ -95,7 +95,8 @@ def _evaluate(args) -> int:
         print(payload)
         return 0
     print(report.evaluation_text(result, _graph_source(args.graph),
-                                 higher_is_better=graph.higher_is_better(result.metric)))
+                                 higher_is_better=graph.higher_is_better(result.metric),
+                                 metric_spec=graph.meta.get("metrics", {}).get(result.metric)))
     if args.json:
         Path(args.json).write_text(payload + "\n")
         print(f"wrote {args.json}")
