@@ -122,3 +122,33 @@ def test_a_pipeline_without_an_adapter_has_nothing_to_save(tmp_path):
     with pytest.raises(ConfigError, match="no LoRA adapter to save"):
         save_adapter(build_pipeline(MICRO), tmp_path / "adapter")
     assert not (tmp_path / "adapter").exists()
+
+
+def test_profile_grid_keeps_every_pairs_adapter_with_its_card(tmp_path, monkeypatch, capsys):
+    """The grid hands --save-adapters to every pair and writes each saved adapter's card."""
+    from huggingface_hub import ModelCard
+
+    seen = []
+
+    def fake_profile_pair(model, dataset, recipe, **kwargs):  # the adapter a pair would save
+        seen.append(kwargs["adapters_dir"])
+        folder = kwargs["adapters_dir"] / f"{model}__{dataset}".replace("/", "--")
+        folder.mkdir(parents=True)
+        (folder / LORA_WEIGHT_NAME).write_bytes(b"")
+        return {"model": model, "dataset": dataset, "recipe": recipe.to_dict(),
+                "recipe_hash": recipe.hash(), "scores": {"fid": 42.0, "kid": 0.01},
+                "adapter": str(folder)}
+
+    monkeypatch.setattr(runner, "profile_pair", fake_profile_pair)
+    monkeypatch.setattr(metrics, "FIDKIDScorer", object)  # no Inception network for a fake pair
+    adapters = tmp_path / "adapters"
+    assert main(["profile-grid", "--models", "org/sd,shapes-v", "--datasets", "alice/cats",
+                 "--graph", str(tmp_path / "g"), "--no-progress", "--save-adapters",
+                 str(adapters)]) == 0
+    assert seen == [adapters, adapters]
+    hub = ModelCard.load(adapters / "org--sd__alice--cats" / "README.md")
+    assert (hub.data.base_model, hub.data.base_model_relation, hub.data.datasets) == (
+        "org/sd", "adapter", ["alice/cats"])
+    assert "| fid | 42 |" in hub.text
+    zoo = ModelCard.load(adapters / "shapes-v__alice--cats" / "README.md")
+    assert zoo.data.base_model is None and "A LoRA adapter of `shapes-v`" in zoo.text
