@@ -66,14 +66,15 @@ def test_profile_saves_an_adapter_with_a_card_and_it_reproduces_the_run(
 
     monkeypatch.setattr(metrics, "FIDKIDScorer", lambda real=metrics.FIDKIDScorer: real(
         extractor=PixelExtractor(), kid_subsets=3))
+    monkeypatch.chdir(tmp_path)  # both folders given relative to where the user is
     graph, adapters = tmp_path / "my-graph", tmp_path / "adapters"
-    assert main(["profile", "--model", hub_model, "--dataset", domain, "--graph", str(graph),
+    assert main(["profile", "--model", hub_model, "--dataset", domain, "--graph", "my-graph",
                  "--steps", "2", "--rank", "2", "--eval-samples", "8", "--sample-steps", "2",
-                 "--save-adapters", str(adapters), "--no-progress"]) == 0
+                 "--save-adapters", "adapters", "--no-progress"]) == 0
     record = json.loads(capsys.readouterr().out)
     recipe = Recipe.from_dict(record["recipe"])
     folder = adapters / f"org--micro__shapes-red-circles__{recipe.hash()[:12]}"
-    assert graph / record["adapter"] == folder  # outside the graph: named as given
+    assert graph / record["adapter"] == folder.resolve()  # outside the graph: a whole path
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", LORA_WEIGHT_NAME]
     assert not (graph / "adapters").exists()  # nothing of it lands in the graph
 

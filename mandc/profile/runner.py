@@ -291,7 +291,7 @@ def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_di
     stem = _file_stem(model_name, dataset_name, recipe.hash())
     adapter = None
     if adapters_dir is not None:
-        adapter = Path(adapters_dir) / stem
+        adapter = Path(adapters_dir).expanduser().resolve() / stem  # the record holds it whole
         save_adapter(tuned, adapter)
         lap("save_adapter")
     samples_dir.mkdir(parents=True, exist_ok=True)
