@@ -310,11 +310,10 @@ def add_commands(commands, formatter) -> None:
         formatter_class=formatter,
         epilog=examples(
             "mandc minizoo domains --family shapes --write domains",
-            "mandc profile --model shapes-v --dataset domains/shapes-red-circles --graph my-graph",
+            "mandc profile --model shapes-v --dataset domains/shapes-red-circles --graph my-graph "
+            "\\\n      --save-adapters adapters        # keep the LoRA and its card",
             "mandc profile --model ./my-pipeline --dataset ./my-images --steps 200 "
-            "--graph my-graph \\\n      --push alice/t2i-graph          # share the scores",
-            "mandc profile --model ./my-pipeline --dataset ./my-images --graph my-graph "
-            "\\\n      --save-adapters adapters        # keep each LoRA and its card"),
+            "--graph my-graph \\\n      --push alice/t2i-graph          # share the scores"),
         description=paragraph(
             "LoRA fine-tune a model (Hub id, local pipeline folder or zoo name) on a "
             "dataset (folder, zip or Hub id), generate for held-out captions, score FID "
