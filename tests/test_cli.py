@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import re
 import shlex
 
 import pytest
@@ -281,6 +282,24 @@ def test_describe_json_and_text(capsys, tmp_path):
     assert out.splitlines()[0].split() == ["source", str(folder)]
 
 
+def test_describe_counts_every_skipped_file_by_reason(capsys, tmp_path):
+    name = tiny_featurizer()
+    folder = caption_folder(tmp_path / "squares", n=8)
+    (folder / "img0.txt").unlink()  # an image without its caption
+    (folder / "img1.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # cannot be decoded
+    (folder / "notes.md").write_text("where the squares came from")  # no example at all
+    code, out, err = run(capsys, "describe", folder, "--featurizer", name, "--json",
+                         "--max-unreadable-share", "0.5")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["skipped_by_reason"] == {"no_caption": 1, "unreadable": 1, "other_file": 1}
+    assert result["skipped"] == 3 and result["sampled"] == 6
+    code, out, _ = run(capsys, "describe", folder, "--featurizer", name,
+                       "--max-unreadable-share", "0.5")
+    assert re.search(r"^skipped_by_reason +no_caption=1, unreadable=1, other_file=1$", out,
+                     re.M)
+
+
 def test_describe_errors_are_one_line(capsys, tmp_path):
     name = tiny_featurizer()
     code, _, err = run(capsys, "describe", tmp_path / "nothing-here", "--featurizer", name)
@@ -365,7 +384,9 @@ def test_evaluate_names_the_graph_sorts_best_first_and_explains_the_columns(caps
              and line.split()[0] in figures]
     assert shown == best_first
     legend = " ".join(out.split())
-    assert "regret: quality lost by taking the first-ranked model instead of the best" in legend
+    assert "regret: how much worse the first-ranked model's score is than the best model's" \
+           in legend
+    assert "score is the measure the graph records for each model on each dataset" in legend
     assert "|log(pick/best)| for a log-scale metric" in legend and "lower is better" in legend
 
 
@@ -384,6 +405,40 @@ def test_evaluation_ties_on_top1_go_to_the_lower_regret():
     text = report.evaluation_text(result, "g", higher_is_better=False)
     assert [line.split()[0] for line in text.splitlines()[4:8]] == ["c", "b", "a", "d"]
     assert "graph g · metric fid (lower is better)" in text.splitlines()[0]
+
+
+def test_evaluate_legend_says_what_a_probe_metric_measures():
+    """--metric probe_mse_0.1 is a zero-shot denoising error, not a quality after fine-tuning:
+    the legend reads what it is from the metric's declaration in the shipped graph."""
+    import pandas as pd
+
+    from mandc.ranking.evaluate import METRICS, EvaluationReport
+
+    spec = resolve_graph(None).meta["metrics"]["probe_mse_0.1"]
+    summary = pd.DataFrame({m: [0.5] for m in METRICS} | {"regret_median": [0.1]},
+                           index=pd.Index(["mandc"], name="method"))
+    result = EvaluationReport(summary, pd.DataFrame(), datasets=32, models=11,
+                              metric="probe_mse_0.1", seed=0)
+    legend = " ".join(report.evaluation_text(result, "g", higher_is_better=False,
+                                             metric_spec=spec).split())
+    assert "probe_mse_0.1 is the zero-shot denoising probe: mean squared error of each base " \
+           "model's clean-image estimate from images noised to alpha_bar 0.1, before any " \
+           "fine-tuning; lower is better." in legend
+    assert "after fine-tuning" not in legend and "quality" not in legend
+    assert "share of datasets whose best model by probe_mse_0.1 is ranked first" in legend
+    assert report.metric_meaning("fid", {"higher_is_better": False}) == (
+        "fid is the FID of each model's images after fine-tuning on the dataset; lower is "
+        "better.")
+    assert report.metric_meaning("zero_shot_kid", {"higher_is_better": False}).startswith(
+        "zero_shot_kid is the KID of each base model's own images, before any fine-tuning")
+
+
+@pytest.mark.parametrize("value, shown", [
+    (0.1875, "0.188"), (0.18749999999999997, "0.188"), (0.0625, "0.063"), (-0.0625, "-0.063"),
+    (0.18749, "0.187"), (1.0, "1.000"), (0.0, "0.000"), (12.3456789, "12.346")])
+def test_tables_round_halves_up_whatever_float_sums_left(value, shown):
+    assert report.fixed(value) == shown
+    assert report.table([{"x": value}], ["x"]).splitlines()[-1].strip() == shown
 
 
 # ---------------------------------------------------------------------------------- flags in errors

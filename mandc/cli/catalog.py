@@ -44,7 +44,9 @@ def add_catalog_commands(commands, formatter) -> None:
                  "model is listed with its features unknown until HF_TOKEN can read it."))
     parser.add_argument("--search", metavar="TEXT", help="part of the model id")
     parser.add_argument("--limit", type=positive_int, default=20, metavar="N",
-                        help="Hub models to list at most (default 20)")
+                        help="Hub models to list at most (default 20): the N most downloaded "
+                             "that pass every filter. It does not count the mini zoo's models, "
+                             "listed besides them (--no-minizoo leaves them out)")
     parser.add_argument("--min-downloads", type=int, default=0, metavar="K",
                         help="Hub models with at least K downloads (last 30 days)")
     parser.add_argument("--licence", nargs="+", action="extend", metavar="L",
@@ -74,7 +76,9 @@ def add_catalog_commands(commands, formatter) -> None:
             "--candidates", default="graph", metavar="graph|catalog|FILE",
             help="models to rank: the graph's (default), those and the catalogue's, or a file "
                  "of model ids (one a line); models the graph never profiled are ranked from "
-                 "their features and lineage and marked 'not profiled'")
+                 "their features and lineage and marked 'not profiled'; a listed Hub "
+                 "model whose features cannot be read (offline, unknown, gated) is marked "
+                 "'not reachable' and the others are ranked")
         graph_only = recommend.get_default("handler")
         recommend.set_defaults(handler=lambda args: _recommend(args, graph_only))
 
@@ -104,11 +108,11 @@ def _catalog(args) -> int:
     else:
         if notice:
             print(f"note: {notice}", file=sys.stderr)
-        print(catalog_text(rows, skipped))
+        print(catalog_text(rows, skipped, limit=None if args.model else args.limit))
     return 0
 
 
-def catalog_text(rows: list[dict], skipped: list[str]) -> str:
+def catalog_text(rows: list[dict], skipped: list[str], limit: int | None = None) -> str:
     shown = [{"id": r["id"], "source": r["source"] + (" (adapter)" if r["kind"] == "adapter"
                                                       else ""),
               "pipeline": (r["pipeline_class"] or "").removesuffix("Pipeline") or None,
@@ -121,6 +125,11 @@ def catalog_text(rows: list[dict], skipped: list[str]) -> str:
     if skipped:
         parts.append(f"\nleft out, not diffusers pipelines (no model_index.json): "
                      f"{', '.join(skipped)}")
+    if limit is not None:
+        hub = sum(row["source"] == "hub" for row in rows)
+        local = len(rows) - hub
+        parts.append(f"\n{hub} Hub models (--limit {limit}: the most downloaded that pass the "
+                     f"filters) and {local} mini-zoo models (not counted by --limit).")
     parts.append("\nparams: denoiser + text encoders, from safetensors headers; resolution: "
                  "native side in pixels.")
     return "\n".join(parts)
@@ -168,11 +177,11 @@ def _recommend(args, graph_only) -> int:
                     neighbours=args.neighbours, hold_out=args.hold_out, seed=args.seed,
                     samples=args.samples, graph_source=source, probe=args.probe,
                     candidates=candidates)
+    if result.get("notice"):  # stderr in both modes: the JSON on stdout stays whole
+        print(f"note: {result['notice']}", file=sys.stderr)
     if args.json:
         print(report.to_json(result))
         return 0
-    if result.get("notice"):
-        print(f"note: {result['notice']}", file=sys.stderr)
     print(cold_ranking_text(result, top=args.top or 10))
     return 0
 
@@ -190,6 +199,10 @@ def cold_ranking_text(result: dict, *, top: int) -> str:
     if len(result["ranking"]) > top:
         parts.append(f"({len(result['ranking']) - top} more not shown; --top "
                      f"{len(result['ranking'])} lists them all)")
+    unreachable = result.get("unreachable") or []
+    if unreachable:
+        parts += ["", f"not ranked, {unreachable[0]['note']}: "
+                      + ", ".join(item["model"] for item in unreachable)]
     parts += ["", "predicted: the quality to expect after fine-tuning, in standard deviations "
               "above the average candidate on this dataset; higher is better. ±: one standard "
               "deviation of that prediction.",

@@ -95,7 +95,8 @@ def _evaluate(args) -> int:
         print(payload)
         return 0
     print(report.evaluation_text(result, _graph_source(args.graph),
-                                 higher_is_better=graph.higher_is_better(result.metric)))
+                                 higher_is_better=graph.higher_is_better(result.metric),
+                                 metric_spec=graph.meta.get("metrics", {}).get(result.metric)))
     if args.json:
         Path(args.json).write_text(payload + "\n")
         print(f"wrote {args.json}")
@@ -126,8 +127,10 @@ def _describe(args) -> int:
 
     target = load_target(args.dataset, loader_options(args))
     descriptor = describe(target, featurizer=args.featurizer)
+    left_out = _left_out(target)
     payload = {"source": target.source, "sampled": len(target), "total": target.total,
-               "skipped": target.skipped, "notes": list(target.notes),
+               "skipped": sum(left_out.values()), "skipped_by_reason": left_out,
+               "notes": list(target.notes),
                "load_report": target.report.to_dict() if target.report else None,
                **descriptor.to_dict()}
     print(report.to_json(payload) if args.json else report.descriptor_text(payload))
@@ -135,6 +138,17 @@ def _describe(args) -> int:
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _left_out(target) -> dict[str, int]:
+    """Files the loader saw and left out, per reason (``mandc.data.report.REASONS``): every
+    kind, not only the undecodable ones ``ImageCaptionSet.skipped`` counts."""
+    if target.report is None:  # a set built by hand: only what it counts
+        return {"unreadable": target.skipped} if target.skipped else {}
+    from ..data.report import REASONS
+
+    counts = target.report.counts()
+    return {reason: counts[reason] for reason in REASONS if counts[reason]}
+
+
 def available_methods() -> list[str]:
     """Every registered ranking method (imports the modules that register them)."""
     from ..ranking.methods import METHODS

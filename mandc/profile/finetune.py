@@ -12,6 +12,8 @@ the same adapter and the same images.
 from __future__ import annotations
 
 import copy
+import inspect
+from pathlib import Path
 
 import torch
 
@@ -19,6 +21,8 @@ from ..errors import ConfigError
 from ..settings import get_settings
 
 LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0")
+LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
+"""diffusers' file name for LoRA weights, the one ``load_lora_weights`` looks for."""
 
 
 def _validate(images, captions, **positive) -> None:
@@ -158,6 +162,42 @@ def finetune_lora(pipeline, images, captions, *, steps: int, rank: int = 4, lr: 
     if bar is not None:
         bar.close()
     unet.eval()
+    return pipeline
+
+
+def save_adapter(pipeline, folder: str | Path) -> Path:
+    """Save the UNet's LoRA adapter as the recipe's script does: diffusers' key names under
+    ``unet.``, weights only, as ``pytorch_lora_weights.safetensors`` (with the LoRA config in its
+    metadata where diffusers supports it). A Stable Diffusion pipeline reads it back with
+    ``load_lora_weights``; :func:`load_adapter` reads it onto any pipeline this module tunes."""
+    from diffusers.loaders import StableDiffusionLoraLoaderMixin
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft.utils import get_peft_model_state_dict
+
+    unet = pipeline.unet
+    config = (getattr(unet, "peft_config", None) or {}).get("default")
+    if config is None:
+        raise ConfigError("the pipeline carries no LoRA adapter to save; fine-tune it first")
+    save = getattr(type(pipeline), "save_lora_weights",
+                   StableDiffusionLoraLoaderMixin.save_lora_weights)
+    options = {}
+    if "unet_lora_adapter_metadata" in inspect.signature(save).parameters:
+        options["unet_lora_adapter_metadata"] = config.to_dict()
+    folder = Path(folder)
+    save(folder, unet_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(unet)),
+         weight_name=LORA_WEIGHT_NAME, safe_serialization=True, **options)
+    return folder / LORA_WEIGHT_NAME
+
+
+def load_adapter(pipeline, folder: str | Path):
+    """Put the adapter :func:`save_adapter` wrote onto ``pipeline`` (in place; returned): with
+    the pipeline's own ``load_lora_weights`` where it has one (Stable Diffusion and kin), else
+    onto its UNet directly (the mini zoo's pipeline)."""
+    options = dict(weight_name=LORA_WEIGHT_NAME, use_safetensors=True)
+    if hasattr(pipeline, "load_lora_weights"):
+        pipeline.load_lora_weights(str(folder), **options)
+    else:
+        pipeline.unet.load_lora_adapter(str(folder), prefix="unet", **options)
     return pipeline
 
 

@@ -193,7 +193,7 @@ def _score_rows(model: str, dataset: str, recipe: Recipe, values: dict) -> pd.Da
 def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
                  graph_dir: str | Path, samples_dir: str | Path | None = None,
                  zero_shot: bool = True, scorer=None, progress: bool = False,
-                 load_options=None) -> dict:
+                 load_options=None, adapters_dir: str | Path | None = None) -> dict:
     """Fine-tune ``model`` on ``dataset`` with ``recipe`` and record FID/KID in the graph.
 
     Writes, at once: score rows ``fid``, ``kid`` (and ``zero_shot_fid``, ``zero_shot_kid``
@@ -202,7 +202,11 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     ``<samples_dir>/<model>__<dataset>__<hash>.png`` (fine-tuned) and ``…-zero-shot.png``
     (default ``samples_dir``: ``graph_dir/samples``); and a run record
     ``graph_dir/runs/<same stem>.json`` with the wall time of each stage. Returns that record
-    (paths inside ``graph_dir`` are relative to it).
+    (paths inside ``graph_dir`` are relative to it). With ``adapters_dir`` the fine-tuned LoRA
+    adapter is kept too, as ``<adapters_dir>/<same stem>/pytorch_lora_weights.safetensors``
+    (:func:`mandc.profile.finetune.save_adapter`; the record's ``adapter`` names the folder,
+    where ``mandc profile --save-adapters`` writes its card with
+    :func:`mandc.hub.cards.write_adapter_card`).
 
     The pair runs on ``MANDC_THREADS`` torch threads (settings' ``threads``), in a grid worker
     as in this process, so its scores do not depend on how many pairs run side by side.
@@ -213,7 +217,8 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     with torch_threads(threads):
         record = _measure_pair(model, dataset, recipe, graph_dir=Path(graph_dir),
                                samples_dir=samples_dir, zero_shot=zero_shot, scorer=scorer,
-                               progress=progress, threads=threads, load_options=load_options)
+                               progress=progress, threads=threads, load_options=load_options,
+                               adapters_dir=adapters_dir)
     return record
 
 
@@ -231,10 +236,11 @@ def torch_threads(count: int):
 
 
 def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_dir, zero_shot,
-                  scorer, progress: bool, threads: int, load_options=None) -> dict:
+                  scorer, progress: bool, threads: int, load_options=None,
+                  adapters_dir=None) -> dict:
     """:func:`profile_pair`'s work, on the thread count it set."""
     from ..minizoo.models import load_pipeline
-    from .finetune import finetune_lora, generate
+    from .finetune import finetune_lora, generate, save_adapter
     from .metrics import FIDKIDScorer
     from .probe import PROBE_SEED, denoising_error, probe_rows, probe_sample
 
@@ -283,6 +289,11 @@ def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_di
     lap("score")
 
     stem = _file_stem(model_name, dataset_name, recipe.hash())
+    adapter = None
+    if adapters_dir is not None:
+        adapter = Path(adapters_dir).expanduser().resolve() / stem  # the record holds it whole
+        save_adapter(tuned, adapter)
+        lap("save_adapter")
     samples_dir.mkdir(parents=True, exist_ok=True)
     sample_files = {}
     for kind, grid in grids.items():
@@ -300,6 +311,7 @@ def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_di
         "wall_time_s": timings["total"], "timings_s": timings, "torch_threads": threads,
         "train_images": len(train), "eval_images": len(test), "heldout": heldout,
         "samples": sample_files, "shard": _relative_to(shard, graph_dir),
+        **({"adapter": _relative_to(adapter, graph_dir)} if adapter is not None else {}),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     runs = graph_dir / "runs"
@@ -403,17 +415,19 @@ def _warn_if_oversubscribed(workers: int) -> None:
                     settings.threads, cpus)
 
 
-def _run_job(job: _Job, graph_dir: str, samples_dir: str | None) -> dict:
+def _run_job(job: _Job, graph_dir: str, samples_dir: str | None,
+             adapters_dir: str | None = None) -> dict:
     return profile_pair(job.model, job.dataset, job.recipe, graph_dir=graph_dir,
                         samples_dir=samples_dir, zero_shot=job.zero_shot, scorer=_worker_scorer,
-                        load_options=job.load_options)
+                        load_options=job.load_options, adapters_dir=adapters_dir)
 
 
 def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
              graph_dir: str | Path, seeds=(0,), resume: bool = True, progress: bool = True,
              samples_dir: str | Path | None = None, zero_shot: bool = True, scorer=None,
              workers: int = 1, time_limit_s: float | None = None,
-             on_pair: Callable[[dict], None] | None = None, load_options=None) -> GridResult:
+             on_pair: Callable[[dict], None] | None = None, load_options=None,
+             adapters_dir: str | Path | None = None) -> GridResult:
     """Profile every model × dataset × seed; each finished pair is in the graph at once.
 
     ``seeds`` replace the recipe's seed (each seed is its own recipe, hash and score rows).
@@ -428,7 +442,8 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     a rerun. ``on_pair`` is called with each finished pair's record once its rows are in the
     graph (``--push`` pushes from there, :class:`mandc.hub.pair_push.PairPusher`).
     ``load_options`` (:class:`mandc.data.LoadOptions`): how every dataset is read (columns,
-    limits), as for one pair.
+    limits), as for one pair. ``adapters_dir``: keep every pair's LoRA adapter there
+    (:func:`profile_pair`); pairs skipped because the graph has them save none.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
@@ -474,12 +489,14 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
                     outcome = profile_pair(job.model, job.dataset, job.recipe,
                                            graph_dir=graph_dir, samples_dir=samples_dir,
                                            zero_shot=job.zero_shot, scorer=scorer,
-                                           load_options=job.load_options)
+                                           load_options=job.load_options,
+                                           adapters_dir=adapters_dir)
                 except Exception as error:  # one broken pair must not stop a long grid
                     outcome = error
                 record(job, outcome)
         else:
-            _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result)
+            _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result,
+                      adapters_dir)
     finally:
         if bar is not None:
             bar.close()
@@ -487,7 +504,8 @@ def run_grid(models: list[str], datasets: list[str], recipe: Recipe, *,
     return result
 
 
-def _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result) -> None:
+def _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result,
+              adapters_dir=None) -> None:
     """Keep ``workers`` pairs in flight in spawned processes until the jobs or the time run out."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -503,7 +521,8 @@ def _run_pool(jobs, workers, graph_dir, samples_dir, out_of_time, record, result
             while queue and len(running) < workers and not out_of_time():
                 job = queue.pop(0)
                 samples = None if samples_dir is None else str(samples_dir)
-                running[pool.submit(_run_job, job, str(graph_dir), samples)] = job
+                adapters = None if adapters_dir is None else str(adapters_dir)
+                running[pool.submit(_run_job, job, str(graph_dir), samples, adapters)] = job
             if out_of_time() and queue:
                 result.not_started = [job.label for job in queue]
                 queue = []
@@ -534,15 +553,18 @@ def profile_command(model: str, dataset: str, *, graph: str | Path | None = None
                     seed: int | None = None, samples_dir: str | Path | None = None,
                     eval_samples: int | None = None, sample_steps: int | None = None,
                     progress: bool = True, load_options=None,
-                    on_pair: Callable[[dict], None] | None = None) -> dict:
+                    on_pair: Callable[[dict], None] | None = None,
+                    adapters_dir: str | Path | None = None) -> dict:
     """``mandc profile --model M --dataset D [--steps --rank --lr --seed] --graph DIR``;
     ``load_options`` (:class:`mandc.data.LoadOptions`): columns and limits of the dataset;
-    ``on_pair`` is called with the finished pair's record (``--push``)."""
+    ``on_pair`` is called with the finished pair's record (``--push``); ``adapters_dir``
+    keeps the LoRA adapter (``--save-adapters``)."""
     recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, seed=seed,
                                  eval_samples=eval_samples, sample_steps=sample_steps)
     record = profile_pair(model, dataset, recipe,
                           graph_dir=graph or get_settings().default_graph_dir,
-                          samples_dir=samples_dir, progress=progress, load_options=load_options)
+                          samples_dir=samples_dir, progress=progress, load_options=load_options,
+                          adapters_dir=adapters_dir)
     if on_pair is not None:
         on_pair(record)
     return record
@@ -555,12 +577,13 @@ def grid_command(models: list[str], datasets: list[str], *, graph: str | Path | 
                  sample_steps: int | None = None, progress: bool = True, workers: int = 1,
                  zero_shot: bool = True, time_limit_s: float | None = None,
                  on_pair: Callable[[dict], None] | None = None,
-                 load_options=None) -> GridResult:
+                 load_options=None, adapters_dir: str | Path | None = None) -> GridResult:
     """``mandc profile-grid --models … --datasets … [--seeds 0,1] --graph DIR``;
-    ``load_options`` (:class:`mandc.data.LoadOptions`): how every dataset is read."""
+    ``load_options`` (:class:`mandc.data.LoadOptions`): how every dataset is read;
+    ``adapters_dir``: keep every pair's LoRA adapter (``--save-adapters``)."""
     recipe = recipe_from_options(steps=steps, rank=rank, lr=lr, eval_samples=eval_samples,
                                  sample_steps=sample_steps)
     return run_grid(models, datasets, recipe, graph_dir=graph or get_settings().default_graph_dir,
                     seeds=seeds, resume=resume, progress=progress, samples_dir=samples_dir,
                     workers=workers, zero_shot=zero_shot, time_limit_s=time_limit_s,
-                    on_pair=on_pair, load_options=load_options)
+                    on_pair=on_pair, load_options=load_options, adapters_dir=adapters_dir)
