@@ -98,7 +98,7 @@ def quiet_library_logs() -> None:
         if variable in os.environ:
             continue
         os.environ[variable] = "error"
-        if module in sys.modules:  # imported already: the variable was read, use its setter
+        if sys.modules.get(module) is not None:  # imported: the variable was read, use its setter
             importlib.import_module(f"{module}.utils.logging").set_verbosity_error()
 
 
