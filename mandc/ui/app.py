@@ -3,7 +3,8 @@ ranked for fine-tuning on them, with the reasons shown as images.
 
 Layout and wiring only: inputs are checked in :mod:`.inputs`, the work is :mod:`.rank` (which
 calls :func:`mandc.advise.advise`, as ``mandc recommend`` does), the page content is
-:mod:`.present` (fine-tune costs: :mod:`.cost`; downloads: :mod:`.export`). Endpoints for ``gradio_client``: ``/recommend`` and ``/datasets``.
+:mod:`.present` (fine-tune costs: :mod:`.cost`; downloads: :mod:`.export`). Endpoints for
+``gradio_client``: ``/recommend``, ``/preview`` and ``/datasets``.
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
              else present.thumbnails(answer.images))
     text = "\n\n".join(part for part in (present.verdict(result, placed, profiled),
                                           notice and f"*{public_text(notice)}*") if part)
-    payload = export.result_payload(result, served, costs)
+    payload = export.result_payload(result, served, costs,
+                                    present.model_facts(placed, chosen))
     downloads = export.write_exports(payload, export.card_section(result, served))
     return (text, table, present.legend(result, table, costs),
             present.plot_html(result), yours,

@@ -23,12 +23,12 @@ _lock = threading.Lock()
 _folders: deque[Path] = deque()
 
 
-def result_payload(result: dict, served, costs=None) -> dict:
-    """``advise``'s result with the graph it came from and each row's fine-tune cost."""
+def result_payload(result: dict, served, costs=None, facts=None) -> dict:
+    """``advise``'s result with the graph it came from and each row's fine-tune cost
+    (``facts``: the models' table, :func:`.present.model_facts`, for their parameters)."""
     payload = {**result, "graph": served.label, "graph_source": dict(served.source)}
     if costs is not None and costs.measured:
-        params = served.graph.models.set_index("model")["params"] \
-            if "params" in served.graph.models else {}
+        params = facts["params"] if facts is not None and "params" in facts else {}
         rows = []
         for row in result["ranking"]:
             cost = costs.of(row["model"], _number(params.get(row["model"])))

@@ -49,15 +49,8 @@ def ranking_table(result: dict, graph, top: int,
     rows = result["ranking"][:top]
     arrow = "↑" if result["higher_is_better"] else "↓"
     measured_name = f"measured {metric_name(result['metric'])} {arrow}"
-    facts = graph.models.set_index("model", drop=False)
+    facts = model_facts(graph, candidates)
     hub = set(facts.index[facts["source"].astype(str) == "hub"]) if "source" in facts else set()
-    if candidates is not None and len(candidates):
-        listed = candidates.assign(model=candidates["id"].astype(str)).set_index("model",
-                                                                                   drop=False)
-        cold = listed[~listed.index.isin(facts.index)]
-        hub |= set(cold.index[cold["source"].astype(str) == "hub"]) if "source" in cold else set()
-        if len(cold):
-            facts = pd.concat([facts, cold.reindex(columns=facts.columns)])
     banded = interval_name(result)
     table = pd.DataFrame({
         "rank": [row["rank"] for row in rows],
@@ -84,6 +77,19 @@ def ranking_table(result: dict, graph, top: int,
             table["licence"] = [str(facts[column].get(m) or "") for m in ids]
             break
     return table
+
+
+def model_facts(graph, candidates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The graph's model table indexed by model, with the rows of catalogue ``candidates`` the
+    graph does not have (their facts as the catalogue lists them)."""
+    facts = graph.models.set_index("model", drop=False)
+    if candidates is not None and len(candidates):
+        listed = candidates.assign(model=candidates["id"].astype(str)).set_index("model",
+                                                                                   drop=False)
+        cold = listed[~listed.index.isin(facts.index)]
+        if len(cold):
+            facts = pd.concat([facts, cold.reindex(columns=facts.columns)])
+    return facts
 
 
 def _banded(row: dict) -> str:
