@@ -62,7 +62,7 @@ def test_a_profiled_dataset_is_ranked_held_out_beside_its_measured_figures(serve
     # every candidate is plotted, a dot and its band, best first
     assert plot.count('<g class="candidate">') == len(resolve_graph().model_ids)
     assert plot.count('class="band"') == len(resolve_graph().model_ids)
-    assert "80% interval" in plot and "(higher is better)" in plot
+    assert "80% interval" in plot and "higher is better (FID itself: lower)" in plot
     assert len(yours) == 6 and len(neighbours) == 3
     assert "scenes-day" not in set(neighbours["dataset"])
     captions = [caption for _, caption in reasons]
@@ -407,7 +407,7 @@ def test_catalogue_candidates_are_ranked_with_never_profiled_ones_marked(server)
     assert row["measured FID ↓"] == "not profiled"
     assert row["fine-tune (s)"].startswith("≈") and row["fine-tune (s)"].endswith(" (H200, est.)")
     assert deep["fine-tune (s)"] == "31 (CPU)"
-    assert "“est.”: no run of that model here" in legend
+    assert "“est.”: no run here; estimated from the parameter count" in legend
     assert "the graph never profiled it" in legend
     # the graph's own models keep the ranking they get without a catalogue
     plain = advise(resolve_graph(), "glyphs-digits-black", top=None, hold_out=True)

@@ -60,7 +60,7 @@ def test_cost_cells_name_the_machine_and_mark_estimates():
     assert short_device(NOT_RECORDED) == ""
     legend = present.cost_legend(costs)
     assert "A100 = NVIDIA A100 (alone)" in legend and "params^1.00" in legend
-    assert "where the records do not name the machine, none is shown" in legend
+    assert "(no brackets: the records do not name the machine)" in legend
 
 
 def test_the_shipped_graphs_costs_come_from_its_run_records():

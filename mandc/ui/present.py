@@ -199,27 +199,27 @@ def cost_legend(costs) -> str:
     machines = "; ".join(
         f"{short_device(d)} = {d}" if short_device(d) and short_device(d) != d else d
         for d in costs.devices())
-    text = (f"- **{COST_COLUMN}** (lower is cheaper): wall-clock seconds of the model's LoRA "
-            f"fine-tune in this graph's profiling recipe ({costs.recipe_text()}), the median "
-            f"of its runs, on the machine in brackets (as the run records name it: "
-            f"{machines}). Seconds from different machines are not comparable")
+    text = (f"- **{COST_COLUMN}** (lower is cheaper): median wall-clock seconds of the model's "
+            f"LoRA fine-tune in this graph's profiling runs ({costs.recipe_text()}), on the "
+            f"machine in brackets as the run records name it ({machines}); seconds from "
+            "different machines do not compare")
     if NOT_RECORDED in costs.devices():
-        text += "; where the records do not name the machine, none is shown"
+        text += " (no brackets: the records do not name the machine)"
     text += "."
     if costs.exponent is not None:
         low, high = costs.sizes
-        text += (f" “est.”: no run of that model here; estimated from its parameter count as "
-                 f"seconds ∝ params^{costs.exponent:.2f}, fitted on the {costs.fitted_on} "
-                 f"models measured on {short_device(costs.reference) or 'one machine'} "
-                 f"({low / 1e6:.2g}–{high / 1e6:.2g} M params); “{NO_ESTIMATE}”: more than "
-                 f"{EXTRAPOLATION:.0f}× outside those sizes, where no estimate is made.")
+        text += (f" “est.”: no run here; estimated from the parameter count (seconds ∝ "
+                 f"params^{costs.exponent:.2f}, fitted on {costs.fitted_on} models measured on "
+                 f"{short_device(costs.reference) or 'one machine'}, {low / 1e6:.2g}–"
+                 f"{high / 1e6:.2g} M params). “{NO_ESTIMATE}”: no estimate, the model is over "
+                 f"{EXTRAPOLATION:.0f}× outside those sizes.")
     else:
         text += f" “{NO_ESTIMATE}”: no run of that model here."
     return text
 
 
-PLOT_WIDTH = 560
-PLOT_LABELS = 170
+PLOT_WIDTH = 480
+PLOT_LABELS = 130
 PLOT_ROW = 22
 PLOT_TOP = 44
 
@@ -245,15 +245,14 @@ def plot_html(result: dict) -> str:
 
     bottom = PLOT_TOP + PLOT_ROW * len(rows)
     height = bottom + 44
-    name = metric_name(result["metric"])
     key = "● predicted"
     if banded:
         key += f"   ━ {result['interval_level']:.0%} interval"
     if any(row.get("profiled") is False for row in rows):
         key += "   ○ not profiled (wider band)"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {PLOT_WIDTH} {height}" '
-             f'role="img" aria-label="Predicted quality of every candidate" '
-             f'style="width:100%;min-width:420px;height:auto;font:12px sans-serif">',
+             'role="img" aria-label="Predicted quality of every candidate" style="width:100%;'
+             'max-width:640px;height:auto;font:13px sans-serif">',
              f'<text x="{left}" y="16" fill="currentColor">{html.escape(key)}</text>',
              f'<line x1="{x(0)}" y1="{PLOT_TOP - 8}" x2="{x(0)}" y2="{bottom}" '
              'stroke="#999" stroke-dasharray="3 3"/>']
@@ -262,12 +261,11 @@ def plot_html(result: dict) -> str:
                      f'stroke="#999"/><text x="{x(tick)}" y="{bottom + 16}" text-anchor="middle" '
                      f'fill="currentColor">{tick:g}</text>')
     parts.append(f'<text x="{(left + right) / 2}" y="{bottom + 34}" text-anchor="middle" '
-                 f'fill="currentColor">predicted quality: z-score of {html.escape(name)} among '
-                 'the candidates (higher is better)</text>')
+                 f'fill="currentColor">{html.escape(_axis_title(result))}</text>')
     for k, row in enumerate(rows):
         y = PLOT_TOP + PLOT_ROW * k + PLOT_ROW / 2
         cold = row.get("profiled") is False
-        label = row["model"] if len(row["model"]) <= 26 else row["model"][:25] + "…"
+        label = row["model"] if len(row["model"]) <= 20 else row["model"][:19] + "…"
         tip = f"{row['model']}: " + (_banded(row) if banded else _fixed(row["predicted"]))
         parts.append(f'<g class="candidate"><title>{html.escape(tip)}</title>'
                      f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" '
@@ -280,6 +278,14 @@ def plot_html(result: dict) -> str:
                      f'stroke-width="2" fill="{"white" if cold else "#1d3f8f"}"/></g>')
     parts.append("</svg>")
     return f'<div class="mandc-plot">{"".join(parts)}</div>'
+
+
+def _axis_title(result: dict) -> str:
+    """The plot's axis: what the score is and which way is better, also for the metric itself."""
+    name = metric_name(result["metric"])
+    if result["higher_is_better"]:
+        return f"predicted quality (z-score of {name}): higher is better"
+    return f"predicted quality: higher is better ({name} itself: lower)"
 
 
 def _ticks(low: float, high: float) -> list[float]:
