@@ -86,8 +86,12 @@ def test_a_profiled_dataset_is_answered_from_the_cached_fit(server, monkeypatch)
 
 
 def test_a_comparison_method_is_labelled_as_such(server):
-    verdict = _rank(server, "scenes-day", method="nearest_dataset")[0]
+    verdict, table, legend, plot, *_ = _rank(server, "scenes-day", method="nearest_dataset")
     assert "comparison method `nearest_dataset`, not M&C" in verdict
+    # it gives no interval: a plain predicted column, dots without bands, and the legend says so
+    assert "predicted" in table and 'class="band"' not in plot
+    assert plot.count("<circle") == len(resolve_graph().model_ids)
+    assert "This method gives no interval" in legend
 
 
 def test_without_a_target_the_page_asks_for_one(server):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from huggingface_hub import hf_hub_download
+from huggingface_hub import hf_hub_download, snapshot_download
 
 from .repo_id import GraphRepo
 from .session import api_with_timeout, with_retries
@@ -61,4 +61,26 @@ def fetch_file(repo: GraphRepo, commit: str, path: str) -> Path | None:
                             repo=repo.repo_id)
     except Exception as error:  # noqa: BLE001 - one missing image must not fail the page
         log.info("%s of %s not read: %s", path, repo, " ".join(str(error).split()))
+        return None
+
+
+def fetch_files(repo: GraphRepo, commit: str, paths: list[str]) -> Path | None:
+    """Download several files of :data:`FOLDERS` at once (a few in parallel) into the commit's
+    snapshot folder, which is returned (``None`` when the Hub cannot be reached; logged)."""
+    for path in paths:
+        if path.split("/", 1)[0] not in FOLDERS or ".." in path.split("/"):
+            raise ValueError(f"not a file of {FOLDERS}: {path!r}")
+    if not paths:
+        return None
+
+    def attempt(_: int) -> Path:
+        return Path(snapshot_download(repo.repo_id, repo_type=REPO_TYPE, revision=commit,
+                                      allow_patterns=list(paths), max_workers=8))
+
+    api_with_timeout()
+    try:
+        return with_retries(attempt, action=f"reading {len(paths)} files of {repo}",
+                            token=None, repo=repo.repo_id)
+    except Exception as error:  # noqa: BLE001 - the page shows less, not an error
+        log.info("%d files of %s not read: %s", len(paths), repo, " ".join(str(error).split()))
         return None

@@ -91,7 +91,7 @@ class GraphFiles:
     def _read_runs(self) -> list[dict]:
         paths = [p for p in self._list("runs") if p.endswith(".json")]
         if self.on_hub:
-            from ..hub.graph_extras import fetch_file
+            from ..hub.graph_extras import fetch_files
 
             taken: dict[str, int] = {}
             chosen = []
@@ -100,7 +100,8 @@ class GraphFiles:
                 if pair and taken.get(pair[0], 0) < MAX_HUB_RUNS_PER_MODEL:
                     taken[pair[0]] = taken.get(pair[0], 0) + 1
                     chosen.append(path)
-            files = [fetch_file(self.repo, self.commit, path) for path in chosen]
+            folder = fetch_files(self.repo, self.commit, chosen)
+            files = [folder / path for path in chosen] if folder is not None else []
         else:
             files = [self.folder / path for path in paths]
         records = []

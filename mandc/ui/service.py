@@ -101,6 +101,7 @@ class GraphServer:
         from ..advise import advise
 
         def fit_all():
+            self.default.costs()  # reads the run records (fetched, for a Hub graph)
             graph = self.default.graph
             for dataset in sorted(set(graph.measured_scores["dataset"].astype(str))):
                 advise(graph, dataset, method=method, top=1, hold_out=True,
