@@ -57,6 +57,9 @@ def test_a_profiled_dataset_is_ranked_held_out_beside_its_measured_figures(serve
     assert table["measured FID ↓"].iloc[0] == float(f"{fid[first]:.4g}")
     assert table["measured rank"].iloc[0] == int(fid.rank(method="first")[first])
     assert f"Fine-tune **{first}**" in verdict and "without this dataset's own scores" in verdict
+    top = held["ranking"][0]
+    close = [r["model"] for r in held["ranking"][1:] if r["high"] >= top["low"]]
+    assert close and f"Its 80% interval overlaps those of **{close[0]}**" in verdict
     assert "z-score of FID" in legend and "(lower is better)" in legend
     assert "the 80% interval" in legend and "split conformal" in legend
     # every candidate is plotted, a dot and its band, best first

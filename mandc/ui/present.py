@@ -312,6 +312,14 @@ def best_measured(graph, metric: str, dataset: str, higher_is_better: bool) -> l
     return [(str(model), float(value)) for model, value in column.items()]
 
 
+def contenders(result: dict) -> list[str]:
+    """Models whose interval reaches the top pick's: the ranking cannot tell them apart."""
+    if interval_name(result) is None:
+        return []
+    first, *rest = result["ranking"]
+    return [row["model"] for row in rest if row["high"] >= first["low"]]
+
+
 def verdict(result: dict, graph, profiled: bool) -> str:
     """The answer in plain words: the pick, the similar datasets it rests on, what did best
     there, and (for a profiled dataset) how the pick compares with what was measured."""
@@ -322,6 +330,12 @@ def verdict(result: dict, graph, profiled: bool) -> str:
     if runners:
         text += f" (then {' and '.join(runners)})"
     text += f"\nfor `{result['target']}`, best of {result['candidates']} candidates."
+    close = contenders(result)
+    if close:
+        names = " and ".join(f"**{m}**" for m in close[:2]) + \
+            (f" and {len(close) - 2} more" if len(close) > 2 else "")
+        text += (f" Its {result['interval_level']:.0%} interval overlaps those of {names}: "
+                 "their order is uncertain, so compare them (a preview fine-tune helps).")
     near = result["neighbours"][:2]
     if near:
         names = " and ".join(f"**{n['dataset']}**" for n in near)
