@@ -206,6 +206,13 @@ def test_a_bug_is_not_shown_to_the_visitor(server, monkeypatch):
         _rank(server, "scenes-day")
     assert caught.value.message.startswith("Something went wrong on the server")
     assert "secret" not in caught.value.message
+    # a failure while showing the answer (here, writing the downloads) is said in words too
+    monkeypatch.undo()
+    monkeypatch.setattr("mandc.ui.export.write_exports", broken)
+    with pytest.raises(gr.Error) as caught:
+        _rank(server, "scenes-day")
+    assert caught.value.message.startswith("Something went wrong on the server while preparing")
+    assert "secret" not in caught.value.message
 
 
 def test_a_preview_is_bounded_in_models_and_time(server):

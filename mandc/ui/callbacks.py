@@ -37,10 +37,10 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
                        catalog=None) -> tuple:
     """One press of "Rank models": (verdict, ranking, legend, plot (SVG), your images, reason
     images, similar datasets, load report, the result as JSON, download files: the JSON and the
-    model-card section). ``progress``: Gradio's tracker
-    (``gr.Progress``) or None. The keywords are the Advanced section: loader options for an
-    upload or Hub dataset, and the candidates (``graph`` or ``catalog``, with its filters;
-    ``catalog``: the catalogue's source, for tests)."""
+    model-card section). ``progress``: Gradio's tracker (``gr.Progress``) or None. The keywords
+    are the Advanced section: loader options for an upload or Hub dataset, and the candidates
+    (``graph`` or ``catalog``, with its filters; ``catalog``: the catalogue's source, for
+    tests)."""
     report = _reporter(progress)
     staged = StagedUpload(files or [])
     try:
@@ -64,11 +64,22 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
         raise _visitor_error("Something went wrong on the server while ranking; it was "
                              "logged. Please try again or report it.") from None
     report(0.95, "preparing the page")
+    try:
+        return _page(served, answer, dataset, profiled=not files and not hub_id and not example,
+                     top=top, chosen=chosen, notice=notice)
+    except Exception:  # a bug in showing the answer: logged, and said in words
+        logger.exception("preparing the page failed")
+        raise _visitor_error("Something went wrong on the server while preparing the page; it "
+                             "was logged. Please try again or report it.") from None
+
+
+def _page(served, answer, dataset: str | None, *, profiled: bool, top: int, chosen,
+          notice: str | None) -> tuple:
+    """The ten outputs of a ranked answer (see :func:`recommend_callback`)."""
     result, placed = answer.result, answer.graph
     costs = served.costs()
     table = present.ranking_table(result, placed, max(1, int(top)), candidates=chosen,
                                   costs=costs)
-    profiled = not files and not hub_id and not example
     yours = (present.real_images(served, dataset, SHOWN_IMAGES) if profiled
              else present.thumbnails(answer.images))
     text = "\n\n".join(part for part in (present.verdict(result, placed, profiled),
