@@ -37,6 +37,7 @@ class GraphFiles:
         self._lock = threading.Lock()
         self._grids: dict[tuple[str, str], str] | None = None
         self._runs: list[dict] | None = None
+        self._fetched: dict[str, Path] = {}
 
     @property
     def on_hub(self) -> bool:
@@ -54,7 +55,12 @@ class GraphFiles:
         if self.on_hub:
             from ..hub.graph_extras import fetch_file
 
-            return fetch_file(self.repo, self.commit, path)
+            if path not in self._fetched:
+                fetched = fetch_file(self.repo, self.commit, path)
+                if fetched is None:
+                    return None
+                self._fetched[path] = fetched
+            return self._fetched[path]
         return self.folder / path
 
     def runs(self) -> list[dict]:
