@@ -37,8 +37,12 @@ first = stand_in("/_stand_in/stats")
 stand_in("/_stand_in/stats/reset", b"{}")
 recommend_callback(server, "scenes-day", None, None, 3)  # the next visitor: nothing refetched
 again = stand_in("/_stand_in/stats")
+# a visitor naming the repo in the graph box, on a server whose own graph is the bundled one
+named = recommend_callback(GraphServer(os.environ["SHIPPED"]), "scenes-day", None, None, 3,
+                           graph="alice/graph")
 print(json.dumps({"label": server.default.label, "source": server.default.source,
                   "first": first, "again": sum(r["requests"] for r in again.values()),
+                  "named": [caption for _, caption in named[5]],
                   "reasons": [[str(path), caption] for path, caption in out[5]],
                   "table": out[1].astype(str).to_dict("list"), "legend": out[2],
                   "card": open(out[9][1]).read()}))
@@ -65,7 +69,8 @@ def test_a_hub_graph_shows_its_sample_grids_and_measured_costs(hub, tmp_path):
     _python(env, UPLOAD_EXTRAS.format(folder=str(shipped)))
     hub.control("/_stand_in/stats/reset", {})
 
-    page = json.loads(_python({**env, "MANDC_GRAPH_REPO": "alice/graph"}, RANK).splitlines()[-1])
+    page = json.loads(_python({**env, "MANDC_GRAPH_REPO": "alice/graph",
+                               "SHIPPED": str(shipped)}, RANK).splitlines()[-1])
     assert page["again"] == 0  # a second request reads the grids and costs it already has
     assert page["label"] == "Hub graph repo alice/graph ($MANDC_GRAPH_REPO)"
     assert page["source"]["repo"] == "alice/graph" and len(page["source"]["revision"]) == 40
@@ -73,6 +78,8 @@ def test_a_hub_graph_shows_its_sample_grids_and_measured_costs(hub, tmp_path):
     grids = [(path, caption) for path, caption in page["reasons"]
              if "after fine-tuning (FID" in caption]
     assert len(grids) >= 4, page["reasons"]  # two best models on each similar dataset
+    assert [caption for _, caption in grids] == [c for c in page["named"]
+                                                 if "after fine-tuning (FID" in c]
     for path, caption in grids:  # each shown grid is the repo's file, pixel for pixel
         dataset, rest = caption.split(": ", 1)
         model = rest.split(" after ", 1)[0]
