@@ -68,6 +68,7 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
         "target": target, "method": method, "metric": metric,
         "higher_is_better": graph.higher_is_better(metric), "held_out": hold_out,
         "graph": graph_source, "candidates": len(ranking),
+        "interval_level": ranking.attrs.get("interval_level"),
         "ranking": ranking_rows(ranking if top is None else ranking.head(top),
                                 None if measured.isna().all() else measured),
         "neighbours": similar_profiled_datasets(method_, fit_on, target, neighbours),
@@ -138,33 +139,50 @@ def _finite(value) -> float | None:
 def candidate_rows(graph: MatchingGraph, ranking: pd.DataFrame, candidates: pd.DataFrame, *,
                    metric: str, measured: pd.Series | None = None) -> list[dict]:
     """Profiled and never-profiled candidates ranked together: the graph's models keep the
-    method's prediction; the others are predicted from their features and lineage, with a wider
-    uncertainty, and marked ``profiled: false``, ``note: "not profiled"``."""
+    method's prediction (and its interval, ``low``/``high``, when it gives one); the others are
+    predicted from their features and lineage, with a wider uncertainty, and marked
+    ``profiled: false``, ``note: "not profiled"``. A never-profiled model's interval is the
+    profiled one widened by the ratio of the two uncertainties (its own error is not
+    conformally calibrated: no held-out cold model measures it)."""
     from .ranking.cold_models import ColdModelRanker
 
     profiled = ranking.set_index("model")["predicted"]
+    bands = ranking.set_index("model")[["low", "high"]] if "low" in ranking else None
     ranker = ColdModelRanker(metric=metric).fit(graph)
     ids = candidates["id"].astype(str)
     cold = candidates[~ids.isin(profiled.index)]
     table = ranker.predict(cold, profiled) if len(cold) else None
-    rows = [{"model": m, "predicted": _finite(profiled[m]), "uncertainty":
-             round(ranker.profiled_error_, 4), "profiled": True}
-            for m in ids if m in profiled.index]
+
+    def warm(model: str) -> dict:
+        row = {"model": model, "predicted": _finite(profiled[model]),
+               "uncertainty": round(ranker.profiled_error_, 4), "profiled": True}
+        if bands is not None:
+            row["low"], row["high"] = (_finite(v) for v in bands.loc[model])
+        return row
+
+    rows = [warm(m) for m in ids if m in profiled.index]
     if candidates.attrs.get("with_graph"):
-        rows += [{"model": m, "predicted": _finite(profiled[m]),
-                  "uncertainty": round(ranker.profiled_error_, 4), "profiled": True}
-                 for m in profiled.index if m not in set(ids)]
+        rows += [warm(m) for m in profiled.index if m not in set(ids)]
+    halfwidth = (float((bands["high"] - profiled).abs().median())
+                 if bands is not None and len(bands) else math.nan)
     for record in ([] if table is None else table.to_dict("records")):
-        rows.append({"model": record["model"], "predicted": _finite(record["predicted"]),
-                     "uncertainty": round(record["uncertainty"], 4), "profiled": False,
-                     "note": "not profiled", "lineage": record["lineage"],
-                     "closest_profiled": record["closest"]})
+        row = {"model": record["model"], "predicted": _finite(record["predicted"]),
+               "uncertainty": round(record["uncertainty"], 4), "profiled": False,
+               "note": "not profiled", "lineage": record["lineage"],
+               "closest_profiled": record["closest"]}
+        if bands is not None:
+            wider = halfwidth * record["uncertainty"] / ranker.profiled_error_ \
+                if ranker.profiled_error_ > 0 else math.nan
+            row["low"] = _finite(record["predicted"] - wider)
+            row["high"] = _finite(record["predicted"] + wider)
+        rows.append(row)
     rows.sort(key=lambda row: -np.inf if row["predicted"] is None else -row["predicted"])
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
         if measured is not None:
             row["measured"] = _finite(measured.get(row["model"]))
-    order = ["rank", "model", "predicted", "uncertainty", "profiled", "measured", "note"]
+    order = ["rank", "model", "predicted", "low", "high", "uncertainty", "profiled", "measured",
+             "note"]
     return [{**{k: row[k] for k in order if k in row},
              **{k: v for k, v in row.items() if k not in order}} for row in rows]
 

@@ -1,7 +1,9 @@
 """The app as a visitor reaches it: launched on a loopback port and called through gradio_client
 with uploaded files, in each layout the upload box accepts, and with a bad upload."""
 
+import json
 import socket
+from pathlib import Path
 
 import pytest
 from datafactory import (
@@ -64,7 +66,7 @@ def _rank_uploads(client, paths):
 
 def _ranked_models(result) -> list[str]:
     """The model column of the returned ranking, after checking it ranks every graph model."""
-    status, ranking, _, _, yours, reasons, neighbours = result
+    status, ranking, _, plot, yours, reasons, neighbours, load_report, data, downloads = result
     header = ranking["headers"]
     rows = [dict(zip(header, row)) for row in ranking["data"]]
     graph_models = resolve_graph().model_ids
@@ -73,6 +75,10 @@ def _ranked_models(result) -> list[str]:
     assert status.startswith(f"### Fine-tune **{rows[0]['model']}**")
     assert neighbours["data"], "the reasons (most similar profiled datasets) are shown"
     assert yours and reasons, "the visitor's images and the similar datasets' images are shown"
+    assert plot.count('class="band"') == len(graph_models)  # every candidate's interval
+    assert load_report.startswith(f"**Your dataset:** {IMAGES} images described")
+    assert [row["model"] for row in data["ranking"]] == [row["model"] for row in rows]
+    assert [Path(path).suffix for path in downloads] == [".json", ".md"]
     return [row["model"] for row in rows]
 
 
@@ -126,11 +132,14 @@ def test_a_caption_column_named_in_advanced_is_read_and_the_load_report_returned
     files = [gradio_client.handle_file(str(p)) for p in sorted(folder.iterdir())]
     with pytest.raises(gradio_client.exceptions.AppError, match="empty or whitespace-only"):
         client.predict(files=files, api_name="/recommend")
-    verdict, ranking, *_ = client.predict(files=files, caption_column="tags", top=3,
-                                          api_name="/recommend")
+    verdict, ranking, *_, load_report, data, downloads = client.predict(
+        files=files, caption_column="tags", top=3, api_name="/recommend")
     assert verdict.startswith("### Fine-tune **") and len(ranking["data"]) == 3
-    assert (f"**Your dataset:** {IMAGES - 1} images described.\n- left out 1: empty or "
-            f"whitespace-only caption (first: img_{IMAGES - 1:04d}.png)") in verdict
+    assert load_report == (f"**Your dataset:** {IMAGES - 1} images described.\n- left out 1: "
+                           f"empty or whitespace-only caption (first: img_{IMAGES - 1:04d}.png)")
+    assert "Your dataset" not in verdict  # its own output, and its own field of the result
+    assert data["load_report"]["read"] == IMAGES - 1
+    assert data["load_report"]["left_out"]
 
 
 @pytest.mark.slow
@@ -181,18 +190,29 @@ def test_the_api_has_named_endpoints_and_no_server_folder_parameter(client):
     optional = {p["parameter_name"] for p in api["/recommend"]["parameters"]
                 if p["parameter_has_default"]}
     assert optional == set(names)  # one of dataset, hub_dataset, files, example is enough
+    assert len(api["/recommend"]["returns"]) == 10  # …, load report, result JSON, downloads
     listing = client.predict(api_name="/datasets")
     assert listing["models"] == list(resolve_graph().model_ids)
 
 
 @pytest.mark.slow
 def test_a_profiled_dataset_is_answered_with_its_measured_figures(client):
-    verdict, ranking, legend, plot, yours, reasons, neighbours = client.predict(
-        dataset="scenes-day", top=3, api_name="/recommend")
-    assert ranking["headers"][:5] == ["rank", "model", "predicted", "measured FID ↓",
-                                      "measured rank"]
+    (verdict, ranking, legend, plot, yours, reasons, neighbours, load_report, data,
+     downloads) = client.predict(dataset="scenes-day", top=3, api_name="/recommend")
+    assert ranking["headers"][:6] == ["rank", "model", "predicted (80% interval)",
+                                      "measured FID ↓", "measured rank", "fine-tune (s)"]
     assert len(ranking["data"]) == 3 and len(yours) == 6 and reasons
-    assert "held out" in legend
+    assert "held out" in legend and "80% interval" in legend and "fine-tune (s)" in legend
+    assert load_report == "" and data["target"] == "scenes-day" and data["held_out"]
+    first = data["ranking"][0]
+    assert first["low"] < first["predicted"] < first["high"]
+    assert first["finetune_cost"]["measured"] and first["finetune_cost"]["runs"] == 32
+    assert ranking["data"][0][2] == (f"{first['predicted']:.2f} [{first['low']:.2f}, "
+                                     f"{first['high']:.2f}]")
+    card = Path(downloads[1]).read_text()
+    assert card.startswith("<!-- mandc:why-base-model:start -->\n## Why this base model")
+    assert f"`{first['model']}` ranks **#1**" in card
+    assert json.loads(Path(downloads[0]).read_text())["ranking"] == data["ranking"]
 
 
 @pytest.mark.slow

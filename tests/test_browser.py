@@ -4,6 +4,7 @@ models, sees ranked rows and images; the page fits a 390 px phone; bad inputs ea
 message and the app answers the next request. Screenshots are saved under the test's tmp_path.
 """
 
+import re
 import socket
 from pathlib import Path
 
@@ -124,6 +125,32 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
     assert _shown_images(page, "#reasons") >= 6
     reasons = page.locator("#reasons").inner_text()
     assert "a real image" in reasons and "after fine-tuning (FID" in reasons
+
+    # the prediction with its interval, and the fine-tune cost with its machine
+    header = page.locator("#ranking [role=columnheader]").all_inner_texts()
+    assert "predicted (80% interval)" in " ".join(header) and "fine-tune (s)" in " ".join(header)
+    for row in rows:
+        assert re.fullmatch(r"-?\d+\.\d\d \[-?\d+\.\d\d, -?\d+\.\d\d\]", row[2]), row
+        assert re.fullmatch(r"\d+(\.\d+)? \((H200|CPU)\)", row[3]), row
+    page.get_by_text("the 80% interval").first.wait_for()
+    # the plot: a dot and a visible band per candidate
+    widths = page.evaluate("""() => [...document.querySelectorAll('#plot line.band')]
+        .map(line => line.getBoundingClientRect().width)""")
+    assert len(widths) == 11 and all(width > 5 for width in widths)
+    assert "80% interval" in page.locator("#plot svg").text_content()
+    # what was read of the upload, in its own place
+    assert page.locator("#load-report").inner_text().startswith("Your dataset: 20 images")
+
+    # the model-card section downloads as a Markdown file
+    row = page.locator("#downloads tr").filter(has_text="why-base-model-upload")
+    assert "mandc-upload" in page.locator("#downloads").inner_text()  # and the JSON beside it
+    link = row.locator("td.download a")
+    link.scroll_into_view_if_needed()
+    with page.expect_download(timeout=WAIT_MS) as download:
+        link.click()
+    card = Path(download.value.path()).read_text()
+    assert card.startswith("<!-- mandc:why-base-model:start -->\n## Why this base model")
+    assert f"`{rows[0][1]}` ranks **#1**" in card
     page.screenshot(path=str(tmp_path / "upload-1280.png"), full_page=True)
 
 
@@ -150,6 +177,16 @@ def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_p
     }""")
     assert fits["pageFits"], "the page scrolls sideways at 390 px"
     assert fits["tables"] and all(fits["tables"]), "a table's columns are cut off at 390 px"
+    header = " ".join(page.locator("#ranking [role=columnheader]").all_inner_texts())
+    assert "predicted (80% interval)" in header and "fine-tune (s)" in header
+    plot = page.evaluate("""() => {
+        const box = document.querySelector('#plot .mandc-plot');
+        const svg = box.querySelector('svg');
+        return {right: box.getBoundingClientRect().right, inner: window.innerWidth,
+                reachable: svg.getBoundingClientRect().width <= box.clientWidth + 1 ||
+                           getComputedStyle(box).overflowX === 'auto'};
+    }""")
+    assert plot["right"] <= plot["inner"] + 1 and plot["reachable"], plot
 
 
 def test_bad_inputs_get_clear_messages_and_the_app_answers_after(browser, url, tmp_path):

@@ -88,6 +88,8 @@ def test_profile_pair_writes_four_scores_samples_and_a_run_record(micro_model, d
     # 8 real + 8 zero-shot + 8 fine-tuned images went through the feature extractor
     assert shared.extractor.images_seen == 24
     assert record["wall_time_s"] > 0 and record["timings_s"]["finetune"] > 0
+    assert record["device"] == f"CPU, {record['torch_threads']} thread" + \
+        ("s" if record["torch_threads"] != 1 else "")  # the timings' machine
     assert record["heldout"] == "test" and record["eval_images"] == 8
     saved = json.loads((graph_dir / "runs" / f"micro__shapes-red-circles__"
                         f"{RECIPE.hash()[:12]}.json").read_text())

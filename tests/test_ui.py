@@ -34,15 +34,21 @@ def _rank(server, dataset=None, hub=None, files=None, top=3, method="mandc", pro
 
 
 def test_a_profiled_dataset_is_ranked_held_out_beside_its_measured_figures(server):
-    verdict, table, legend, plot, yours, reasons, neighbours = _rank(server, "scenes-day")
+    (verdict, table, legend, plot, yours, reasons, neighbours, load_report, result,
+     downloads) = _rank(server, "scenes-day")
     assert list(table["rank"]) == [1, 2, 3]
-    assert list(table.columns) == ["rank", "model", "predicted", "measured FID ↓",
-                                   "measured rank", "params (M)", "resolution (px)"]
+    assert list(table.columns) == ["rank", "model", "predicted (80% interval)", "measured FID ↓",
+                                   "measured rank", "fine-tune (s)", "params (M)",
+                                   "resolution (px)"]
     # the prediction shown is the leave-one-dataset-out one, not a fit on the measured scores
     held = advise(resolve_graph(), "scenes-day", top=None, hold_out=True)
     assert list(table["model"]) == [row["model"] for row in held["ranking"][:3]]
-    assert list(table["predicted"]) == [round(row["predicted"], 2)
-                                        for row in held["ranking"][:3]]
+    assert list(table["predicted (80% interval)"]) == [
+        f"{row['predicted']:.2f} [{row['low']:.2f}, {row['high']:.2f}]"
+        for row in held["ranking"][:3]]
+    assert result["ranking"][0]["low"] < result["ranking"][0]["predicted"] < \
+        result["ranking"][0]["high"] and result["interval_level"] == 0.8
+    assert load_report == ""  # nothing was read: a dataset of the graph
     fitted = advise(resolve_graph(), "scenes-day", top=None, hold_out=False)
     assert [row["predicted"] for row in fitted["ranking"]] != \
         [row["predicted"] for row in held["ranking"]]
@@ -51,8 +57,15 @@ def test_a_profiled_dataset_is_ranked_held_out_beside_its_measured_figures(serve
     assert table["measured FID ↓"].iloc[0] == float(f"{fid[first]:.4g}")
     assert table["measured rank"].iloc[0] == int(fid.rank(method="first")[first])
     assert f"Fine-tune **{first}**" in verdict and "without this dataset's own scores" in verdict
+    top = held["ranking"][0]
+    close = [r["model"] for r in held["ranking"][1:] if r["high"] >= top["low"]]
+    assert close and f"Its 80% interval overlaps those of **{close[0]}**" in verdict
     assert "z-score of FID" in legend and "(lower is better)" in legend
-    assert len(plot) == len(resolve_graph().model_ids)  # every candidate is plotted
+    assert "the 80% interval" in legend and "split conformal" in legend
+    # every candidate is plotted, a dot and its band, best first
+    assert plot.count('<g class="candidate">') == len(resolve_graph().model_ids)
+    assert plot.count('class="band"') == len(resolve_graph().model_ids)
+    assert "80% interval" in plot and "higher is better (FID itself: lower)" in plot
     assert len(yours) == 6 and len(neighbours) == 3
     assert "scenes-day" not in set(neighbours["dataset"])
     captions = [caption for _, caption in reasons]
@@ -76,8 +89,12 @@ def test_a_profiled_dataset_is_answered_from_the_cached_fit(server, monkeypatch)
 
 
 def test_a_comparison_method_is_labelled_as_such(server):
-    verdict = _rank(server, "scenes-day", method="nearest_dataset")[0]
+    verdict, table, legend, plot, *_ = _rank(server, "scenes-day", method="nearest_dataset")
     assert "comparison method `nearest_dataset`, not M&C" in verdict
+    # it gives no interval: a plain predicted column, dots without bands, and the legend says so
+    assert "predicted" in table and 'class="band"' not in plot
+    assert plot.count("<circle") == len(resolve_graph().model_ids)
+    assert "This method gives no interval" in legend
 
 
 def test_without_a_target_the_page_asks_for_one(server):
@@ -136,8 +153,10 @@ def test_a_bad_upload_is_the_loaders_message_without_the_request_folder(server, 
 
 def test_an_upload_is_ranked_with_its_images_shown(server, tmp_path):
     folder = write_caption_folder(tmp_path / "set", 4)
-    verdict, table, legend, plot, yours, reasons, neighbours = _rank(
+    verdict, table, legend, plot, yours, reasons, neighbours, load_report, *_ = _rank(
         server, files=sorted(map(str, folder.iterdir())), top=11)
+    assert load_report == "**Your dataset:** 4 images described."
+    assert "Your dataset" not in verdict  # the load report is its own output
     expected = advise(resolve_graph(), str(folder), top=None)
     assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
     assert "measured FID ↓" not in table.columns  # nothing measured on a new dataset
@@ -186,6 +205,13 @@ def test_a_bug_is_not_shown_to_the_visitor(server, monkeypatch):
     with pytest.raises(gr.Error) as caught:
         _rank(server, "scenes-day")
     assert caught.value.message.startswith("Something went wrong on the server")
+    assert "secret" not in caught.value.message
+    # a failure while showing the answer (here, writing the downloads) is said in words too
+    monkeypatch.undo()
+    monkeypatch.setattr("mandc.ui.export.write_exports", broken)
+    with pytest.raises(gr.Error) as caught:
+        _rank(server, "scenes-day")
+    assert caught.value.message.startswith("Something went wrong on the server while preparing")
     assert "secret" not in caught.value.message
 
 
@@ -325,21 +351,22 @@ def test_the_caption_column_is_read_and_the_load_report_shown(server, tmp_path):
         _rank(server, files=files)
     assert "4 of 4 images (all) are left out: empty or whitespace-only caption" in \
         caught.value.message
-    verdict, table, *_ = recommend_callback(server, None, None, files, 11, "mandc", False, None,
-                                            None, caption_column="tags")
+    verdict, table, *_, load_report, result, downloads = recommend_callback(
+        server, None, None, files, 11, "mandc", False, None, None, caption_column="tags")
     three = write_caption_folder(tmp_path / "three", 3)  # the three captioned images alone
     expected = advise(resolve_graph(), str(three), top=None)
     assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
-    assert ("**Your dataset:** 3 images described.\n- left out 1: empty or whitespace-only "
-            "caption (first: img_0003.png)") in verdict
+    assert load_report == ("**Your dataset:** 3 images described.\n- left out 1: empty or "
+                           "whitespace-only caption (first: img_0003.png)")
+    assert result["load_report"]["read"] == 3
 
 
 def test_max_images_samples_fewer_and_bad_loader_options_are_refused(server, tmp_path):
     folder = write_caption_folder(tmp_path / "set", 4)
     files = sorted(map(str, folder.iterdir()))
-    verdict, *_ = recommend_callback(server, None, None, files, 3, "mandc", False, None, None,
-                                     max_images=2)
-    assert "**Your dataset:** 2 images described, 2 not sampled." in verdict
+    load_report = recommend_callback(server, None, None, files, 3, "mandc", False, None, None,
+                                     max_images=2)[7]
+    assert load_report == "**Your dataset:** 2 images described, 2 not sampled."
     for bad in ({"max_images": 0}, {"max_images": 1.5}, {"max_images": 10_000},
                 {"caption_column": "  ", "split": "a b", "max_images": -1}):
         with pytest.raises(gr.Error, match="max images must be a whole number from 1 to 256"):
@@ -365,14 +392,26 @@ def test_catalogue_candidates_are_ranked_with_never_profiled_ones_marked(server)
         asked.update(filters)
         return _catalogue()
 
-    verdict, table, legend, plot, *_ = recommend_callback(
+    verdict, table, legend, plot, *_, result, downloads = recommend_callback(
         server, "glyphs-digits-black", None, None, 20, "mandc", False, None, None,
         candidates="catalog", licences="apache-2.0, mit", max_params=300, min_resolution=64,
         catalog=catalog)
     assert asked == {"licences": ["apache-2.0", "mit"], "max_params": 300e6,
                      "min_resolution": 64, "limit": 20}
     graph_models = resolve_graph().model_ids
-    assert len(table) == len(graph_models) + 1 == len(plot)
+    assert len(table) == len(graph_models) + 1 == plot.count('<g class="candidate">')
+    assert plot.count('stroke-dasharray="5 3"') == 1 and plot.count('fill="white"') == 1
+    rows = {row["model"]: row for row in result["ranking"]}
+    cold, warm = rows["alice/glyphs-deep-ft"], rows["glyphs-deep"]
+    width = {m: rows[m]["high"] - rows[m]["low"] for m in rows}
+    assert width[cold["model"]] > width["glyphs-deep"] > 0  # the never-profiled band is wider
+    assert width["glyphs-deep"] == pytest.approx(width["scenes-v"])
+    assert cold["high"] - cold["predicted"] == pytest.approx(cold["predicted"] - cold["low"])
+    # its cost is estimated from its size (it has no runs); a profiled model's is measured
+    assert cold["finetune_cost"]["measured"] is False and cold["finetune_cost"]["runs"] == 0
+    assert warm["finetune_cost"] == {"seconds": pytest.approx(31.2, abs=0.1),
+                                     "device": "CPU, 1 thread (2 pairs at once on 2 cores)",
+                                     "measured": True, "runs": 32}
     marked = [cell for cell in table["model"] if "not profiled" in cell]
     assert marked == ["[alice/glyphs-deep-ft](https://huggingface.co/alice/glyphs-deep-ft) "
                       "*(not profiled)*"]
@@ -380,6 +419,9 @@ def test_catalogue_candidates_are_ranked_with_never_profiled_ones_marked(server)
     deep = table[table["model"] == "glyphs-deep"].iloc[0]
     assert row["params (M)"] == deep["params (M)"]  # its facts come from the catalogue
     assert row["measured FID ↓"] == "not profiled"
+    assert row["fine-tune (s)"].startswith("≈") and row["fine-tune (s)"].endswith(" (H200, est.)")
+    assert deep["fine-tune (s)"] == "31 (CPU)"
+    assert "“est.”: no run here; estimated from the parameter count" in legend
     assert "the graph never profiled it" in legend
     # the graph's own models keep the ranking they get without a catalogue
     plain = advise(resolve_graph(), "glyphs-digits-black", top=None, hold_out=True)

@@ -119,9 +119,14 @@ def _figure(value) -> str:
     return "–" if value is None else f"{value:.4g}"
 
 
-def why_section(advice: dict, base: str, source: GraphSource, graph_size: dict) -> str:
+CARD_FOOTER = "Written by `mandc card`; rerun it to update this section."
+
+
+def why_section(advice: dict, base: str, source: GraphSource, graph_size: dict, *,
+                footer: str = CARD_FOOTER) -> str:
     """The "Why this base model" section: the top of the ranking, the base model's place in it,
-    the figures (measured where the graph has them, else predicted) and the graph cited."""
+    the figures (measured where the graph has them, else predicted) and the graph cited;
+    ``footer``: who wrote it and how to update it."""
     metric, rows = advice["metric"], advice["ranking"]
     better = "higher" if advice["higher_is_better"] else "lower"
     place = next((row for row in advice["all"] if row["model"] == base), None)
@@ -147,7 +152,7 @@ def why_section(advice: dict, base: str, source: GraphSource, graph_size: dict) 
                   f"method `{advice['method']}`; mandc {__version__}."]
     if near:
         lines.append(f"Most similar profiled datasets: {near}.")
-    lines += ["", "Written by `mandc card`; rerun it to update this section."]
+    lines += ["", footer]
     return "\n".join(lines)
 
 

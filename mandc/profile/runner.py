@@ -222,6 +222,17 @@ def profile_pair(model: str | Path, dataset: str | Path, recipe: Recipe, *,
     return record
 
 
+def device_name(device: str, threads: int) -> str:
+    """The machine a run's timings were measured on, as its record says it: the GPU's name, or
+    the CPU and its thread count (so that seconds from different machines are not compared)."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"{device.upper() if device == 'cpu' else device}, {threads} thread" + \
+        ("s" if threads != 1 else "")
+
+
 @contextmanager
 def torch_threads(count: int):
     """Run the block on ``count`` torch intra-op threads, then give the caller its count back."""
@@ -309,6 +320,7 @@ def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_di
         "recipe_hash": recipe.hash(), "pair_seed": seed, "scores": values,
         "probe": probe_errors,
         "wall_time_s": timings["total"], "timings_s": timings, "torch_threads": threads,
+        "device": device_name(get_settings().device, threads),
         "train_images": len(train), "eval_images": len(test), "heldout": heldout,
         "samples": sample_files, "shard": _relative_to(shard, graph_dir),
         **({"adapter": _relative_to(adapter, graph_dir)} if adapter is not None else {}),

@@ -3,7 +3,8 @@ ranked for fine-tuning on them, with the reasons shown as images.
 
 Layout and wiring only: inputs are checked in :mod:`.inputs`, the work is :mod:`.rank` (which
 calls :func:`mandc.advise.advise`, as ``mandc recommend`` does), the page content is
-:mod:`.present`. Endpoints for ``gradio_client``: ``/recommend`` and ``/datasets``.
+:mod:`.present` (fine-tune costs: :mod:`.cost`; downloads: :mod:`.export`). Endpoints for
+``gradio_client``: ``/recommend``, ``/preview`` and ``/datasets``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ are kept only while your request runs."""
 
 CSS = """
 .mandc-table { font-size: 0.9em; overflow-x: auto; }
+.mandc-plot { overflow-x: auto; max-width: 100%; }
 .mandc-table [role=columnheader], .mandc-table [role=columnheader] * {
   word-break: keep-all; overflow-wrap: normal; hyphens: none;
 }
@@ -109,14 +111,14 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                                    minimum=0, precision=0)
         run = gr.Button("Rank models", variant="primary")
         verdict = gr.Markdown()
+        load_report = gr.Markdown(elem_id="load-report")
         ranking = gr.Dataframe(label="Ranking", interactive=False, wrap=True, elem_id="ranking",
                                elem_classes=["mandc-table"],
-                               datatype=["number", "markdown", "number", "str", "number",
-                                         "number", "number", "str"])
+                               datatype=["number", "markdown", "str", "str", "str", "str",
+                                         "str", "str", "str"])
         legend = gr.Markdown()
-        plot = gr.BarPlot(x="model", y="predicted", sort="-y", x_title="model",
-                          y_title="predicted (z-score, higher is better)", x_label_angle=-45,
-                          label="Predicted quality of every candidate")
+        gr.Markdown("**Predicted quality of every candidate**, with its interval")
+        plot = gr.HTML(elem_id="plot")
         gr.Markdown("### Why: your images beside the most similar profiled datasets")
         with gr.Row():
             yours = gr.Gallery(label="Your images", columns=3, height="auto", elem_id="yours",
@@ -128,6 +130,12 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
         neighbours = gr.Dataframe(label="Most similar profiled datasets (similarity; weight in "
                                         "the prediction)", interactive=False,
                                   elem_classes=["mandc-table"], elem_id="neighbours")
+        gr.Markdown("### Take the answer with you")
+        downloads = gr.File(label="The result as JSON, and a “Why this base model” section for "
+                                  "your fine-tuned model's card (Markdown)",
+                            file_count="multiple", interactive=False, elem_id="downloads")
+        with gr.Accordion("The result as JSON", open=False):
+            result_json = gr.JSON(elem_id="result-json")
         with gr.Accordion("Preview fine-tunes (slow: about a minute per model on CPU)",
                           open=False):
             gr.Markdown(f"The top models, each LoRA-fine-tuned for {PREVIEW_RECIPE.steps} steps "
@@ -157,9 +165,11 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
             dataset of the graph), ``hub_dataset`` (OWNER/NAME) or ``files`` (images with
             captions, or one zip) or ``example`` (a bundled set's name); ``graph``: a Hub graph
             repo id (empty: this Space's). ``caption_column``, ``image_column``, ``split``,
-            ``max_images``: how to read the dataset (the verdict then says what was read and
-            left out); ``candidates``: ``graph`` or ``catalog`` (the Hub catalogue, filtered by
-            ``licences``, ``max_params`` in millions and ``min_resolution`` in pixels)."""
+            ``max_images``: how to read the dataset (the load report then says what was read
+            and left out); ``candidates``: ``graph`` or ``catalog`` (the Hub catalogue, filtered
+            by ``licences``, ``max_params`` in millions and ``min_resolution`` in pixels).
+            Returns (verdict, ranking, legend, plot as SVG, your images, reason images, similar
+            datasets, load report, the result as JSON, [result .json, model-card section .md])."""
             return recommend_callback(
                 server, dataset, hub_dataset, files, top, method, probe, graph, example,
                 progress, caption_column=caption_column, image_column=image_column,
@@ -188,7 +198,8 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                           [preview_summary, preview_images, preview_export], api_name="preview",
                           concurrency_limit=1, concurrency_id="preview",
                           show_progress_on=[preview_summary])
-        outputs = [verdict, ranking, legend, plot, yours, reasons, neighbours]
+        outputs = [verdict, ranking, legend, plot, yours, reasons, neighbours, load_report,
+                   result_json, downloads]
         event = run.click(recommend, [dataset, hub_dataset, files, top, method, probe,
                                       graph_repo, example, caption_column, image_column, split,
                                       max_images, candidates, licences, max_params,

@@ -13,7 +13,7 @@ import logging
 import pandas as pd
 
 from ..errors import ConfigError, MandcError, ValidationError
-from . import present
+from . import export, present
 from .candidates import candidate_filters, candidate_table
 from .inputs import StagedUpload, hub_dataset_id, hub_graph_repo, load_options, public_text
 from .rank import SHOWN_IMAGES, recommend
@@ -35,11 +35,12 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
                        candidates: str | None = "graph", licences: str | None = None,
                        max_params: float | None = None, min_resolution: float | None = None,
                        catalog=None) -> tuple:
-    """One press of "Rank models": (verdict with the load report under it, ranking, legend,
-    plot data, your images, reason images, similar datasets). ``progress``: Gradio's tracker
-    (``gr.Progress``) or None. The keywords are the Advanced section: loader options for an
-    upload or Hub dataset, and the candidates (``graph`` or ``catalog``, with its filters;
-    ``catalog``: the catalogue's source, for tests)."""
+    """One press of "Rank models": (verdict, ranking, legend, plot (SVG), your images, reason
+    images, similar datasets, load report, the result as JSON, download files: the JSON and the
+    model-card section). ``progress``: Gradio's tracker (``gr.Progress``) or None. The keywords
+    are the Advanced section: loader options for an upload or Hub dataset, and the candidates
+    (``graph`` or ``catalog``, with its filters; ``catalog``: the catalogue's source, for
+    tests)."""
     report = _reporter(progress)
     staged = StagedUpload(files or [])
     try:
@@ -63,17 +64,33 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
         raise _visitor_error("Something went wrong on the server while ranking; it was "
                              "logged. Please try again or report it.") from None
     report(0.95, "preparing the page")
+    try:
+        return _page(served, answer, dataset, profiled=not files and not hub_id and not example,
+                     top=top, chosen=chosen, notice=notice)
+    except Exception:  # a bug in showing the answer: logged, and said in words
+        logger.exception("preparing the page failed")
+        raise _visitor_error("Something went wrong on the server while preparing the page; it "
+                             "was logged. Please try again or report it.") from None
+
+
+def _page(served, answer, dataset: str | None, *, profiled: bool, top: int, chosen,
+          notice: str | None) -> tuple:
+    """The ten outputs of a ranked answer (see :func:`recommend_callback`)."""
     result, placed = answer.result, answer.graph
-    table = present.ranking_table(result, placed, max(1, int(top)), candidates=chosen)
-    profiled = not files and not hub_id and not example
+    costs = served.costs()
+    table = present.ranking_table(result, placed, max(1, int(top)), candidates=chosen,
+                                  costs=costs)
     yours = (present.real_images(served, dataset, SHOWN_IMAGES) if profiled
              else present.thumbnails(answer.images))
     text = "\n\n".join(part for part in (present.verdict(result, placed, profiled),
-                                          present.load_summary(result),
                                           notice and f"*{public_text(notice)}*") if part)
-    return (text, table, present.legend(result, table),
-            present.plot_data(result), yours,
-            present.reason_gallery(served, result, placed), present.neighbour_table(result))
+    payload = export.result_payload(result, served, costs,
+                                    present.model_facts(placed, chosen))
+    downloads = export.write_exports(payload, export.card_section(result, served))
+    return (text, table, present.legend(result, table, costs),
+            present.plot_html(result), yours,
+            present.reason_gallery(served, result, placed), present.neighbour_table(result),
+            present.load_summary(result), payload, downloads)
 
 
 def preview_callback(server: GraphServer, dataset: str | None, hub_dataset: str | None,
@@ -153,9 +170,8 @@ def datasets_callback(server: GraphServer, graph: str | None = None) -> dict:
 
 def empty_outputs() -> tuple:
     """The page with no answer (before the first request, or after a failed one)."""
-    return ("", pd.DataFrame(columns=["rank", "model", "predicted"]), "",
-            pd.DataFrame(columns=["model", "predicted"]), [], [],
-            pd.DataFrame(columns=present.NEIGHBOUR_COLUMNS))
+    return ("", pd.DataFrame(columns=["rank", "model", "predicted"]), "", "", [], [],
+            pd.DataFrame(columns=present.NEIGHBOUR_COLUMNS), "", None, None)
 
 
 def _visitor_error(message: str):

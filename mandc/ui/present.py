@@ -7,6 +7,7 @@ own tables; a column the graph cannot fill (licence, parameters...) is left out,
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -16,6 +17,8 @@ from ..graph.views import score_matrix
 from .service import ServedGraph
 
 NOT_PROFILED = "not profiled"
+COST_COLUMN = "fine-tune (s)"
+NO_ESTIMATE = "–"
 NEIGHBOUR_COLUMNS = ["dataset", "similarity", "weight"]
 GRIDS_PER_NEIGHBOUR = 2
 REAL_PER_NEIGHBOUR = 3
@@ -26,28 +29,34 @@ def metric_name(metric: str) -> str:
     return metric.upper() if len(metric) <= 4 else metric.replace("_", " ")
 
 
+def interval_name(result: dict) -> str | None:
+    """The predicted column's name when every row has an interval (``None``: no interval)."""
+    level = result.get("interval_level")
+    rows = result["ranking"]
+    if not level or not rows or any(row.get("low") is None or row.get("high") is None
+                                    for row in rows):
+        return None
+    return f"predicted ({level:.0%} interval)"
+
+
 def ranking_table(result: dict, graph, top: int,
-                  candidates: pd.DataFrame | None = None) -> pd.DataFrame:
+                  candidates: pd.DataFrame | None = None, costs=None) -> pd.DataFrame:
     """The ranked rows (best ``top``): rank, model (a Hub link where it is a Hub model, marked
-    “not profiled” where the graph never profiled it), predicted score, the measured figure and
-    its rank where profiled, and the model facts the graph's model table (or, for a model only
-    in ``candidates``, the catalogue) holds."""
+    “not profiled” where the graph never profiled it), predicted score with its interval, the
+    measured figure and its rank where profiled, the fine-tune cost (``costs``: a
+    :class:`.cost.FinetuneCosts`), and the model facts the graph's model table (or, for a model
+    only in ``candidates``, the catalogue) holds."""
     rows = result["ranking"][:top]
     arrow = "↑" if result["higher_is_better"] else "↓"
     measured_name = f"measured {metric_name(result['metric'])} {arrow}"
-    facts = graph.models.set_index("model", drop=False)
+    facts = model_facts(graph, candidates)
     hub = set(facts.index[facts["source"].astype(str) == "hub"]) if "source" in facts else set()
-    if candidates is not None and len(candidates):
-        listed = candidates.assign(model=candidates["id"].astype(str)).set_index("model",
-                                                                                   drop=False)
-        cold = listed[~listed.index.isin(facts.index)]
-        hub |= set(cold.index[cold["source"].astype(str) == "hub"]) if "source" in cold else set()
-        if len(cold):
-            facts = pd.concat([facts, cold.reindex(columns=facts.columns)])
+    banded = interval_name(result)
     table = pd.DataFrame({
         "rank": [row["rank"] for row in rows],
         "model": [_model_cell(row, hub) for row in rows],
-        "predicted": [_round(row["predicted"], 2) for row in rows],
+        banded or "predicted": [_banded(row) if banded else _round(row["predicted"], 2)
+                                for row in rows],
     })
     measured = [row.get("measured") for row in result["ranking"]]
     if any(value is not None for value in measured):
@@ -56,6 +65,9 @@ def ranking_table(result: dict, graph, top: int,
         order = measured_ranks(result["ranking"], result["higher_is_better"])
         table["measured rank"] = [order.get(row["model"], "") for row in rows]
     ids = [row["model"] for row in rows]
+    if costs is not None and costs.measured:
+        params = facts["params"] if "params" in facts else pd.Series(dtype=float)
+        table[COST_COLUMN] = [_cost_cell(costs.of(m, _number(params.get(m)))) for m in ids]
     if "params" in facts:
         table["params (M)"] = [_round(_number(facts["params"].get(m)) / 1e6, 2) for m in ids]
     if "resolution" in facts:
@@ -65,6 +77,42 @@ def ranking_table(result: dict, graph, top: int,
             table["licence"] = [str(facts[column].get(m) or "") for m in ids]
             break
     return table
+
+
+def model_facts(graph, candidates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The graph's model table indexed by model, with the rows of catalogue ``candidates`` the
+    graph does not have (their facts as the catalogue lists them)."""
+    facts = graph.models.set_index("model", drop=False)
+    if candidates is not None and len(candidates):
+        listed = candidates.assign(model=candidates["id"].astype(str)).set_index("model",
+                                                                                   drop=False)
+        cold = listed[~listed.index.isin(facts.index)]
+        if len(cold):
+            facts = pd.concat([facts, cold.reindex(columns=facts.columns)])
+    return facts
+
+
+def _banded(row: dict) -> str:
+    """``0.85 [0.31, 1.39]``: the prediction and its interval, two decimals."""
+    return (f"{_fixed(row['predicted'])} [{_fixed(row['low'])}, {_fixed(row['high'])}]"
+            if row.get("predicted") is not None else "")
+
+
+def _fixed(value: float) -> str:
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def _cost_cell(cost) -> str:
+    """``5.3 (H200)`` measured, ``≈5.7 (H200, est.)`` estimated, ``–`` neither."""
+    if cost is None:
+        return NO_ESTIMATE
+    from .cost import short_device
+
+    seconds = f"{cost.seconds:.2g}" if cost.seconds < 10 else f"{cost.seconds:.0f}"
+    where = ", ".join(part for part in (short_device(cost.device),
+                                        "" if cost.measured else "est.") if part)
+    return f"{'' if cost.measured else '≈'}{seconds}" + (f" ({where})" if where else "")
 
 
 def _model_cell(row: dict, hub: set) -> str:
@@ -97,21 +145,32 @@ def measured_ranks(ranking: list[dict], higher_is_better: bool) -> dict[str, int
     return {model: k for k, (_, model) in enumerate(measured, start=1)}
 
 
-def legend(result: dict, table: pd.DataFrame) -> str:
-    """What each column of ``table`` means and which way is better."""
+def legend(result: dict, table: pd.DataFrame, costs=None) -> str:
+    """What each column of ``table`` means and which way is better (``costs``: the
+    :class:`.cost.FinetuneCosts` behind a fine-tune column)."""
     name = metric_name(result["metric"])
     direction = "higher" if result["higher_is_better"] else "lower"
+    banded = interval_name(result)
     lines = ["**How to read the table**",
              "- **rank**: 1 is the model predicted to fine-tune best on your images.",
              "- **model**: the candidate (a link to its Hub page where it is on the Hub).",
-             f"- **predicted** (higher is better): the predicted quality after fine-tuning, as "
-             f"a z-score of {name} among the candidates (0 = average candidate, +1 = one "
-             f"standard deviation better). The recommender gives no uncertainty band, so none "
-             f"is shown."]
+             f"- **{banded or 'predicted'}** (higher is better): the predicted quality after "
+             f"fine-tuning, as a z-score of {name} among the candidates, signed so that higher "
+             f"is better whichever way {name} goes (0 = average candidate, +1 = one standard "
+             "deviation better)."]
+    if banded:
+        lines.append(f"  In brackets, the {result['interval_level']:.0%} interval: the range "
+                     "that held that share of this graph's own predictions when each profiled "
+                     "dataset was predicted without its scores (split conformal prediction). "
+                     "Overlapping intervals mean the order between those models is uncertain.")
+    else:
+        lines.append("  This method gives no interval, so none is shown.")
     if any(row.get("profiled") is False for row in result["ranking"]):
         lines.append(f"- “{NOT_PROFILED}” beside a model: the graph never profiled it, so its "
                      "score is predicted from its features and lineage (its closest profiled "
-                     "models), less surely than the others'.")
+                     "models), less surely than the others'"
+                     + (": its interval is the profiled one widened by the ratio of their "
+                        "errors, not calibrated on held-out models." if banded else "."))
     held = " It was predicted *without* this dataset's own scores (held out)." \
         if result.get("held_out") else ""
     for column in table.columns:
@@ -121,6 +180,8 @@ def legend(result: dict, table: pd.DataFrame) -> str:
                          f"where that pair was not run.{held}")
         elif column == "measured rank":
             lines.append("- **measured rank**: the model's place by the measured figure.")
+        elif column == COST_COLUMN and costs is not None:
+            lines.append(cost_legend(costs))
         elif column == "params (M)":
             lines.append("- **params (M)**: parameters in millions (smaller is cheaper to "
                          "fine-tune).")
@@ -131,10 +192,109 @@ def legend(result: dict, table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def plot_data(result: dict) -> pd.DataFrame:
-    """Predicted score per model, for the bar plot (every candidate, best first)."""
-    return pd.DataFrame({"model": [row["model"] for row in result["ranking"]],
-                         "predicted": [_round(row["predicted"], 3) for row in result["ranking"]]})
+def cost_legend(costs) -> str:
+    """The fine-tune column's line: unit, recipe, machines (as the run records name them)."""
+    from .cost import EXTRAPOLATION, NOT_RECORDED, short_device
+
+    machines = "; ".join(
+        f"{short_device(d)} = {d}" if short_device(d) and short_device(d) != d else d
+        for d in costs.devices())
+    text = (f"- **{COST_COLUMN}** (lower is cheaper): median wall-clock seconds of the model's "
+            f"LoRA fine-tune in this graph's profiling runs ({costs.recipe_text()}), on the "
+            f"machine in brackets as the run records name it ({machines}); seconds from "
+            "different machines do not compare")
+    if NOT_RECORDED in costs.devices():
+        text += " (no brackets: the records do not name the machine)"
+    text += "."
+    if costs.exponent is not None:
+        low, high = costs.sizes
+        text += (f" “est.”: no run here; estimated from the parameter count (seconds ∝ "
+                 f"params^{costs.exponent:.2f}, fitted on {costs.fitted_on} models measured on "
+                 f"{short_device(costs.reference) or 'one machine'}, {low / 1e6:.2g}–"
+                 f"{high / 1e6:.2g} M params). “{NO_ESTIMATE}”: no estimate, the model is over "
+                 f"{EXTRAPOLATION:.0f}× outside those sizes.")
+    else:
+        text += f" “{NO_ESTIMATE}”: no run of that model here."
+    return text
+
+
+PLOT_WIDTH = 480
+PLOT_LABELS = 130
+PLOT_ROW = 22
+PLOT_TOP = 44
+
+
+def plot_html(result: dict) -> str:
+    """Every candidate's predicted score (a dot) and its interval (a bar), best first, as an
+    inline SVG: drawn here so that the bands need no plotting library, and readable as text.
+    A never-profiled model is a hollow dot on a dashed bar."""
+    rows = [row for row in result["ranking"] if row.get("predicted") is not None]
+    if not rows:
+        return ""
+    banded = interval_name(result) is not None
+    values = [row["predicted"] for row in rows]
+    if banded:
+        values += [row["low"] for row in rows] + [row["high"] for row in rows]
+    low, high = min(values + [0.0]), max(values + [0.0])
+    pad = (high - low) * 0.05 or 0.5
+    low, high = low - pad, high + pad
+    left, right = PLOT_LABELS, PLOT_WIDTH - 16
+
+    def x(value: float) -> float:
+        return round(left + (value - low) / (high - low) * (right - left), 1)
+
+    bottom = PLOT_TOP + PLOT_ROW * len(rows)
+    height = bottom + 44
+    key = "● predicted"
+    if banded:
+        key += f"   ━ {result['interval_level']:.0%} interval"
+    if any(row.get("profiled") is False for row in rows):
+        key += "   ○ not profiled (wider band)"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {PLOT_WIDTH} {height}" '
+             'role="img" aria-label="Predicted quality of every candidate" style="width:100%;'
+             'max-width:640px;height:auto;font:13px sans-serif">',
+             f'<text x="{left}" y="16" fill="currentColor">{html.escape(key)}</text>',
+             f'<line x1="{x(0)}" y1="{PLOT_TOP - 8}" x2="{x(0)}" y2="{bottom}" '
+             'stroke="#999" stroke-dasharray="3 3"/>']
+    for tick in _ticks(low, high):
+        parts.append(f'<line x1="{x(tick)}" y1="{bottom}" x2="{x(tick)}" y2="{bottom + 4}" '
+                     f'stroke="#999"/><text x="{x(tick)}" y="{bottom + 16}" text-anchor="middle" '
+                     f'fill="currentColor">{tick:g}</text>')
+    parts.append(f'<text x="{(left + right) / 2}" y="{bottom + 34}" text-anchor="middle" '
+                 f'fill="currentColor">{html.escape(_axis_title(result))}</text>')
+    for k, row in enumerate(rows):
+        y = PLOT_TOP + PLOT_ROW * k + PLOT_ROW / 2
+        cold = row.get("profiled") is False
+        label = row["model"] if len(row["model"]) <= 20 else row["model"][:19] + "…"
+        tip = f"{row['model']}: " + (_banded(row) if banded else _fixed(row["predicted"]))
+        parts.append(f'<g class="candidate"><title>{html.escape(tip)}</title>'
+                     f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" '
+                     f'fill="currentColor">{html.escape(label)}</text>')
+        if banded:
+            parts.append(f'<line class="band" x1="{x(row["low"])}" y1="{y}" x2="{x(row["high"])}"'
+                         f' y2="{y}" stroke="#4f7fd1" stroke-width="3"'
+                         + (' stroke-dasharray="5 3"' if cold else '') + '/>')
+        parts.append(f'<circle cx="{x(row["predicted"])}" cy="{y}" r="5" stroke="#1d3f8f" '
+                     f'stroke-width="2" fill="{"white" if cold else "#1d3f8f"}"/></g>')
+    parts.append("</svg>")
+    return f'<div class="mandc-plot">{"".join(parts)}</div>'
+
+
+def _axis_title(result: dict) -> str:
+    """The plot's axis: what the score is and which way is better, also for the metric itself."""
+    name = metric_name(result["metric"])
+    if result["higher_is_better"]:
+        return f"predicted quality (z-score of {name}): higher is better"
+    return f"predicted quality: higher is better ({name} itself: lower)"
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """Round tick values across [low, high]: about five, on steps of 1, 2 or 5 × 10^k."""
+    span = high - low
+    step = 10 ** math.floor(math.log10(span / 5))
+    step *= next(m for m in (1, 2, 5, 10) if span / (step * m) <= 6)
+    first = math.ceil(low / step) * step
+    return [round(first + i * step, 10) for i in range(int((high - first) / step) + 1)]
 
 
 def neighbour_table(result: dict) -> pd.DataFrame:
@@ -152,6 +312,14 @@ def best_measured(graph, metric: str, dataset: str, higher_is_better: bool) -> l
     return [(str(model), float(value)) for model, value in column.items()]
 
 
+def contenders(result: dict) -> list[str]:
+    """Models whose interval reaches the top pick's: the ranking cannot tell them apart."""
+    if interval_name(result) is None:
+        return []
+    first, *rest = result["ranking"]
+    return [row["model"] for row in rest if row["high"] >= first["low"]]
+
+
 def verdict(result: dict, graph, profiled: bool) -> str:
     """The answer in plain words: the pick, the similar datasets it rests on, what did best
     there, and (for a profiled dataset) how the pick compares with what was measured."""
@@ -162,6 +330,12 @@ def verdict(result: dict, graph, profiled: bool) -> str:
     if runners:
         text += f" (then {' and '.join(runners)})"
     text += f"\nfor `{result['target']}`, best of {result['candidates']} candidates."
+    close = contenders(result)
+    if close:
+        names = " and ".join(f"**{m}**" for m in close[:2]) + \
+            (f" and {len(close) - 2} more" if len(close) > 2 else "")
+        text += (f" Its {result['interval_level']:.0%} interval overlaps those of {names}: "
+                 "their order is uncertain, so compare them (a preview fine-tune helps).")
     near = result["neighbours"][:2]
     if near:
         names = " and ".join(f"**{n['dataset']}**" for n in near)

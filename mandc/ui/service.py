@@ -21,6 +21,7 @@ from PIL import Image
 from ..graph.defaults import default_graph_source, resolve_graph, shipped_graph_dir
 from ..graph.matching_graph import MatchingGraph
 from ..hub.repo_id import GraphRepo
+from .graph_files import GraphFiles
 from .inputs import public_text
 
 MAX_HUB_GRAPHS = 4
@@ -53,27 +54,37 @@ class ImageFiles:
 @dataclass
 class ServedGraph:
     """One graph as the app uses it: the graph, its name for the page (no server path), the
-    folder holding its sample grids (``None`` when it has none here) and its fitted methods."""
+    local folder of its files (``None`` when it has none here), its sample grids and run records
+    (``files``: from that folder, or from the Hub repo it was read from) and its fitted
+    methods."""
 
     graph: MatchingGraph
     label: str
     folder: Path | None
     fitted: dict = field(default_factory=dict)
     images: ImageFiles = field(default_factory=ImageFiles)
-    _samples: dict | None = field(default=None, repr=False)
+    files: GraphFiles | None = None
+    source: dict = field(default_factory=dict)
+    """Where the graph came from, as a model card cites it: ``repo`` and ``revision``, or
+    ``name``."""
+    _costs: object = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.files is None:
+            self.files = GraphFiles(self.folder)
 
     def sample_grid(self, model: str, dataset: str) -> Path | None:
         """The grid of images ``model`` generated after its fine-tune on ``dataset``, if kept."""
-        if self._samples is None:
-            index = {}
-            folder = self.folder / "samples" if self.folder else None
-            if folder is not None and folder.is_dir():
-                for path in sorted(folder.iterdir()):
-                    parts = path.stem.split("__")
-                    if len(parts) == 3:
-                        index.setdefault((parts[0], parts[1]), path)
-            self._samples = index
-        return self._samples.get((model, dataset))
+        return self.files.sample_grid(model, dataset)
+
+    def costs(self):
+        """The fine-tune cost of the graph's models (:class:`.cost.FinetuneCosts`), from its
+        run records, read once."""
+        if self._costs is None:
+            from .cost import FinetuneCosts
+
+            self._costs = FinetuneCosts.from_runs(self.files.runs(), self.graph.models)
+        return self._costs
 
 
 class GraphServer:
@@ -82,8 +93,7 @@ class GraphServer:
     def __init__(self, graph_dir: str | None = None):
         self._lock = threading.Lock()
         self._hub: OrderedDict[str, ServedGraph] = OrderedDict()
-        self.default = ServedGraph(resolve_graph(graph_dir), _label(graph_dir),
-                                   _folder(graph_dir))
+        self.default = _server_graph(graph_dir)
 
     def warm(self, method: str = "mandc") -> threading.Thread:
         """Fit ``method`` held out for every profiled dataset of the server's graph, in a
@@ -91,6 +101,7 @@ class GraphServer:
         from ..advise import advise
 
         def fit_all():
+            self.default.costs()  # reads the run records (fetched, for a Hub graph)
             graph = self.default.graph
             for dataset in sorted(set(graph.measured_scores["dataset"].astype(str))):
                 advise(graph, dataset, method=method, top=1, hold_out=True,
@@ -112,12 +123,37 @@ class GraphServer:
         from ..hub.graph_repo import pull_graph
 
         pulled = pull_graph(repo)
-        served = ServedGraph(pulled.graph, f"Hub graph {key}", Path(pulled.folder))
+        served = ServedGraph(pulled.graph, f"Hub graph {key}", None,
+                             files=GraphFiles(None, pulled.repo, pulled.commit),
+                             source={"repo": pulled.repo.repo_id, "revision": pulled.commit})
         with self._lock:
             self._hub[key] = served
             while len(self._hub) > MAX_HUB_GRAPHS:
                 self._hub.popitem(last=False)
         return served
+
+
+def _server_graph(graph_dir: str | None) -> ServedGraph:
+    """The server's graph: a Hub repo (``graph_dir`` or ``$MANDC_GRAPH_REPO``) is pulled with
+    its commit, so its sample grids and run records can be fetched from that commit later."""
+    from ..hub.repo_id import looks_like_repo
+    from ..settings import get_settings
+
+    spec = graph_dir if graph_dir is not None else get_settings().graph_repo
+    if spec and looks_like_repo(spec):
+        from ..hub.graph_repo import pulled_from_repo
+
+        pulled = pulled_from_repo(str(spec))
+        return ServedGraph(pulled.graph, _label(graph_dir), None,
+                           files=GraphFiles(None, pulled.repo, pulled.commit),
+                           source={"repo": pulled.repo.repo_id, "revision": pulled.commit})
+    folder = _folder(graph_dir)
+    shipped = graph_dir is None and folder is not None and folder == shipped_graph_dir()
+    name = (f"the {shipped_graph_dir().name} graph shipped with mandc" if shipped else
+            f"the graph `{public_text(str(graph_dir or folder))}`" if graph_dir or folder else
+            "the example graph shipped with mandc")
+    return ServedGraph(resolve_graph(graph_dir), _label(graph_dir), folder,
+                       source={"name": name})
 
 
 def _label(graph_dir: str | None) -> str:
