@@ -170,6 +170,9 @@ def main() -> None:
           f"{args.start:.0%} of the pairs; {args.subsets} starts; batch {args.batch}; regressor "
           f"{args.regressor}; committee {args.committee}; {seconds:.0f} s")
     print(summary(curves).to_string(float_format=lambda v: f"{v:.4f}"))
+    for arm, (wins, points) in paired_wins(curves).items():
+        print(f"{arm}: below the mean random curve of the same start at {wins} of {points} "
+              "(start, step) points after the first step")
 
 
 def summary(curves: pd.DataFrame) -> pd.DataFrame:
@@ -182,6 +185,17 @@ def summary(curves: pd.DataFrame) -> pd.DataFrame:
         table[f"{arm}_sd"] = grouped[("std", arm)]
     table["pairs"] = curves.groupby("added")["pairs"].first()
     return table
+
+
+def paired_wins(curves: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """For each arm but random: at how many (start, step ≥ 1) points its regret is below the
+    mean regret of the random curves from the same start."""
+    if "random" not in set(curves["arm"]):
+        return {}
+    table = curves[curves["added"] > 0].groupby(["subset", "added", "arm"])["regret"].mean()
+    table = table.unstack("arm")
+    return {arm: (int((table[arm] < table["random"]).sum()), int(table[arm].notna().sum()))
+            for arm in table.columns if arm != "random"}
 
 
 if __name__ == "__main__":

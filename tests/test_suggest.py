@@ -192,3 +192,45 @@ def test_cli_names_an_unknown_dataset(capsys):
     code, _, err = run(capsys, "suggest", "--dataset", "shapes-red-circle")
     assert code == 2 and err.startswith("error: dataset 'shapes-red-circle' is not in the graph")
     assert "did you mean 'shapes-red-circles'" in err
+
+
+# --------------------------------------------------------------------------- the simulation
+def load_curve_bench():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "suggest_curve.py"
+    spec = importlib.util.spec_from_file_location("suggest_curve", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_simulation_starts_sparse_and_never_scores_a_target_with_its_own_scores():
+    from mandc.graph.synth import synthetic_graph
+
+    bench = load_curve_bench()
+    dense = synthetic_graph(6, 8, seed=3)
+    pairs = bench.measured_pairs(dense)
+    start = bench.sparse_start(pairs, 0.3, seed=0)
+    assert len(start) == round(0.3 * len(pairs))
+    assert {d for _, d in start} == set(dense.dataset_ids)  # every dataset keeps a pair
+    assert start == bench.sparse_start(pairs, 0.3, seed=0) != bench.sparse_start(pairs, 0.3, 1)
+    sparse = bench.restrict(dense, start)
+    assert set(bench.measured_pairs(sparse)) == start
+
+    target = next(d for _, d in sorted(start))
+    truth = dense.score_matrix()[[target]]
+    settings = {"regressor": "linear", "metric": dense.primary_metric, "seed": 0}
+    direction = {"higher_is_better": dense.higher_is_better(), "log_scale": False}
+    figures = bench.lodo_regret(sparse, truth, settings, **direction)
+    # the target's sparse scores changed beyond recognition: its figures cannot move
+    scores = sparse.scores.copy()
+    mine = scores["dataset"] == target
+    scores.loc[mine, "value"] = -scores.loc[mine, "value"] * 7.0
+    altered = MatchingGraph(sparse.models, sparse.datasets, scores, sparse.similarity,
+                            dict(sparse.meta))
+    assert bench.lodo_regret(altered, truth, settings, **direction) == figures
+    # ...while its full ground truth does decide them: reversed, the regret changes
+    flipped = bench.lodo_regret(sparse, -truth + 2 * truth.max().max(), settings, **direction)
+    assert flipped != figures
