@@ -127,6 +127,14 @@ def test_bad_settings_are_refused(settings, message):
         suggest(tied_graph(), **settings)
 
 
+def test_one_model_has_no_rival():
+    graph = tied_graph()
+    alone = MatchingGraph(graph.models.head(1), graph.datasets,
+                          graph.scores[graph.scores["model"] == "A"])
+    with pytest.raises(ConfigError, match="the graph has 1 model"):
+        suggest(alone)
+
+
 # --------------------------------------------------------------------------- mandc suggest
 def run(capsys, *argv):
     code = main(list(map(str, argv)))

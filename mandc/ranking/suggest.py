@@ -92,6 +92,9 @@ def suggest(graph: MatchingGraph, *, budget: int | None = None, datasets: list[s
         raise ConfigError(f"interval level must be one of {INTERVAL_LEVELS}, got {level!r}")
     if not isinstance(committee, (int, np.integer)) or committee < 0 or committee == 1:
         raise ConfigError(f"committee must be 0 or at least 2, got {committee!r}")
+    if len(graph.model_ids) < 2:
+        raise ConfigError("suggest compares models on each dataset; the graph has "
+                          f"{len(graph.model_ids)} model")
     metric = graph._metric(metric)
     normalised = normalized_score_matrix(graph, metric)
     measured = normalised.notna().to_numpy()
@@ -126,8 +129,6 @@ def suggest(graph: MatchingGraph, *, budget: int | None = None, datasets: list[s
         dataset, column = datasets[j], beliefs[:, j]
         for i in np.flatnonzero(~measured[:, j]):
             others = np.delete(np.arange(len(models)), i)
-            if not len(others):
-                continue
             r = others[int(np.argmax(column[others]))]
             rows.append({"model": models[i], "dataset": dataset, "predicted": column[i],
                          "sd": sds[i, j], "rival": models[r], "rival_score": column[r],
