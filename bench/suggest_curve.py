@@ -1,7 +1,8 @@
 """Does profiling the pairs `mandc suggest` names lower regret faster than profiling random ones?
 
     python bench/suggest_curve.py [--graph DIR] [--start 0.3] [--batch 16] [--steps 8]
-                                  [--subsets 3] [--random-seeds 3] [--regressor linear]
+                                  [--subsets 3] [--first-subset 0] [--random-seeds 3]
+                                  [--regressor linear]
                                   [--committee 4] [--arms suggest random] [--json]
 
 A simulation on a dense graph (default: the shipped mini-zoo graph, every model measured on
@@ -134,12 +135,21 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="pairs profiled per step")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--subsets", type=int, default=3, help="seeded sparse starts")
+    parser.add_argument("--first-subset", type=int, default=0, help="seed of the first start "
+                        "(runs of disjoint starts can be pooled: --json, then concatenate)")
     parser.add_argument("--random-seeds", type=int, default=3, help="random curves per start")
     parser.add_argument("--regressor", default="linear", help="the recommender's regressor")
     parser.add_argument("--committee", type=int, default=4, help="suggest's committee size")
     parser.add_argument("--arms", nargs="+", default=["suggest", "random"], choices=ARMS)
     parser.add_argument("--json", action="store_true", help="print every curve as JSON")
+    parser.add_argument("--pool", nargs="+", metavar="JSON", help="print the table of curves "
+                        "saved by earlier --json runs (disjoint starts or arms), run nothing")
     args = parser.parse_args()
+    if args.pool:
+        curves = pd.concat([pd.DataFrame(json.loads(open(path).read())["curves"])
+                            for path in args.pool], ignore_index=True)
+        print_table(curves)
+        return
 
     graph = load_graph(args.graph or shipped_graph_dir())
     metric = graph._metric(args.metric)
@@ -150,7 +160,7 @@ def main() -> None:
     settings = {"regressor": args.regressor, "metric": metric, "seed": 0}
     started = time.perf_counter()
     rows = []
-    for subset in range(args.subsets):
+    for subset in range(args.first_subset, args.first_subset + args.subsets):
         start = sparse_start(measured_pairs(graph), args.start, seed=subset)
         for arm in args.arms:
             seeds = range(args.random_seeds) if arm == "random" else [0]
@@ -169,6 +179,10 @@ def main() -> None:
     print(f"metric {metric}; {len(graph.model_ids)} models × {truth.shape[1]} datasets; start "
           f"{args.start:.0%} of the pairs; {args.subsets} starts; batch {args.batch}; regressor "
           f"{args.regressor}; committee {args.committee}; {seconds:.0f} s")
+    print_table(curves)
+
+
+def print_table(curves: pd.DataFrame) -> None:
     print(summary(curves).to_string(float_format=lambda v: f"{v:.4f}"))
     for arm, (wins, points) in paired_wins(curves).items():
         print(f"{arm}: below the mean random curve of the same start at {wins} of {points} "

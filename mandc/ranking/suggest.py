@@ -161,10 +161,12 @@ def common_scale(measured: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         return np.where(known, measured, predicted)
     n, k = len(measured), int(known.sum())
     others = predicted[~known]
-    centre = -others.sum() / k  # the measured models' mean on the common scale
+    # the measured models' mean on the common scale (kept within 3 sd: with few measured models
+    # among many, a small bias of every prediction would otherwise add up to an absurd mean)
+    centre = float(np.clip(-others.sum() / k, -3.0, 3.0))
     spread = np.std(measured[known])
     if spread <= 0:
-        return np.where(known, np.clip(centre, -3.0, 3.0), predicted)
+        return np.where(known, centre, predicted)
     variance = max((n - float(others @ others)) / k - centre ** 2, 0.1)
     scale = np.sqrt(variance) / spread
     mapped = scale * (measured - measured[known].mean()) + centre
