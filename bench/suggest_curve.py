@@ -144,11 +144,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print every curve as JSON")
     parser.add_argument("--pool", nargs="+", metavar="JSON", help="print the table of curves "
                         "saved by earlier --json runs (disjoint starts or arms), run nothing")
+    parser.add_argument("--png", metavar="PATH", help="also draw the curves (mean ± sd) there")
     args = parser.parse_args()
     if args.pool:
         curves = pd.concat([pd.DataFrame(json.loads(open(path).read())["curves"])
                             for path in args.pool], ignore_index=True)
         print_table(curves)
+        if args.png:
+            draw(curves, args.png)
         return
 
     graph = load_graph(args.graph or shipped_graph_dir())
@@ -180,6 +183,8 @@ def main() -> None:
           f"{args.start:.0%} of the pairs; {args.subsets} starts; batch {args.batch}; regressor "
           f"{args.regressor}; committee {args.committee}; {seconds:.0f} s")
     print_table(curves)
+    if args.png:
+        draw(curves, args.png)
 
 
 def print_table(curves: pd.DataFrame) -> None:
@@ -190,13 +195,18 @@ def print_table(curves: pd.DataFrame) -> None:
 
 
 def summary(curves: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± sd of regret per arm and number of pairs added (over starts and seeds); the area
-    under each curve is the mean over steps."""
+    """Mean and sd of regret per arm and number of pairs added (over starts and seeds), and each
+    arm's mean paired difference from the random curves of the same start (``_vs_random``)."""
     grouped = curves.groupby(["added", "arm"])["regret"].agg(["mean", "std"]).unstack("arm")
     table = pd.DataFrame(index=grouped.index)
     for arm in curves["arm"].unique():
         table[f"{arm}_mean"] = grouped[("mean", arm)]
         table[f"{arm}_sd"] = grouped[("std", arm)]
+    per_start = curves.groupby(["subset", "added", "arm"])["regret"].mean().unstack("arm")
+    if "random" in per_start:
+        for arm in [a for a in per_start.columns if a != "random"]:
+            difference = (per_start[arm] - per_start["random"]).groupby("added")
+            table[f"{arm}_vs_random"] = difference.mean()
     table["pairs"] = curves.groupby("added")["pairs"].first()
     return table
 
@@ -210,6 +220,50 @@ def paired_wins(curves: pd.DataFrame) -> dict[str, tuple[int, int]]:
     table = table.unstack("arm")
     return {arm: (int((table[arm] < table["random"]).sum()), int(table[arm].notna().sum()))
             for arm in table.columns if arm != "random"}
+
+
+COLOURS = {"suggest": (31, 119, 180), "suggest_constant": (44, 160, 44), "random": (214, 39, 40)}
+
+
+def draw(curves: pd.DataFrame, path: str, size: tuple[int, int] = (720, 440)) -> None:
+    """Mean regret against pairs added, one line per arm with a band of ± 1 sd (Pillow only)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    stats = curves.groupby(["arm", "added"])["regret"].agg(["mean", "std"]).fillna(0.0)
+    image = Image.new("RGB", size, "white")
+    pen = ImageDraw.Draw(image, "RGBA")
+    font = ImageFont.load_default(size=14)
+    left, top, right, bottom = 70, 40, size[0] - 20, size[1] - 60
+    added = sorted(curves["added"].unique())
+    high = float((stats["mean"] + stats["std"]).max()) * 1.05
+    low = max(0.0, float((stats["mean"] - stats["std"]).min()) * 0.95)
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        return (left + (right - left) * x / max(added[-1], 1),
+                bottom - (bottom - top) * (y - low) / (high - low))
+
+    pen.line([(left, top), (left, bottom), (right, bottom)], fill="black", width=1)
+    for x in added:
+        px, _ = point(x, low)
+        pen.text((px, bottom + 6), str(x), fill="black", font=font, anchor="mt")
+    for tick in np.linspace(low, high, 5):
+        _, py = point(0, tick)
+        pen.line([(left - 4, py), (left, py)], fill="black")
+        pen.text((left - 8, py), f"{tick:.2f}", fill="black", font=font, anchor="rm")
+    pen.text(((left + right) / 2, size[1] - 22), "pairs profiled after the sparse start",
+             fill="black", font=font, anchor="mm")
+    pen.text((left, 14), "leave-one-dataset-out mean regret (log FID ratio), mean ± sd",
+             fill="black", font=font)
+    for rank, arm in enumerate(a for a in COLOURS if a in stats.index.get_level_values(0)):
+        rows = stats.loc[arm]
+        colour = COLOURS[arm]
+        band = [point(x, m + s) for x, m, s in zip(rows.index, rows["mean"], rows["std"])]
+        band += [point(x, m - s) for x, m, s in
+                 zip(rows.index[::-1], rows["mean"][::-1], rows["std"][::-1])]
+        pen.polygon(band, fill=(*colour, 40))
+        pen.line([point(x, m) for x, m in zip(rows.index, rows["mean"])], fill=colour, width=3)
+        pen.text((right - 170, top + 10 + 20 * rank), arm, fill=colour, font=font)
+    image.save(path)
 
 
 if __name__ == "__main__":
