@@ -111,22 +111,22 @@ def suggest(graph: MatchingGraph, *, budget: int | None = None, datasets: list[s
     settings = {**(method.get_params() if method is not None else {}), "metric": metric,
                 "seed": seed}
     base = Recommender(**settings).fit(graph)
-    datasets = list(normalised.columns)
-    predicted = np.column_stack([base.predict(d).to_numpy() for d in datasets])
+    columns = list(normalised.columns)
+    predicted = np.column_stack([base.predict(d).to_numpy() for d in columns])
     sd = base.interval_halfwidths_[level] / NORMAL_QUANTILE[level]
     if not np.isfinite(sd):  # fewer than two profiled datasets: no calibrated scale yet
         sd = 1.0
     spread = np.ones_like(predicted)
     if committee:
-        spread = _committee_spread(graph, settings, datasets, ~measured, committee, seed)
+        spread = _committee_spread(graph, settings, columns, ~measured, committee, seed)
     sds = np.where(measured, 0.0, sd * spread)
     beliefs = np.column_stack([common_scale(normalised.iloc[:, j].to_numpy(), predicted[:, j])
-                               for j in range(len(datasets))])
+                               for j in range(len(columns))])
     rows = []
     models = list(normalised.index)
     quantile = NORMAL_QUANTILE[level]
     for j in np.flatnonzero(wanted):
-        dataset, column = datasets[j], beliefs[:, j]
+        dataset, column = columns[j], beliefs[:, j]
         for i in np.flatnonzero(~measured[:, j]):
             others = np.delete(np.arange(len(models)), i)
             r = others[int(np.argmax(column[others]))]
