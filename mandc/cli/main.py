@@ -20,6 +20,7 @@ from . import report
 from .args import add_loader_options, density, examples, loader_options, paragraph, positive_int
 from .catalog import add_catalog_commands
 from .hub import add_hub_commands
+from .suggest import add_suggest_command
 
 RECOMMEND_TOP = 10
 """Rows the text ranking shows without --top (JSON carries every candidate)."""
@@ -325,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profiling_commands(commands, graph_commands, formatter)
     add_hub_commands(commands, graph_commands, formatter)
     add_catalog_commands(commands, formatter)
+    add_suggest_command(commands, formatter)
     return parser
 
 
