@@ -52,6 +52,7 @@ from .embed import (
     top_singular_vectors,
 )
 from .methods import METHODS, RankingMethod
+from .probe_profile import probe_profile_similarity
 
 REGRESSORS: Registry = Registry("regressor")
 AUTO_FOREST_MAX_ROWS = 2_000
@@ -192,16 +193,21 @@ class Recommender(RankingMethod):
     features only), ``embedding_params`` (extra settings of the embedding), ``use_probe`` (the
     graph's probe metrics, zero-shot measurements such as :mod:`mandc.profile.probe`, as
     features of each row: ``"auto"`` uses them when every model has them on every dataset, the
-    target included; ``True`` requires that; ``False`` ignores them), ``shrink`` (shrink the
+    target included; ``True`` requires that; ``False`` ignores them), ``probe_neighbours``
+    (when probes are used, also find each dataset's neighbours by its probe profile,
+    :mod:`mandc.ranking.probe_profile`: a second neighbour vote and kernel interpolation, so
+    datasets the same models have seen inform each other), ``shrink`` (shrink the
     prediction toward each model's mean normalised score by a stacked weight, see the module
     docstring; ``shrinkage_`` is the fitted weight), ``metric``, ``seed``. """
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = True,
                  embedding_params: dict | None = None, use_probe: bool | str = "auto",
-                 shrink: bool = True, metric: str | None = None, seed: int = 0):
+                 probe_neighbours: bool = False, shrink: bool = True, metric: str | None = None,
+                 seed: int = 0):
         super().__init__(metric=metric, seed=seed)
         self.shrink = shrink
+        self.probe_neighbours = probe_neighbours
         self.use_probe = use_probe
         self.embedding = embedding
         self.regressor = regressor
@@ -225,6 +231,9 @@ class Recommender(RankingMethod):
             raise ConfigError(f"max_rows must be positive or None, got {self.max_rows!r}")
         if self.use_probe not in (True, False, "auto"):
             raise ConfigError(f"use_probe must be True, False or 'auto', got {self.use_probe!r}")
+        if self.probe_neighbours not in (True, False):
+            raise ConfigError(f"probe_neighbours must be True or False, got "
+                              f"{self.probe_neighbours!r}")
         if self.shrink not in (True, False):
             raise ConfigError(f"shrink must be True or False, got {self.shrink!r}")
 
@@ -263,7 +272,14 @@ class Recommender(RankingMethod):
             models, columns = models[keep], columns[keep]
         graph_block = None
         if self.use_graph:
-            self.similarities_ = [view.similarity] + _feature_similarity(graph)
+            # the data–data edges, then (when probes are used) the probe-profile similarity:
+            # each gets a neighbour vote and a kernel interpolation
+            self.vote_similarities_ = [view.similarity]
+            if self.probe_neighbours and self.probe_metrics_:
+                self.vote_similarities_.append(probe_profile_similarity(
+                    graph, self.probe_metrics_, view.model_ids, view.dataset_ids))
+            self.similarities_ = ([view.similarity] + _feature_similarity(graph)
+                                  + self.vote_similarities_[1:])
             graph_block = self._fit_graph(view, models, columns, counts, totals)
         design = self._design(models, self.profiled_[columns], graph_block)
         self.regressor_ = self.regressor
@@ -352,12 +368,15 @@ class Recommender(RankingMethod):
         interpolations = [kernel.leave_one_out_weights() for kernel in self.kernels_]
         per_dataset = self._per_dataset_features(nearest, interpolations)  # models × P each
         leave_one_out = _leave_one_out_average(self.scores_, self.measured_, counts, totals)
-        similarity = view.similarity.to_numpy()[among].copy()
-        np.fill_diagonal(similarity, np.nan)
-        order, ordered = _neighbour_order(similarity)
-        voted = self._measured_neighbour_score(models, order[columns], ordered[columns])
+        voted = []
+        for table in self.vote_similarities_:
+            similarity = table.to_numpy(dtype=float)[among].copy()
+            np.fill_diagonal(similarity, np.nan)
+            order, ordered = _neighbour_order(similarity)
+            voted.append(self._measured_neighbour_score(models, order[columns],
+                                                        ordered[columns]))
         return self._graph_block(
-            models, [voted] + [block[models, columns] for block in per_dataset],
+            models, voted + [block[models, columns] for block in per_dataset],
             leave_one_out[models, columns], (interpolations[0] @ self.profiled_vectors_)[columns])
 
     def _per_dataset_features(self, nearest: np.ndarray, interpolations: list[np.ndarray]):
@@ -411,9 +430,11 @@ class Recommender(RankingMethod):
         return np.hstack(blocks)
 
     # ------------------------------------------------------------------ predict and explain
-    def _target_similarity(self, dataset: str) -> np.ndarray:
-        """The target's similarity to the profiled datasets (itself excluded, as NaN)."""
-        row = self.view_.similarity.loc[dataset].to_numpy(dtype=float)[self.profiled_].copy()
+    def _target_similarity(self, dataset: str, table: pd.DataFrame | None = None) -> np.ndarray:
+        """The target's similarity (by default the data–data edges) to the profiled datasets
+        (itself excluded, as NaN)."""
+        table = self.view_.similarity if table is None else table
+        row = table.loc[dataset].to_numpy(dtype=float)[self.profiled_].copy()
         row[np.asarray(self.profiled_ids_) == dataset] = np.nan
         return row
 
@@ -447,12 +468,15 @@ class Recommender(RankingMethod):
             per_dataset = self._per_dataset_features(nearest, interpolations)
             neighbourhood = np.repeat(interpolations[0] @ self.profiled_vectors_, n_models,
                                       axis=0)
-            order, ordered = _neighbour_order(self._target_similarity(dataset)[None, :])
-            shape = (n_models, order.shape[1])
-            voted = self._measured_neighbour_score(models, np.broadcast_to(order, shape),
-                                                   np.broadcast_to(ordered, shape))
+            voted = []
+            for table in self.vote_similarities_:
+                order, ordered = _neighbour_order(
+                    self._target_similarity(dataset, table)[None, :])
+                shape = (n_models, order.shape[1])
+                voted.append(self._measured_neighbour_score(
+                    models, np.broadcast_to(order, shape), np.broadcast_to(ordered, shape)))
             graph_block = self._graph_block(models,
-                                            [voted] + [block[:, 0] for block in per_dataset],
+                                            voted + [block[:, 0] for block in per_dataset],
                                             self.model_average_, neighbourhood)
         design = self._design(models, np.full(n_models, self.dataset_index_[dataset]),
                               graph_block)
@@ -507,13 +531,14 @@ class FeaturesOnly(Recommender):
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = False,
                  embedding_params: dict | None = None, use_probe: bool | str = False,
-                 shrink: bool = False, metric: str | None = None, seed: int = 0):
-        if use_graph:
+                 probe_neighbours: bool = False, shrink: bool = False,
+                 metric: str | None = None, seed: int = 0):
+        if use_graph or probe_neighbours:
             raise ConfigError("features_only never uses the graph; use 'mandc' for that")
         super().__init__(embedding=embedding, regressor=regressor, dim=dim,
                          n_neighbors=n_neighbors, max_rows=max_rows, use_graph=False,
-                         embedding_params=embedding_params, use_probe=use_probe, shrink=shrink,
-                         metric=metric, seed=seed)
+                         embedding_params=embedding_params, use_probe=use_probe,
+                         probe_neighbours=False, shrink=shrink, metric=metric, seed=seed)
 
 
 def _stacked_weight(out_of_fold: np.ndarray | None, labels: np.ndarray, safe: np.ndarray) -> float:
