@@ -127,3 +127,33 @@ def test_each_side_is_prepared_once():
     summary = GaussianSummary.fit(np.random.default_rng(2).normal(size=(10, D)), rank=4)
     assert summary.frechet_side() is summary.frechet_side()
     assert summary.frechet_side(False) is not summary.frechet_side(True)
+
+
+def test_placing_targets_reuses_the_graphs_descriptors(monkeypatch):
+    """A server places many targets in one graph: the profiled side is rebuilt once, and every
+    placement's edges are still each pair's distance."""
+    from mandc.features import descriptor as descriptor_module
+    from mandc.graph.defaults import shipped_graph_dir
+    from mandc.graph.placement import add_target
+    from mandc.graph.store import load_graph
+
+    graph = load_graph(shipped_graph_dir())
+    rows = graph.datasets.to_dict(orient="records")
+    rebuilt = []
+    original = descriptor_module.DatasetDescriptor.from_row.__func__
+    monkeypatch.setattr(descriptor_module.DatasetDescriptor, "from_row", classmethod(
+        lambda cls, row: rebuilt.append(row["dataset"]) or original(cls, row)))
+    for k, source in enumerate(rows[:2]):
+        target = original(descriptor_module.DatasetDescriptor,
+                          {**source, "dataset": f"new-{k}", "fingerprint": f"new-{k}"})
+        target.image.mean = target.image.mean + 0.01 * (k + 1)  # not a copy of the source
+        placed, name = add_target(graph, target)
+        edges = placed.similarity[placed.similarity["dataset_b"] == name]
+        assert len(edges) == 2 * len(rows)
+        for edge in edges.to_dict(orient="records"):
+            modality = edge["measure"].split("_")[0]
+            other = original(descriptor_module.DatasetDescriptor,
+                             next(r for r in rows if r["dataset"] == edge["dataset_a"]))
+            assert edge["value"] == pytest.approx(
+                frechet_distance(other.summary(modality), target.summary(modality)), rel=1e-9)
+    assert sorted(rebuilt) == sorted(r["dataset"] for r in rows)  # once, not once per target
