@@ -77,12 +77,7 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
     if uploads:
         sample = load_target(uploads, load_options)
     else:
-        try:
-            sample = _load_hub(hub_id, load_options or LoadOptions())
-        except DatasetLoadError:  # its advice (go online, pass a folder) is not a visitor's
-            raise DatasetLoadError(f"could not read the Hub dataset {hub_id!r} from this Space: "
-                                   "the Hub did not answer, or the dataset is private, gated "
-                                   "or misspelled; check the id, or upload the images") from None
+        sample = _load_hub(hub_id, load_options or LoadOptions())
     report(0.25, f"describing {len(sample)} images")
     descriptor = describe(sample, get_featurizer(featurizer.split("@", 1)[0]))
     report(0.45, "placing them among the profiled datasets")
@@ -125,10 +120,18 @@ def _load_hub(hub_id: str, options: LoadOptions):
     import os
 
     from ..data.hub import load_hub
+    from .hub_check import check_hub_dataset
 
+    unread = DatasetLoadError(f"could not read the Hub dataset {hub_id!r} from this Space: "
+                              "the Hub did not answer, or the dataset is private, gated or "
+                              "misspelled; check the id, or upload the images")
     if any(os.path.lexists(hub_id + suffix) for suffix in ("", ".py")):
-        raise DatasetLoadError(f"{hub_id!r} cannot be read as a Hub dataset by this Space")
-    return load_hub(hub_id, dataclasses.replace(options, streaming=True))
+        raise unread
+    check_hub_dataset(hub_id)  # a Hub that does not answer is said within a few seconds
+    try:
+        return load_hub(hub_id, dataclasses.replace(options, streaming=True))
+    except DatasetLoadError:  # its advice (go online, pass a folder) is not a visitor's
+        raise unread from None
 
 
 def _probed(graph, target: str, source, report: Report):
