@@ -25,6 +25,10 @@ from .inputs import public_text
 
 MAX_HUB_GRAPHS = 4
 """Visitor-named Hub graphs kept in memory at once (least recently used dropped first)."""
+MAX_PLACED = 8
+"""Uploads kept placed in a graph with their fitted methods (least recently used dropped
+first), so ranking the same images again (another method, more rows, other candidates)
+skips placing and fitting."""
 
 
 class ImageFiles:
@@ -51,6 +55,15 @@ class ImageFiles:
 
 
 @dataclass
+class Placed:
+    """A visitor's target placed in a served graph, and the methods fitted for it there."""
+
+    graph: MatchingGraph
+    target: str
+    fitted: dict = field(default_factory=dict)
+
+
+@dataclass
 class ServedGraph:
     """One graph as the app uses it: the graph, its name for the page (no server path), the
     folder holding its sample grids (``None`` when it has none here) and its fitted methods."""
@@ -61,6 +74,22 @@ class ServedGraph:
     fitted: dict = field(default_factory=dict)
     images: ImageFiles = field(default_factory=ImageFiles)
     _samples: dict | None = field(default=None, repr=False)
+    _placed: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def placed(self, key: tuple) -> Placed | None:
+        """The graph a target (``key``: its fingerprint and name) was placed in before, if kept."""
+        with self._lock:
+            if key in self._placed:
+                self._placed.move_to_end(key)
+                return self._placed[key]
+        return None
+
+    def keep_placed(self, key: tuple, placed: Placed) -> None:
+        with self._lock:
+            self._placed[key] = placed
+            while len(self._placed) > MAX_PLACED:
+                self._placed.popitem(last=False)
 
     def sample_grid(self, model: str, dataset: str) -> Path | None:
         """The grid of images ``model`` generated after its fine-tune on ``dataset``, if kept."""
@@ -80,6 +109,7 @@ class GraphServer:
     """The server's graph and visitor-named Hub graphs (see the module docstring)."""
 
     def __init__(self, graph_dir: str | None = None):
+        _small_algebra_single_threaded()
         self._lock = threading.Lock()
         self._hub: OrderedDict[str, ServedGraph] = OrderedDict()
         self.default = ServedGraph(resolve_graph(graph_dir), _label(graph_dir),
@@ -140,3 +170,14 @@ def _folder(graph_dir: str | None) -> Path | None:
         return home
     shipped = shipped_graph_dir()
     return shipped if (shipped / "graph.json").is_file() else None
+
+
+def _small_algebra_single_threaded() -> None:
+    """numpy's BLAS on one thread for the serving process. A request's algebra is small
+    (descriptors of ~100 images, matrices of a few dozen datasets), where BLAS threads cost more
+    than they save, and concurrent requests would make them fight for the cores: summarising
+    100 embeddings took 0.1–0.3 s on two threads, 0.02 s on one. Torch's threads (the encoders)
+    are not BLAS's and keep their count."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
