@@ -23,6 +23,19 @@ def _ranking(answer) -> list[tuple[str, float]]:
     return [(row["model"], row["predicted"]) for row in answer.result["ranking"]]
 
 
+def test_warming_loads_the_encoders_before_the_first_upload(server):
+    from mandc.features import get_featurizer
+
+    featurizer = get_featurizer(server.default.graph.meta["featurizer"].split("@", 1)[0])
+    if featurizer.loaded:
+        pytest.skip("another test module loaded the encoders in this process already")
+    thread = server.warm(method="best_average")  # the cheap method: the fits are not the point
+    thread.join(600)
+    assert not thread.is_alive()
+    assert featurizer.loaded
+    assert len(server.default.fitted) == len(server.default.graph.dataset_ids)
+
+
 def test_the_same_upload_again_is_neither_placed_nor_fitted_again(server, monkeypatch):
     fits, placements = [], []
     make_method, add_target = mandc.advise.make_method, mandc.graph.placement.add_target
@@ -58,3 +71,4 @@ def test_placements_kept_are_bounded(server):
 def test_the_server_runs_numpys_blas_on_one_thread(server):
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
+

@@ -116,12 +116,14 @@ class GraphServer:
                                    _folder(graph_dir))
 
     def warm(self, method: str = "mandc") -> threading.Thread:
-        """Fit ``method`` held out for every profiled dataset of the server's graph, in a
-        background thread, so that the first visitor of each is answered from the cache too."""
+        """Load the graph's encoders, then fit ``method`` held out for every profiled dataset of
+        the server's graph, in a background thread, so that the first upload does not wait for
+        the encoders and the first visitor of each dataset is answered from the cache too."""
         from ..advise import advise
 
         def fit_all():
             graph = self.default.graph
+            _load_encoders(graph)
             for dataset in sorted(set(graph.measured_scores["dataset"].astype(str))):
                 advise(graph, dataset, method=method, top=1, hold_out=True,
                        fitted=self.default.fitted)
@@ -148,6 +150,20 @@ class GraphServer:
             while len(self._hub) > MAX_HUB_GRAPHS:
                 self._hub.popitem(last=False)
         return served
+
+
+def _load_encoders(graph: MatchingGraph) -> None:
+    """The featurizer that describes uploads for ``graph``, loaded (seconds, once per process);
+    nothing when the graph has none or its packages are missing (an upload then says so)."""
+    from ..errors import ConfigError
+    from ..features import get_featurizer
+
+    featurizer = graph.meta.get("featurizer")
+    if featurizer:
+        try:
+            get_featurizer(featurizer.split("@", 1)[0]).load()
+        except ConfigError:
+            pass
 
 
 def _label(graph_dir: str | None) -> str:
