@@ -72,3 +72,21 @@ def test_the_server_runs_numpys_blas_on_one_thread(server):
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
 
+
+
+def test_a_warm_request_predicts_once(server, monkeypatch):
+    """The ranking, its explanation and the similar datasets share one forest prediction."""
+    from mandc.ranking.recommend import Recommender
+
+    served = server.default
+    dataset = served.graph.dataset_ids[0]
+    recommend(served, profiled=dataset, hub_id=None, uploads=None, method="mandc", probe=False)
+    calls = []
+    predict = Recommender._predict
+    monkeypatch.setattr(Recommender, "_predict",
+                        lambda self, d: calls.append(d) or predict(self, d))
+    answer = recommend(served, profiled=dataset, hub_id=None, uploads=None, method="mandc",
+                       probe=False)
+    assert calls == [dataset]
+    assert answer.result["neighbours"] and dataset not in {
+        row["dataset"] for row in answer.result["neighbours"]}
