@@ -1,11 +1,16 @@
 """Latency of the Space as a client sees it: the app launched on a loopback port, called through
 gradio_client on the default graph.
 
-Prints: the first (cold) request for a profiled dataset, warm requests for it (median, p95),
-a new 100-image upload (no probe), and 20 concurrent requests (p50, p95, max), once all on one
-warm dataset and once spread over 20 datasets the server has not ranked yet.
+Prints, each as p50 / p95 where it is a series:
 
-    PYTHONPATH=. python bench/bench_app.py [--concurrent 20] [--warm 10]
+- a profiled dataset: the first request (fits the method held out), then warm requests;
+- the app's first upload (the bundled example; it loads the encoders, which the Space loads at
+  start), then new 100-image uploads never seen before (no probe: described, placed among the
+  profiled datasets, the method fitted) and each of them again (placement and fit reused);
+- 20 concurrent requests, once all on one warm dataset and once spread over datasets the server
+  has not ranked yet.
+
+    PYTHONPATH=. python bench/bench_app.py [--concurrent 20] [--warm 10] [--uploads 3]
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,11 +44,13 @@ def _timed(call) -> float:
     return time.perf_counter() - start
 
 
-def _write_upload(folder: Path, n: int) -> list[Path]:
+def _write_upload(folder: Path, n: int, domain: int) -> list[Path]:
     """``n`` images of a mini-zoo domain the graph has not profiled, with ``.txt`` captions."""
     from mandc.minizoo.domains import HELD_OUT_DOMAINS, sample
 
-    images, captions = sample(HELD_OUT_DOMAINS[0], n, size=64)
+    folder.mkdir()
+    images, captions = sample(HELD_OUT_DOMAINS[domain % len(HELD_OUT_DOMAINS)], n, size=64,
+                              seed=domain // len(HELD_OUT_DOMAINS))
     paths = []
     for i, (image, caption) in enumerate(zip(images, captions)):
         image.save(folder / f"img_{i:04d}.png")
@@ -53,10 +59,20 @@ def _write_upload(folder: Path, n: int) -> list[Path]:
     return paths
 
 
+def _series(label: str, times: list[float], cpu: list[float] | None = None) -> None:
+    """One line of percentiles; ``cpu``: the process's CPU seconds per request, which says how
+    much of the wall time was work and how much waiting for a shared machine's cores."""
+    used = f", CPU p50 {_percentile(cpu, 0.5):.2f} s" if cpu else ""
+    print(f"{label}: p50 {_percentile(times, 0.5):.2f} s, p95 {_percentile(times, 0.95):.2f} s "
+          f"(max {max(times):.2f} s) over {len(times)}{used}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--warm", type=int, default=10)
+    parser.add_argument("--uploads", type=int, default=3,
+                        help="distinct new 100-image uploads timed (each also sent again)")
     args = parser.parse_args()
 
     import gradio_client
@@ -67,6 +83,8 @@ def main() -> None:
     scratch = tempfile.mkdtemp(prefix="mandc-bench-app-")
     os.environ.setdefault("GRADIO_TEMP_DIR", scratch)
     os.environ.setdefault("MANDC_HOME", scratch)
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+          flush=True)
     app = build_app()
     app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
                quiet=True, **launch_options())
@@ -78,18 +96,30 @@ def main() -> None:
 
         datasets = list(resolve_graph().dataset_ids)
         cold = _timed(lambda: rank(datasets[0]))
-        warm = [_timed(lambda: rank(datasets[0])) for _ in range(args.warm)]
-        print(f"profiled dataset, first request (fits the held-out method): {cold:.2f} s")
-        print(f"profiled dataset, warm: median {statistics.median(warm):.3f} s, "
-              f"p95 {_percentile(warm, 0.95):.3f} s over {args.warm}")
+        print(f"profiled dataset, first request (fits the held-out method): {cold:.2f} s",
+              flush=True)
+        _series("profiled dataset, warm", [_timed(lambda: rank(datasets[0]))
+                                           for _ in range(args.warm)])
 
-        folder = Path(scratch) / "upload"
-        folder.mkdir()
-        files = [gradio_client.handle_file(str(p)) for p in _write_upload(folder, 100)]
-        upload = [_timed(lambda: client.predict(files=files, top=5, api_name="/recommend"))
-                  for _ in range(2)]
-        print(f"new 100-image upload, no probe: first {upload[0]:.2f} s, again "
-              f"{upload[1]:.2f} s (encoders loaded, features cached)")
+        first = _timed(lambda: client.predict(example="flowers", top=5, api_name="/recommend"))
+        print(f"first upload of the app (bundled example, 20 images; loads the encoders): "
+              f"{first:.2f} s", flush=True)
+        uploads = [[gradio_client.handle_file(str(p))
+                    for p in _write_upload(Path(scratch) / f"upload-{k}", 100, k)]
+                   for k in range(args.uploads)]
+
+        def send(files, times, cpu):
+            start = time.process_time()
+            times.append(_timed(lambda: client.predict(files=files, top=5,
+                                                       api_name="/recommend")))
+            cpu.append(time.process_time() - start)
+
+        new, new_cpu, again, again_cpu = [], [], [], []
+        for files in uploads:
+            send(files, new, new_cpu)
+            send(files, again, again_cpu)
+        _series("new 100-image upload, never seen, no probe (describe, place, fit)", new, new_cpu)
+        _series("the same upload again (placement and fit reused)", again, again_cpu)
 
         for label, names in (("one warm dataset", [datasets[0]] * args.concurrent),
                              ("datasets not ranked before",
@@ -103,9 +133,8 @@ def main() -> None:
 
             with ThreadPoolExecutor(args.concurrent) as pool:
                 times = list(pool.map(one, names))
-            print(f"{args.concurrent} concurrent requests, {label}: p50 "
-                  f"{_percentile(times, 0.5):.2f} s, p95 {_percentile(times, 0.95):.2f} s, "
-                  f"max {max(times):.2f} s")
+            _series(f"{args.concurrent} concurrent requests, {label}", times)
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         app.close()
 

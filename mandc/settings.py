@@ -74,6 +74,10 @@ class Settings:
     """MANDC_HUB_ATTEMPTS: tries of a push or compaction before it gives up (conflicts, 5xx)."""
     hub_backoff: float = 1.0
     """MANDC_HUB_BACKOFF: first wait between tries in seconds; doubles up to 16× (jittered)."""
+    app_hub_wait: float = 6.0
+    """MANDC_APP_HUB_WAIT: seconds the Space waits in all (two tries) for the Hub to answer about a
+    visitor's Hub dataset before saying it could not be reached; the CLI's reads keep the
+    ``datasets`` library's own retries (about 25 s when the Hub is away)."""
     catalog_ttl: float = 86_400.0
     """MANDC_CATALOG_TTL: seconds a cached candidate catalogue (``mandc catalog``) stays fresh;
     after that it is read again from the Hub, and kept as the fallback when the Hub is away."""
@@ -110,6 +114,7 @@ def get_settings() -> Settings:
         hub_timeout=_env_positive_float("MANDC_HUB_TIMEOUT", 60.0),
         hub_attempts=_env_positive_int("MANDC_HUB_ATTEMPTS", 5),
         hub_backoff=_env_positive_float("MANDC_HUB_BACKOFF", 1.0),
+        app_hub_wait=_env_positive_float("MANDC_APP_HUB_WAIT", 6.0),
         catalog_ttl=_env_positive_float("MANDC_CATALOG_TTL", 86_400.0),
         threads=_env_positive_int("MANDC_THREADS", 1),
     )

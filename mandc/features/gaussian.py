@@ -14,7 +14,7 @@ of both eigenbases is invariant under both matrices, and on its complement both 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,6 +55,7 @@ class GaussianSummary:
     eigvecs: np.ndarray
     residual: float
     shrinkage: float
+    _sides: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(cls, samples: np.ndarray, rank: int = 16) -> GaussianSummary:
@@ -98,6 +99,14 @@ class GaussianSummary:
         eigvals = (1 - alpha) * self.eigvals.astype(np.float64) + alpha * level
         return eigvals, (1 - alpha) * self.residual + alpha * level
 
+    def frechet_side(self, shrink: bool = True) -> FrechetSide:
+        """This covariance prepared for :func:`frechet_distance`, made once per ``shrink``
+        (treat a summary as immutable once compared)."""
+        side = self._sides.get(shrink)
+        if side is None:
+            side = self._sides[shrink] = FrechetSide.of(self, shrink)
+        return side
+
     def covariance(self, shrinkage: float | None = 0.0) -> np.ndarray:
         """The dense ``d × d`` covariance this summary stands for (for checks; costs d²)."""
         eigvals, residual = self.shrunk(shrinkage)
@@ -108,33 +117,65 @@ class GaussianSummary:
 def frechet_distance(a: GaussianSummary, b: GaussianSummary, *, shrink: bool = True) -> float:
     """``||μa - μb||² + tr Σa + tr Σb - 2 tr (Σa^½ Σb Σa^½)^½`` between two summaries.
 
-    With ``shrink`` each covariance is first shrunk by its own Ledoit–Wolf intensity.
+    With ``shrink`` each covariance is first shrunk by its own Ledoit–Wolf intensity. The work
+    is a few ``k × d`` products and one eigenvalue problem of size ``ka + kb`` (see
+    :class:`FrechetSide`); each summary's side is prepared once and kept on it, so comparing
+    one new dataset with every profiled one reuses their factorisations.
     """
     if a.dim != b.dim:
         raise ValidationError(f"cannot compare embeddings of dimension {a.dim} and {b.dim}")
-    d = a.dim
-    vals_a, level_a = a.shrunk(None if shrink else 0.0)
-    vals_b, level_b = b.shrunk(None if shrink else 0.0)
-    # an orthonormal basis Q of span(Ua, Ub); both covariances map it into itself
-    stacked = np.concatenate([a.eigvecs, b.eigvecs]).astype(np.float64).T
-    if stacked.shape[1]:
-        basis, singular, _ = np.linalg.svd(stacked, full_matrices=False)
-        basis = basis[:, singular > 1e-6 * max(singular.max(), 1e-30)]
-    else:  # both samples without spread
-        basis = np.zeros((d, 0))
-    m = basis.shape[1]
+    return a.frechet_side(shrink).distance(b.frechet_side(shrink))
 
-    def restricted(vectors, vals, level):
-        coords = basis.T @ vectors.astype(np.float64).T  # (m, k)
-        return level * np.eye(m) + coords @ np.diag(vals - level) @ coords.T
 
-    cov_a = restricted(a.eigvecs, vals_a, level_a)
-    cov_b = restricted(b.eigvecs, vals_b, level_b)
-    w, v = np.linalg.eigh(cov_a)
-    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    inner = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    cross = float(np.sqrt(np.clip(inner, 0, None)).sum()) + (d - m) * np.sqrt(level_a * level_b)
-    trace_a = float(vals_a.sum()) + (d - len(vals_a)) * level_a
-    trace_b = float(vals_b.sum()) + (d - len(vals_b)) * level_b
-    diff = a.mean.astype(np.float64) - b.mean.astype(np.float64)
-    return max(float(diff @ diff) + trace_a + trace_b - 2 * cross, 0.0)
+@dataclass(frozen=True)
+class FrechetSide:
+    """One covariance ``s I + U diag(c - s) Uᵀ`` in float64, ready for Fréchet distances.
+
+    In the basis made of its own eigenvectors ``U`` and the part of the other summary's
+    eigenvectors orthogonal to them, this covariance is diagonal, so its square root is the
+    square root of its eigenvalues and the cross term ``tr (Σa^½ Σb Σa^½)^½`` needs only the
+    eigenvalues of one symmetric matrix of size ``ka + kb`` at most; on the complement of
+    that span both covariances are scalar.
+    """
+
+    mean: np.ndarray
+    eigvecs: np.ndarray
+    eigvals: np.ndarray
+    level: float
+    trace: float
+
+    @classmethod
+    def of(cls, summary: GaussianSummary, shrink: bool = True) -> FrechetSide:
+        eigvals, level = summary.shrunk(None if shrink else 0.0)
+        trace = float(eigvals.sum()) + (summary.dim - len(eigvals)) * level
+        return cls(mean=summary.mean.astype(np.float64), eigvecs=summary.eigvecs.astype(np.float64),
+                   eigvals=eigvals, level=float(level), trace=trace)
+
+    def distance(self, other: FrechetSide) -> float:
+        """The Fréchet distance between this covariance's Gaussian and ``other``'s."""
+        d = len(self.mean)
+        ua, ub = self.eigvecs, other.eigvecs  # (ka, d), (kb, d): orthonormal rows
+        overlap = ua @ ub.T  # (ka, kb): ub's coordinates along ua
+        rest = ub - overlap.T @ ua  # ub's part orthogonal to span(ua), one row per vector
+        gram = rest @ rest.T
+        if len(gram):
+            spread, turn = np.linalg.eigh(gram)
+            keep = spread > 1e-12 * max(float(spread.max()), 1.0)
+            # orthonormal rows completing span(ua) to span(ua, ub), and ub's coordinates on them
+            extra = (turn[:, keep] / np.sqrt(spread[keep])).T @ rest
+            coords = np.concatenate([overlap, extra @ ub.T])  # (m, kb)
+        else:
+            extra = np.zeros((0, d))
+            coords = overlap
+        m = len(ua) + len(extra)
+        # Σa^½ is diagonal in this basis: sqrt of a's eigenvalues, then of its level
+        root_a = np.sqrt(np.clip(np.concatenate([self.eigvals, np.full(len(extra), self.level)]),
+                                 0, None))
+        scaled = root_a[:, None] * coords
+        inner = (other.level * np.diag(root_a ** 2)
+                 + (scaled * (other.eigvals - other.level)) @ scaled.T)
+        values = np.linalg.eigvalsh(inner) if m else np.zeros(0)
+        cross = (float(np.sqrt(np.clip(values, 0, None)).sum())
+                 + (d - m) * np.sqrt(max(self.level * other.level, 0.0)))
+        diff = self.mean - other.mean
+        return max(float(diff @ diff) + self.trace + other.trace - 2 * cross, 0.0)

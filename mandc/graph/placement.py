@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import ValidationError
 from .matching_graph import DATASET_ID, MatchingGraph
+from .views import cached_view
 
 DEFAULT_MEASURES = ("image_frechet", "caption_frechet")
 
@@ -50,7 +51,7 @@ def add_target(graph: MatchingGraph, descriptor) -> tuple[MatchingGraph, str]:
     measures. A target whose fingerprint matches a dataset already in the graph *is* that
     dataset: its id is returned and the graph is unchanged.
     """
-    from ..features import DatasetDescriptor, similarity
+    from ..features import similarity
 
     featurizer = graph.meta.get("featurizer")
     if not featurizer:
@@ -70,8 +71,7 @@ def add_target(graph: MatchingGraph, descriptor) -> tuple[MatchingGraph, str]:
     descriptor.dataset = target
     measures = graph.meta.get("similarity_measures") or list(DEFAULT_MEASURES)
     edges = []
-    for row in rows.to_dict(orient="records"):
-        other = DatasetDescriptor.from_row(row)
+    for other in _descriptors(graph):
         for measure in measures:
             edges.append(_edge(other.dataset, target, measure, similarity(other, descriptor,
                                                                             measure)))
@@ -83,6 +83,18 @@ def add_target(graph: MatchingGraph, descriptor) -> tuple[MatchingGraph, str]:
     similarity_rows = pd.concat([graph.similarity, new_edges], ignore_index=True)
     return MatchingGraph(graph.models, datasets, graph.scores, similarity_rows,
                          dict(graph.meta)), target
+
+
+def _descriptors(graph: MatchingGraph) -> list:
+    """The graph's dataset descriptors, rebuilt from their rows once per graph: a server places
+    many targets in one graph, and each descriptor keeps the factorisations its similarity
+    measures prepare (see :meth:`mandc.features.GaussianSummary.frechet_side`)."""
+    from ..features import DatasetDescriptor
+
+    return cached_view(graph, ("dataset_descriptors",),
+                       lambda: [DatasetDescriptor.from_row(row)
+                                for row in graph.datasets.to_dict(orient="records")],
+                       depends_on=("datasets",))
 
 
 def _edge(a: str, b: str, measure: str, value: float) -> Mapping:

@@ -39,13 +39,17 @@ class RankingMethod(ABC):
 
     def predict(self, dataset: str) -> pd.Series:
         """Predicted normalised quality of every model on ``dataset`` (higher is better)."""
+        self._check_target(dataset)
+        prediction = self._predict(dataset)
+        return prediction.reindex(self.graph_.model_ids).astype(float).rename("predicted")
+
+    def _check_target(self, dataset: str) -> None:
+        """Fitted, and ``dataset`` is in the graph (what a prediction for it needs)."""
         if not hasattr(self, "graph_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(graph) first")
         if dataset not in set(self.graph_.dataset_ids):
             raise ValidationError(f"dataset {dataset!r} is not in the graph; add it (with its "
                                   "features or similarities) before ranking models for it")
-        prediction = self._predict(dataset)
-        return prediction.reindex(self.graph_.model_ids).astype(float).rename("predicted")
 
     def rank(self, dataset: str) -> pd.DataFrame:
         """Models sorted best first: columns ``model``, ``predicted``, ``rank`` (1 = best)."""

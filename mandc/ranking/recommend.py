@@ -489,7 +489,7 @@ class Recommender(RankingMethod):
         """The profiled datasets that stand in for ``dataset`` in the prediction, most weight first:
         columns ``dataset``, ``similarity``, ``weight`` (weights sum to 1)."""
         self._require_fitted()
-        self.predict(dataset)  # validates the id
+        self._check_target(dataset)  # not a prediction: a forest's costs as much as the rest
         weights = self._target_weights(dataset)
         chosen = np.flatnonzero(weights > 0)
         similarity = self.view_.similarity.loc[dataset].to_numpy(dtype=float)[self.profiled_]

@@ -20,7 +20,7 @@ from PIL import Image
 from ..advise import advise
 from ..data import LoadOptions
 from ..errors import ConfigError, DatasetLoadError, ValidationError
-from .service import ServedGraph
+from .service import Placed, ServedGraph
 
 PROBE_SLOTS = threading.BoundedSemaphore(1)
 """Probing loads every model and runs it on the target (a minute or more on CPU): one at a time,
@@ -77,21 +77,24 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
     if uploads:
         sample = load_target(uploads, load_options)
     else:
-        try:
-            sample = _load_hub(hub_id, load_options or LoadOptions())
-        except DatasetLoadError:  # its advice (go online, pass a folder) is not a visitor's
-            raise DatasetLoadError(f"could not read the Hub dataset {hub_id!r} from this Space: "
-                                   "the Hub did not answer, or the dataset is private, gated "
-                                   "or misspelled; check the id, or upload the images") from None
+        sample = _load_hub(hub_id, load_options or LoadOptions())
     report(0.25, f"describing {len(sample)} images")
     descriptor = describe(sample, get_featurizer(featurizer.split("@", 1)[0]))
     report(0.45, "placing them among the profiled datasets")
-    placed, target = add_target(graph, descriptor)
-    if probe:
-        placed = _probed(placed, target, uploads or hub_id, report)
+    key = (descriptor.fingerprint, descriptor.dataset)
+    known = None if probe else served.placed(key)
+    if known is None:
+        placed, target = add_target(graph, descriptor)
+        known = Placed(placed, target)
+        if probe:
+            known = Placed(_probed(placed, target, uploads or hub_id, report), target, None)
+        elif placed is not graph:
+            served.keep_placed(key, known)
+    placed, target = known.graph, known.target
     report(0.85, "ranking")
     result = advise(placed, target, method=method, top=None, hold_out=True,
-                    fitted=served.fitted if placed is graph else None, candidates=candidates)
+                    fitted=served.fitted if placed is graph else known.fitted,
+                    candidates=candidates)
     # the target was loaded here, not by advise: its report is this load's
     result["load_report"] = sample.report.to_dict() if sample.report else None
     result["load_notes"] = list(sample.notes)
@@ -125,10 +128,18 @@ def _load_hub(hub_id: str, options: LoadOptions):
     import os
 
     from ..data.hub import load_hub
+    from .hub_check import check_hub_dataset
 
+    unread = DatasetLoadError(f"could not read the Hub dataset {hub_id!r} from this Space: "
+                              "the Hub did not answer, or the dataset is private, gated or "
+                              "misspelled; check the id, or upload the images")
     if any(os.path.lexists(hub_id + suffix) for suffix in ("", ".py")):
-        raise DatasetLoadError(f"{hub_id!r} cannot be read as a Hub dataset by this Space")
-    return load_hub(hub_id, dataclasses.replace(options, streaming=True))
+        raise unread
+    check_hub_dataset(hub_id)  # a Hub that does not answer is said within a few seconds
+    try:
+        return load_hub(hub_id, dataclasses.replace(options, streaming=True))
+    except DatasetLoadError:  # its advice (go online, pass a folder) is not a visitor's
+        raise unread from None
 
 
 def _probed(graph, target: str, source, report: Report):

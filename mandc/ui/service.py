@@ -26,6 +26,10 @@ from .inputs import public_text
 
 MAX_HUB_GRAPHS = 4
 """Visitor-named Hub graphs kept in memory at once (least recently used dropped first)."""
+MAX_PLACED = 8
+"""Uploads kept placed in a graph with their fitted methods (least recently used dropped
+first), so ranking the same images again (another method, more rows, other candidates)
+skips placing and fitting."""
 
 
 class ImageFiles:
@@ -52,6 +56,15 @@ class ImageFiles:
 
 
 @dataclass
+class Placed:
+    """A visitor's target placed in a served graph, and the methods fitted for it there."""
+
+    graph: MatchingGraph
+    target: str
+    fitted: dict = field(default_factory=dict)
+
+
+@dataclass
 class ServedGraph:
     """One graph as the app uses it: the graph, its name for the page (no server path), the
     local folder of its files (``None`` when it has none here), its sample grids and run records
@@ -68,10 +81,26 @@ class ServedGraph:
     """Where the graph came from, as a model card cites it: ``repo`` and ``revision``, or
     ``name``."""
     _costs: object = field(default=None, repr=False)
+    _placed: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
         if self.files is None:
             self.files = GraphFiles(self.folder)
+
+    def placed(self, key: tuple) -> Placed | None:
+        """The graph a target (``key``: its fingerprint and name) was placed in before, if kept."""
+        with self._lock:
+            if key in self._placed:
+                self._placed.move_to_end(key)
+                return self._placed[key]
+        return None
+
+    def keep_placed(self, key: tuple, placed: Placed) -> None:
+        with self._lock:
+            self._placed[key] = placed
+            while len(self._placed) > MAX_PLACED:
+                self._placed.popitem(last=False)
 
     def sample_grid(self, model: str, dataset: str) -> Path | None:
         """The grid of images ``model`` generated after its fine-tune on ``dataset``, if kept."""
@@ -91,18 +120,21 @@ class GraphServer:
     """The server's graph and visitor-named Hub graphs (see the module docstring)."""
 
     def __init__(self, graph_dir: str | None = None):
+        _small_algebra_single_threaded()
         self._lock = threading.Lock()
         self._hub: OrderedDict[str, ServedGraph] = OrderedDict()
         self.default = _server_graph(graph_dir)
 
     def warm(self, method: str = "mandc") -> threading.Thread:
-        """Fit ``method`` held out for every profiled dataset of the server's graph, in a
-        background thread, so that the first visitor of each is answered from the cache too."""
+        """Load the graph's encoders, then fit ``method`` held out for every profiled dataset of
+        the server's graph, in a background thread, so that the first upload does not wait for
+        the encoders and the first visitor of each dataset is answered from the cache too."""
         from ..advise import advise
 
         def fit_all():
             self.default.costs()  # reads the run records (fetched, for a Hub graph)
             graph = self.default.graph
+            _load_encoders(graph)
             for dataset in sorted(set(graph.measured_scores["dataset"].astype(str))):
                 advise(graph, dataset, method=method, top=1, hold_out=True,
                        fitted=self.default.fitted)
@@ -156,6 +188,20 @@ def _server_graph(graph_dir: str | None) -> ServedGraph:
                        source={"name": name})
 
 
+def _load_encoders(graph: MatchingGraph) -> None:
+    """The featurizer that describes uploads for ``graph``, loaded (seconds, once per process);
+    nothing when the graph has none or its packages are missing (an upload then says so)."""
+    from ..errors import ConfigError
+    from ..features import get_featurizer
+
+    featurizer = graph.meta.get("featurizer")
+    if featurizer:
+        try:
+            get_featurizer(featurizer.split("@", 1)[0]).load()
+        except ConfigError:
+            pass
+
+
 def _label(graph_dir: str | None) -> str:
     """The graph's name for the page: a repo id or a folder's last part, never a full path."""
     return public_text(graph_dir or default_graph_source())
@@ -176,3 +222,14 @@ def _folder(graph_dir: str | None) -> Path | None:
         return home
     shipped = shipped_graph_dir()
     return shipped if (shipped / "graph.json").is_file() else None
+
+
+def _small_algebra_single_threaded() -> None:
+    """numpy's BLAS on one thread for the serving process. A request's algebra is small
+    (descriptors of ~100 images, matrices of a few dozen datasets), where BLAS threads cost more
+    than they save, and concurrent requests would make them fight for the cores: summarising
+    100 embeddings took 0.1–0.3 s on two threads, 0.02 s on one. Torch's threads (the encoders)
+    are not BLAS's and keep their count."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
