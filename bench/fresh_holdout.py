@@ -187,7 +187,7 @@ def main() -> None:
         save_graph(place(resolve_graph(args.graph), Path(args.domains)), out / "targets")
         print(f"wrote {out / 'targets'}")
     elif args.step == "predict":
-        started = time.perf_counter()
+        started, commit = time.perf_counter(), _git_commit()  # the code that makes them
         graph = resolve_graph(args.graph)
         table = predict(graph, load_graph(out / "targets"), args.methods, args.metric, args.seed)
         table.to_csv(out / "predictions.csv", index=False, float_format="%.6g")
@@ -195,7 +195,7 @@ def main() -> None:
                 "graph_datasets": len(graph.dataset_ids), "graph_models": len(graph.model_ids),
                 "metric": args.metric, "methods": args.methods, "seed": args.seed,
                 "domains": list(FRESH_DOMAINS), "pretrained_regime": list(FRESH_PRETRAINED_REGIME),
-                "git_commit": _git_commit(),
+                "git_commit": commit,
                 "written_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 "seconds": round(time.perf_counter() - started, 1)}
         (out / "predictions.json").write_text(json.dumps(meta, indent=1) + "\n")
