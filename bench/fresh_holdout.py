@@ -113,8 +113,8 @@ def predict(graph: MatchingGraph, targets: MatchingGraph, methods, metric: str,
 
 
 def judge(predictions: pd.DataFrame, truth: MatchingGraph, metric: str, tolerance: float):
-    """Per-domain figures of every method from the written predictions (their ranks: 1 is the
-    pick)."""
+    """Per-domain figures of every method from the written predictions (higher predicted =
+    better, as every method's ``rank`` orders them)."""
     measured = truth.score_matrix(metric)
     higher = truth.higher_is_better(metric)
     rows = []
@@ -122,8 +122,7 @@ def judge(predictions: pd.DataFrame, truth: MatchingGraph, metric: str, toleranc
         if domain not in measured:
             continue
         column = measured[domain].dropna()
-        # the written rank is what the method says (``random`` writes ranks, not scores)
-        predicted = -group.set_index("model")["rank"].reindex(column.index).astype(float)
+        predicted = group.set_index("model")["predicted"].reindex(column.index)
         figures = ranking_metrics(predicted.to_numpy(), column.to_numpy(), higher_is_better=higher,
                                   log_scale=truth.log_scale(metric), tie_tolerance=tolerance)
         rows.append({"method": name, "dataset": domain, "regime": regime(domain),
