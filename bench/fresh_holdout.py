@@ -114,7 +114,8 @@ def predict(graph: MatchingGraph, targets: MatchingGraph, methods, metric: str,
 
 def judge(predictions: pd.DataFrame, truth: MatchingGraph, metric: str, tolerance: float):
     """Per-domain figures of every method from the written predictions (higher predicted =
-    better, as every method's ``rank`` orders them)."""
+    better; equal predictions are a tie, scored by its expectation, which is how ``random``,
+    which predicts nothing, gets the figures of a random pick)."""
     measured = truth.score_matrix(metric)
     higher = truth.higher_is_better(metric)
     rows = []
