@@ -120,9 +120,9 @@ def judge(predictions: pd.DataFrame, truth: MatchingGraph, metric: str, toleranc
     higher = truth.higher_is_better(metric)
     rows = []
     for (name, domain), group in predictions.groupby(["method", "dataset"], sort=False):
-        if domain not in measured:
+        column = measured[domain].dropna() if domain in measured else measured.iloc[:0, 0]
+        if len(column) < 2:  # not profiled yet
             continue
-        column = measured[domain].dropna()
         predicted = group.set_index("model")["predicted"].reindex(column.index)
         figures = ranking_metrics(predicted.to_numpy(), column.to_numpy(), higher_is_better=higher,
                                   log_scale=truth.log_scale(metric), tie_tolerance=tolerance)
@@ -147,9 +147,9 @@ def coverage(predictions: pd.DataFrame, truth: MatchingGraph, metric: str) -> pd
     mandc = predictions[predictions["method"].str.startswith("mandc")]
     rows = []
     for (name, domain), group in mandc.groupby(["method", "dataset"], sort=False):
-        if domain not in normalised:
+        measured = normalised[domain].dropna() if domain in normalised else []
+        if len(measured) < 2:
             continue
-        measured = normalised[domain].dropna()
         table = group.set_index("model").loc[measured.index]
         for level in LEVELS:
             low, high = table[f"low_{round(level * 100)}"], table[f"high_{round(level * 100)}"]
