@@ -116,6 +116,20 @@ def _shown_images(page, selector) -> int:
         .filter(img => img.naturalWidth > 0).length""")
 
 
+def _hidden_in_gallery(page, selector) -> list[str]:
+    """Captions of a gallery's images not wholly inside its box and the window, that is, seen
+    only after scrolling the gallery itself (an easily missed second row or column)."""
+    return page.evaluate(f"""() => {{
+        const gallery = document.querySelector('{selector}');
+        const box = gallery.querySelector('.grid-wrap').getBoundingClientRect();
+        return [...gallery.querySelectorAll('.gallery-item')].filter(item => {{
+            const r = item.getBoundingClientRect();
+            return r.left < box.left - 1 || r.right > Math.min(box.right, window.innerWidth) + 1
+                || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+        }}).map(item => item.innerText.trim());
+    }}""")
+
+
 def _assert_fits_390(page):
     """No sideways scroll of the page, and every table's columns reachable (inside the screen,
     or in a box that scrolls)."""
@@ -190,6 +204,7 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
     assert [c.removeprefix(f"{top}: ") for c in captions[4:]] == [
         c.removeprefix("your image: ") for c in captions[:4]], captions
     assert _shown_images(page, "#preview") == 8
+    assert _hidden_in_gallery(page, "#preview") == [], "generations hidden in the gallery"
     # the generations are the mini-zoo model's own 32 px images, not copies of the real ones
     sizes = page.evaluate("""() => [...document.querySelectorAll('#preview img')]
         .map(img => img.naturalWidth)""")
@@ -204,7 +219,7 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_function("window.innerWidth == 390")
     _assert_fits_390(page)
-    assert page.locator("#preview").bounding_box()["width"] <= 390
+    assert _hidden_in_gallery(page, "#preview") == [], "preview images cut off at 390 px"
     page.screenshot(path=str(tmp_path / "preview-390.png"), full_page=True)
 
 
