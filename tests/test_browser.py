@@ -1,7 +1,8 @@
 """The Space in a real browser: Playwright (from PyPI) driving Debian's Chromium, headless, on
 the app launched on a loopback port. A visitor uploads the bundled flowers example, ranks the
-models, sees ranked rows and images; the page fits a 390 px phone; bad inputs each get a clear
-message and the app answers the next request. Screenshots are saved under the test's tmp_path.
+models, sees ranked rows and images, then previews the top model's fine-tune (k = 1); the page
+fits a 390 px phone; bad inputs each get a clear message and the app answers the next
+request. Screenshots are saved under the test's tmp_path.
 """
 
 import re
@@ -23,6 +24,9 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) i
 
 WAIT_MS = 180_000
 """A cold upload loads the encoders: a minute or more on a busy 2-core machine."""
+PREVIEW_WAIT_MS = 900_000
+"""A k = 1 preview fine-tunes a mini-zoo model for 20 steps: 40-45 s on a busy 2-core machine,
+allowed far longer when the machine is shared."""
 ANSWERED = "best of 11 candidates"
 
 
@@ -112,6 +116,40 @@ def _shown_images(page, selector) -> int:
         .filter(img => img.naturalWidth > 0).length""")
 
 
+def _hidden_in_gallery(page, selector) -> list[str]:
+    """Captions of a gallery's images not wholly inside its box and the window, that is, seen
+    only after scrolling the gallery itself (an easily missed second row or column)."""
+    return page.evaluate(f"""() => {{
+        const gallery = document.querySelector('{selector}');
+        const box = gallery.querySelector('.grid-wrap').getBoundingClientRect();
+        return [...gallery.querySelectorAll('.gallery-item')].filter(item => {{
+            const r = item.getBoundingClientRect();
+            return r.left < box.left - 1 || r.right > Math.min(box.right, window.innerWidth) + 1
+                || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+        }}).map(item => item.innerText.trim());
+    }}""")
+
+
+def _assert_fits_390(page):
+    """No sideways scroll of the page, and every table's columns reachable (inside the screen,
+    or in a box that scrolls)."""
+    fits = page.evaluate("""() => {
+        const doc = document.documentElement;
+        const pageFits = doc.scrollWidth <= window.innerWidth + 1;
+        const tables = [...document.querySelectorAll('table')].map(table => {
+            let box = table.parentElement;
+            while (box && box.clientWidth >= table.scrollWidth - 1 &&
+                   getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
+            const reachable = table.scrollWidth <= box.clientWidth + 1 ||
+                ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+            return reachable && box.getBoundingClientRect().right <= window.innerWidth + 1;
+        });
+        return {pageFits, tables};
+    }""")
+    assert fits["pageFits"], "the page scrolls sideways at 390 px"
+    assert fits["tables"] and all(fits["tables"]), "a table's columns are cut off at 390 px"
+
+
 def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url, tmp_path):
     page = _open(browser, url, 1280)
     _upload(page, sorted(example_dir("flowers").iterdir()))
@@ -153,6 +191,37 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
     assert f"`{rows[0][1]}` ranks **#1**" in card
     page.screenshot(path=str(tmp_path / "upload-1280.png"), full_page=True)
 
+    # a k = 1 preview on the same page: the top model briefly fine-tuned, its generations for
+    # the first captions beside the real images, and the seconds it took
+    page.get_by_text("Preview fine-tunes (slow").click()
+    page.get_by_label("Models to preview").first.fill("1")
+    page.get_by_role("button", name="Preview fine-tunes", exact=True).click()
+    page.wait_for_function("document.querySelectorAll('#preview .caption-label').length == 8",
+                           timeout=PREVIEW_WAIT_MS)
+    captions = page.locator("#preview .caption-label").all_inner_texts()
+    top = rows[0][1]
+    assert all(c.startswith("your image: ") for c in captions[:4]), captions
+    assert [c.removeprefix(f"{top}: ") for c in captions[4:]] == [
+        c.removeprefix("your image: ") for c in captions[:4]], captions
+    assert _shown_images(page, "#preview") == 8
+    assert _hidden_in_gallery(page, "#preview") == [], "generations hidden in the gallery"
+    # the generations are the mini-zoo model's own 32 px images, not copies of the real ones
+    sizes = page.evaluate("""() => [...document.querySelectorAll('#preview img')]
+        .map(img => img.naturalWidth)""")
+    assert sizes[4:] == [32] * 4 and all(size > 32 for size in sizes[:4]), sizes
+    summary = page.get_by_text("Preview fine-tunes on").first.locator("xpath=..").inner_text()
+    assert "20 steps on 20 of your images" in summary
+    took = re.search(rf"{re.escape(top)}: (\d+(\.\d+)?) s", summary)
+    assert took and float(took.group(1)) > 0, summary
+    page.screenshot(path=str(tmp_path / "preview-1280.png"), full_page=True)
+
+    # the page with the preview still fits a 390 px phone
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("window.innerWidth == 390")
+    _assert_fits_390(page)
+    assert _hidden_in_gallery(page, "#preview") == [], "preview images cut off at 390 px"
+    page.screenshot(path=str(tmp_path / "preview-390.png"), full_page=True)
+
 
 def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_path):
     page = _open(browser, url, 390, 844)
@@ -162,21 +231,7 @@ def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_p
     rows = _ranked_rows(page)
     assert rows and "measured" in page.locator("#ranking table").first.inner_text()
     page.screenshot(path=str(tmp_path / "profiled-390.png"), full_page=True)
-    fits = page.evaluate("""() => {
-        const doc = document.documentElement;
-        const pageFits = doc.scrollWidth <= window.innerWidth + 1;
-        const tables = [...document.querySelectorAll('table')].map(table => {
-            let box = table.parentElement;
-            while (box && box.clientWidth >= table.scrollWidth - 1 &&
-                   getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
-            const reachable = table.scrollWidth <= box.clientWidth + 1 ||
-                ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
-            return reachable && box.getBoundingClientRect().right <= window.innerWidth + 1;
-        });
-        return {pageFits, tables};
-    }""")
-    assert fits["pageFits"], "the page scrolls sideways at 390 px"
-    assert fits["tables"] and all(fits["tables"]), "a table's columns are cut off at 390 px"
+    _assert_fits_390(page)
     header = " ".join(page.locator("#ranking [role=columnheader]").all_inner_texts())
     assert "predicted (80% interval)" in header and "fine-tune (s)" in header
     plot = page.evaluate("""() => {
