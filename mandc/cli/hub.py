@@ -29,6 +29,7 @@ Examples:
   mandc push runs/my-profile --repo alice/t2i-graph --create      # first push creates the repo
   mandc push runs/my-profile --repo alice/t2i-graph --dry-run     # what would be added, no write
   mandc push my-graph --repo org/t2i-graph --create-pr --message "SDXL on 4 datasets"
+  mandc push runs/my-profile --repo alice/t2i-graph --no-files    # the tables only
 
 The push is checked against the repo's graph.json first (schema, metric conventions,
 featurizer, every row's model, dataset, recipe and recipe hash); a refused push writes nothing.
@@ -95,7 +96,8 @@ def add_hub_commands(commands, graph_commands, formatter) -> None:
         "push", help="add a local graph's new rows to a Hub graph repo",
         formatter_class=formatter, epilog=PUSH_EXAMPLES,
         description="Push the score rows, models and datasets of a local graph (or of a "
-                    "`mandc profile` output folder) that a Hub dataset repo lacks, in one commit.")
+                    "`mandc profile` output folder) that a Hub dataset repo lacks, with their "
+                    "run records and sample grids, in one commit.")
     push.add_argument("source", metavar="SOURCE", help="local graph directory")
     push.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the graph repo")
     push.add_argument("--create", action="store_true", help="create the repo if it is missing")
