@@ -109,9 +109,14 @@ def test_the_plan_skips_same_bytes_keeps_the_repos_other_bytes_and_checks_each_f
                for line in bad.conflicts)
     assert sum("over the limit of 100 for runs/" in line for line in bad.conflicts) == 4
 
+    elsewhere = tmp_path / "grids"  # `mandc profile --samples-dir`: the grids live apart
+    (folder / "samples").rename(elsewhere)
+    assert plan_files(folder, pairs, {}).added["samples"] == 0
+    assert plan_files(folder, pairs, {}, samples_dir=elsewhere).added["samples"] == 4
+
     monkeypatch.setattr(pair_files, "MAX_FILES", 3)
     with pytest.raises(ValidationError, match="over the limit of 3 files"):
-        plan_files(folder, pairs, {})
+        plan_files(folder, pairs, {}, samples_dir=elsewhere)
 
 
 def test_a_record_holding_a_token_refuses_the_push_without_repeating_it(tmp_path):

@@ -189,9 +189,11 @@ def load_source(source: str | Path) -> MatchingGraph:
 
 def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
                create: bool = False, private: bool = False, message: str | None = None,
-               create_pr: bool = False, dry_run: bool = False, files: bool = True) -> PushResult:
+               create_pr: bool = False, dry_run: bool = False, files: bool = True,
+               samples_dir: str | Path | None = None) -> PushResult:
     """Add the rows of ``source`` that ``repo`` lacks, as new files in one commit; with
-    ``files`` (and a folder as ``source``) also its pairs' run records and sample grids."""
+    ``files`` (and a folder as ``source``) also its pairs' run records and sample grids (from
+    ``samples_dir`` when the run wrote them there)."""
     ref = parse_repo(repo)
     local = source if isinstance(source, MatchingGraph) else load_source(source)
     folder = None if isinstance(source, MatchingGraph) or not files else Path(source).expanduser()
@@ -220,7 +222,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
                 raise
             if dry_run:
                 return _with_files(_plan_initial(local, provenance), folder, pairs, {},
-                                   token), None
+                                   token, samples_dir), None
             api.create_repo(ref.repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True,
                             token=token)
             state["created"] = True
@@ -233,7 +235,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
             remote = read_repo_graph(snapshot(ref, token=token, revision=info.sha),
                                      label=f"{ref.repo_id}@{info.sha[:8]}")
             plan = plan_push(local, remote, provenance, label=label)
-        plan = _with_files(plan, folder, pairs, _remote_files(info), token)
+        plan = _with_files(plan, folder, pairs, _remote_files(info), token, samples_dir)
         if plan.empty or dry_run:
             return plan, None
         operations = [CommitOperationAdd(path, content) for path, content in plan.files.items()]
@@ -274,11 +276,11 @@ def _remote_files(info) -> dict[str, RemoteFile]:
 
 
 def _with_files(plan: PushPlan, folder: Path | None, pairs: set, remote: dict,
-                token: str | None) -> PushPlan:
+                token: str | None, samples_dir: str | Path | None = None) -> PushPlan:
     """``plan`` with the run records and grids of ``folder``'s pairs the repo lacks."""
     if folder is None:
         return plan
-    extras = plan_files(folder, pairs, remote, token=token)
+    extras = plan_files(folder, pairs, remote, token=token, samples_dir=samples_dir)
     plan.files.update(extras.files)
     plan.conflicts.extend(extras.conflicts)
     plan.extras = extras

@@ -91,13 +91,15 @@ def pair_of(stem: str) -> tuple[str, str] | None:
 
 
 def plan_files(folder: str | Path, pairs: set[tuple[str, str]],
-               remote: dict[str, RemoteFile], *, token: str | None = None) -> FilePlan:
-    """The run records and grids under ``folder`` of ``pairs`` that ``remote`` (the repo's
-    files) lacks; see the module docstring for what is skipped, scrubbed or refused."""
+               remote: dict[str, RemoteFile], *, token: str | None = None,
+               samples_dir: str | Path | None = None) -> FilePlan:
+    """The run records and grids under ``folder`` (grids: under ``samples_dir`` when the run
+    wrote them elsewhere) of ``pairs`` that ``remote`` (the repo's files) lacks; see the module
+    docstring for what is skipped, scrubbed or refused."""
     folder = Path(folder)
     plan = FilePlan()
     for kind in FOLDERS:
-        local = folder / kind
+        local = Path(samples_dir) if kind == "samples" and samples_dir else folder / kind
         if not local.is_dir():
             continue
         for file in sorted(local.iterdir()):

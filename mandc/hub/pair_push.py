@@ -5,8 +5,8 @@ run's graph directory is pushed with :func:`~.graph_repo.push_graph`, which adds
 the repo lacks, so pushing the whole directory again is cheap and idempotent. A push that fails
 is logged in one line and retried at the next one and at the end; the pair is never lost,
 since the local graph directory holds every finished pair whatever the Hub answers. Each push
-also sends the finished pairs' run records and sample grids (``graph_dir/runs``,
-``graph_dir/samples``; grids written elsewhere with ``--samples-dir`` stay local).
+also sends the finished pairs' run records and sample grids (``graph_dir/runs``, and
+``graph_dir/samples`` or the run's ``--samples-dir``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class PairPusher:
     graph_dir: Path
     repo: str
     every: int = 1
+    samples_dir: Path | None = None
+    """where the run writes its sample grids, when not ``graph_dir/samples``."""
     pending: int = 0
     """finished pairs whose rows have not reached the repo yet."""
     commits: list[str] = field(default_factory=list)
@@ -58,7 +60,8 @@ class PairPusher:
         """Push the graph directory now; False (and one logged line) when it failed."""
         try:
             result = push_graph(self.graph_dir, self.repo, create=True,
-                                message=f"mandc profile: {what}" if what else None)
+                                message=f"mandc profile: {what}" if what else None,
+                                samples_dir=self.samples_dir)
         except Exception as error:  # noqa: BLE001 - the run goes on; the rows stay local
             line = " ".join(str(error).split()) or type(error).__name__
             self.failures.append(line)
