@@ -1,6 +1,6 @@
 """The Space serving a graph from a Hub repo (``MANDC_GRAPH_REPO``), over the stand-in: the sample
-grids and run records stored beside the tables are fetched from the repo, only the ones the page
-shows, so the "why" images and the fine-tune cost appear as for the bundled graph."""
+grids and run records ``mandc push`` stored beside the tables are fetched from the repo, only the
+ones the page shows, so the "why" images and the fine-tune cost appear as for the bundled graph."""
 
 from __future__ import annotations
 
@@ -15,12 +15,6 @@ from test_hub import Hub, mandc, run_env, serve_stand_in
 
 from mandc.graph.defaults import shipped_graph_dir
 from mandc.ui.graph_files import MAX_HUB_RUNS_PER_MODEL
-
-UPLOAD_EXTRAS = """
-from huggingface_hub import HfApi
-HfApi().upload_folder(folder_path={folder!r}, repo_id="alice/graph", repo_type="dataset",
-                      allow_patterns=["samples/*", "runs/*"], commit_message="grids and runs")
-"""
 
 RANK = """
 import json, os, urllib.request
@@ -65,8 +59,10 @@ def _python(env: dict, code: str) -> str:
 def test_a_hub_graph_shows_its_sample_grids_and_measured_costs(hub, tmp_path):
     env = run_env(hub, tmp_path)
     shipped = shipped_graph_dir()
-    mandc(env, "push", str(shipped), "--repo", "alice/graph", "--create")
-    _python(env, UPLOAD_EXTRAS.format(folder=str(shipped)))
+    # `mandc push` sends the grids and run records beside the tables, as a deployed Space needs
+    pushed = json.loads(mandc(env, "push", str(shipped), "--repo", "alice/graph", "--create",
+                              "--json").stdout)
+    assert pushed["sent_files"] == {"runs": 352, "samples": 352}
     hub.control("/_stand_in/stats/reset", {})
 
     page = json.loads(_python({**env, "MANDC_GRAPH_REPO": "alice/graph",

@@ -6,6 +6,7 @@ is huggingface_hub's (``HF_TOKEN`` or ``hf auth login``) and is never printed.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -28,11 +29,20 @@ Examples:
   mandc push runs/my-profile --repo alice/t2i-graph --create      # first push creates the repo
   mandc push runs/my-profile --repo alice/t2i-graph --dry-run     # what would be added, no write
   mandc push my-graph --repo org/t2i-graph --create-pr --message "SDXL on 4 datasets"
+  mandc push runs/my-profile --repo alice/t2i-graph --no-files    # the tables only
 
 The push is checked against the repo's graph.json first (schema, metric conventions,
 featurizer, every row's model, dataset, recipe and recipe hash); a refused push writes nothing.
 New rows go in as new files in one commit; rows the repo has add nothing, so a push can be
 rerun safely. Needs a write token: HF_TOKEN, or `hf auth login`.
+
+The same commit carries the run records (runs/*.json) and sample grids (samples/*.png, .webp,
+.jpg) of the graph's profiled pairs that the repo lacks: the Space shows the grids and reads
+the fine-tune cost from the records. A file the repo holds with the same bytes is skipped; one
+with other bytes is never overwritten (the repo's is kept, a warning names it). Absolute local
+paths in a record (dataset_source, ...) are replaced by <local>/NAME; a record holding a token
+refuses the push. Limits: 1 MiB a record, 16 MiB a grid (larger ones are not sent, with a
+warning), 5,000 files and 2 GiB a push. --no-files sends the tables only.
 """
 
 COMPACT_EXAMPLES = """\
@@ -86,7 +96,8 @@ def add_hub_commands(commands, graph_commands, formatter) -> None:
         "push", help="add a local graph's new rows to a Hub graph repo",
         formatter_class=formatter, epilog=PUSH_EXAMPLES,
         description="Push the score rows, models and datasets of a local graph (or of a "
-                    "`mandc profile` output folder) that a Hub dataset repo lacks, in one commit.")
+                    "`mandc profile` output folder) that a Hub dataset repo lacks, with their "
+                    "run records and sample grids, in one commit.")
     push.add_argument("source", metavar="SOURCE", help="local graph directory")
     push.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the graph repo")
     push.add_argument("--create", action="store_true", help="create the repo if it is missing")
@@ -94,6 +105,9 @@ def add_hub_commands(commands, graph_commands, formatter) -> None:
     push.add_argument("--message", metavar="M", help="commit message")
     push.add_argument("--create-pr", action="store_true",
                       help="open a pull request instead of committing to the branch")
+    push.add_argument("--files", action=argparse.BooleanOptionalAction, default=True,
+                      help="also send the pairs' run records and sample grids the repo lacks "
+                           "(default; --no-files: the tables only)")
     push.add_argument("--dry-run", action="store_true", help="validate and list; write nothing")
     push.add_argument("--json", action="store_true", help="print the result as JSON")
     push.set_defaults(handler=_push)
@@ -225,16 +239,17 @@ def _push(args) -> int:
 
     _quiet_downloads(args.json)
     result = push_graph(args.source, args.repo, create=args.create, private=args.private,
-                        message=args.message, create_pr=args.create_pr, dry_run=args.dry_run)
+                        message=args.message, create_pr=args.create_pr, dry_run=args.dry_run,
+                        files=args.files)
     _warn(result.conflicts)
     if args.json:
         print(report.to_json(result.to_dict()))
         return 0
-    added = _counts(result.added)
-    present = _counts(result.present)
+    added = _counts({**result.added, **result.sent_files})
+    present = _counts({**result.present, **result.files_present})
     if not result.files:
         print(f"nothing to push: {result.repo} already has every row of {args.source}"
-              + (f" ({present})" if present else ""))
+              + (" and its files" if args.files else "") + (f" ({present})" if present else ""))
         return 0
     verb = "would add" if result.dry_run else "added"
     if result.dry_run:
@@ -247,6 +262,9 @@ def _push(args) -> int:
           f"{result.bytes:,} bytes) — {where}")
     if present:
         print(f"already in the repo: {present}")
+    if result.scrubbed:
+        print(f"local paths replaced by <local>/NAME in {len(result.scrubbed)} run records "
+              f"(e.g. {result.scrubbed[0]})")
     if result.note:
         print(f"note: {result.note}")
     return 0
@@ -335,5 +353,5 @@ def _compact(args) -> int:
 
 def _counts(counts: dict[str, int]) -> str:
     names = {"scores": "score rows", "models": "models", "datasets": "datasets",
-             "similarity": "similarity rows"}
+             "similarity": "similarity rows", "runs": "run records", "samples": "sample grids"}
     return ", ".join(f"{counts[k]} {names[k]}" for k in names if counts.get(k))

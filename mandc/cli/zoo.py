@@ -79,8 +79,10 @@ def _pusher(args):
     from ..hub.pair_push import PairPusher
     from ..settings import get_settings
 
+    samples = getattr(args, "samples_dir", None)
     pusher = PairPusher(Path(args.graph or get_settings().default_graph_dir), args.push,
-                        every=getattr(args, "push_every", 1))
+                        every=getattr(args, "push_every", 1),
+                        samples_dir=Path(samples).expanduser() if samples else None)
     pusher.check()
     return pusher
 

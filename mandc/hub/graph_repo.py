@@ -6,6 +6,9 @@
   after validating them against the repo's ``graph.json``; rows the repo has add nothing.
   A push never rewrites a file, so concurrent pushers need no lock; only a push that must
   change ``graph.json`` (a new metric, or the first push) commits with ``parent_commit``.
+  The same commit carries the run records and sample grids of the pushed pairs that the repo
+  lacks (:mod:`.pair_files`: scrubbed of local paths, never overwriting a repo file); as their
+  names are not digests, a push that sends any also commits with ``parent_commit``.
 - :func:`~.compact.compact_graph` folds the shards into one file per table in one commit made with
   ``parent_commit``, deleting exactly the shards it read; a push that lands meanwhile moves the
   head (HTTP 412), and the compaction re-reads and retries, so no row is lost.
@@ -38,6 +41,8 @@ from .layout import (
     shard_path,
     table_bytes,
 )
+from .pair_files import FOLDERS as FILE_FOLDERS
+from .pair_files import FilePlan, RemoteFile, plan_files
 from .repo_id import GraphRepo, parse_repo
 from .session import (
     api_with_timeout,
@@ -141,6 +146,8 @@ class PushPlan:
     conflicts: list[str] = field(default_factory=list)
     needs_parent: bool = False
     initial: bool = False
+    extras: FilePlan = field(default_factory=FilePlan)
+    """the run records and sample grids it sends (their bytes are in ``files`` too)."""
 
     @property
     def empty(self) -> bool:
@@ -161,6 +168,12 @@ class PushResult:
     conflicts: list[str]
     attempts: int
     note: str = ""
+    sent_files: dict[str, int] = field(default_factory=dict)
+    """run records (``runs``) and sample grids (``samples``) in the commit."""
+    files_present: dict[str, int] = field(default_factory=dict)
+    """those the repo already held, byte for byte (not sent again)."""
+    scrubbed: list[str] = field(default_factory=list)
+    """run records sent with their local paths replaced."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -176,10 +189,16 @@ def load_source(source: str | Path) -> MatchingGraph:
 
 def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
                create: bool = False, private: bool = False, message: str | None = None,
-               create_pr: bool = False, dry_run: bool = False) -> PushResult:
-    """Add the rows of ``source`` that ``repo`` lacks, as new files in one commit."""
+               create_pr: bool = False, dry_run: bool = False, files: bool = True,
+               samples_dir: str | Path | None = None) -> PushResult:
+    """Add the rows of ``source`` that ``repo`` lacks, as new files in one commit; with
+    ``files`` (and a folder as ``source``) also its pairs' run records and sample grids (from
+    ``samples_dir`` when the run wrote them there)."""
     ref = parse_repo(repo)
     local = source if isinstance(source, MatchingGraph) else load_source(source)
+    folder = None if isinstance(source, MatchingGraph) or not files else Path(source).expanduser()
+    pairs = set(zip(local.scores["model"].astype(str), local.scores["dataset"].astype(str),
+                    strict=True))
     label = "the pushed graph" if isinstance(source, MatchingGraph) else str(source)
     require_online(f"pushing to {ref}")
     # a dry run only reads: a public repo needs no token, and none is asked for
@@ -194,7 +213,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
         state["attempts"] = number
         try:
             info = api.repo_info(ref.repo_id, repo_type=REPO_TYPE, revision=ref.revision,
-                                 token=token)
+                                 token=token, files_metadata=folder is not None)
         except RepositoryNotFoundError as error:
             if status_of(error) not in (401, 404) or not create:
                 if not create:
@@ -202,12 +221,13 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
                                    f"cannot see it); add --create to create it") from None
                 raise
             if dry_run:
-                return _plan_initial(local, provenance), None
+                return _with_files(_plan_initial(local, provenance), folder, pairs, {},
+                                   token, samples_dir), None
             api.create_repo(ref.repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True,
                             token=token)
             state["created"] = True
             info = api.repo_info(ref.repo_id, repo_type=REPO_TYPE, revision=ref.revision,
-                                 token=token)
+                                 token=token, files_metadata=folder is not None)
         names = {sibling.rfilename for sibling in info.siblings or []}
         if "graph.json" not in names:
             plan = _plan_initial(local, provenance)
@@ -215,6 +235,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
             remote = read_repo_graph(snapshot(ref, token=token, revision=info.sha),
                                      label=f"{ref.repo_id}@{info.sha[:8]}")
             plan = plan_push(local, remote, provenance, label=label)
+        plan = _with_files(plan, folder, pairs, _remote_files(info), token, samples_dir)
         if plan.empty or dry_run:
             return plan, None
         operations = [CommitOperationAdd(path, content) for path, content in plan.files.items()]
@@ -224,7 +245,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
             revision=ref.revision, create_pr=create_pr,
             commit_message=message or _push_message(plan),
             commit_description=f"Pushed by {author} with mandc {__version__}.",
-            parent_commit=info.sha if plan.needs_parent else None)
+            parent_commit=info.sha if plan.needs_parent or plan.extras.files else None)
         return plan, commit
 
     plan, commit = with_retries(attempt, action=f"pushing to {ref}", token=token,
@@ -237,7 +258,33 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
                       pr_url=commit.pr_url if commit else None, dry_run=dry_run,
                       created=state["created"], added=plan.added, present=plan.present,
                       files=sorted(plan.files), bytes=sum(map(len, plan.files.values())),
-                      conflicts=plan.conflicts, attempts=state["attempts"], note=note)
+                      conflicts=plan.conflicts, attempts=state["attempts"], note=note,
+                      sent_files=plan.extras.added, files_present=plan.extras.present,
+                      scrubbed=plan.extras.scrubbed)
+
+
+def _remote_files(info) -> dict[str, RemoteFile]:
+    """The repo's run records and grids with their content ids (``files_metadata``)."""
+    remote = {}
+    for sibling in info.siblings or []:
+        if sibling.rfilename.split("/", 1)[0] in FILE_FOLDERS:
+            lfs = getattr(sibling, "lfs", None)
+            sha256 = (lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)
+                      ) if lfs else None
+            remote[sibling.rfilename] = RemoteFile(getattr(sibling, "blob_id", None), sha256)
+    return remote
+
+
+def _with_files(plan: PushPlan, folder: Path | None, pairs: set, remote: dict,
+                token: str | None, samples_dir: str | Path | None = None) -> PushPlan:
+    """``plan`` with the run records and grids of ``folder``'s pairs the repo lacks."""
+    if folder is None:
+        return plan
+    extras = plan_files(folder, pairs, remote, token=token, samples_dir=samples_dir)
+    plan.files.update(extras.files)
+    plan.conflicts.extend(extras.conflicts)
+    plan.extras = extras
+    return plan
 
 
 def retry_commit(error: BaseException) -> bool:
@@ -249,6 +296,9 @@ def retry_commit(error: BaseException) -> bool:
 def _push_message(plan: PushPlan) -> str:
     parts = [f"{plan.added.get(t, 0)} {t}" for t in ("scores", "models", "datasets",
                                                       "similarity") if plan.added.get(t)]
+    sent = plan.extras.added
+    parts += [f"{sent[k]} {name}" for k, name in (("runs", "run records"),
+                                                   ("samples", "sample grids")) if sent.get(k)]
     return f"mandc push: {', '.join(parts) or 'graph metadata'}"
 
 

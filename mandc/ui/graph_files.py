@@ -89,6 +89,8 @@ class GraphFiles:
             name = Path(path)
             if name.suffix.lower() not in (".png", ".webp", ".jpg", ".jpeg"):
                 continue
+            if name.stem.endswith("-zero-shot"):  # the base model's grid, sorted first
+                continue
             pair = pair_of(name.stem)
             if pair is not None:
                 index.setdefault(pair, path)
