@@ -91,6 +91,11 @@ def test_the_default_graphs_grids_and_runs_come_from_the_graphs_it_was_merged_fr
     assert graph_file_folders(tmp_path) == [tmp_path]  # any other graph: its own folder only
     files = GraphFiles(default_shipped_dir())
     assert len(files.runs()) == 352 + 352 + 88  # minizoo, minizoo-heldout, minizoo-extra
+    costs = FinetuneCosts.from_runs(files.runs(), pd.read_parquet(default_shipped_dir() /
+                                                                    "models.parquet"))
+    # the held-out parts' 40 runs a model name no machine: the 32 that do are the ones shown
+    assert costs.measured["glyphs-deep"].runs == 32
+    assert costs.measured["glyphs-deep"].device.startswith("CPU")
     for dataset, part in [("scenes-day", "minizoo"), ("glyphs-arrows-white", "minizoo-heldout"),
                           ("glyphs-letters-colour", "minizoo-extra")]:
         grid = files.sample_grid("shapes-v", dataset)
