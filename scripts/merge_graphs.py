@@ -5,7 +5,9 @@
 Without graph directories it merges the three measured graphs that ship with the package:
 ``minizoo`` (32 domains in the zoo's pretraining), ``minizoo-heldout`` (32 domains in no model's
 pretraining) and ``minizoo-extra`` (8 pretraining-only domains): 72 profiled domains, both
-regimes in one graph. Node tables and scores are stacked (every model must be the same in every
+regimes in one graph, the shipped default graph ``mandc/graphs/minizoo-all``
+(``python scripts/merge_graphs.py mandc/graphs/minizoo-all`` rebuilds it).
+Node tables and scores are stacked (every model must be the same in every
 graph, every dataset in one graph only), the metric declarations joined, and the data–data
 edges recomputed between *every* pair of datasets from their descriptors with the graphs' own
 featurizer and measures (:func:`mandc.graph.placement.with_descriptors`), so datasets of
@@ -23,12 +25,21 @@ import pandas as pd
 
 from mandc.errors import ValidationError
 from mandc.features import DatasetDescriptor
-from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.defaults import DEFAULT_GRAPH, DEFAULT_GRAPH_PARTS, shipped_graph_dir
 from mandc.graph.matching_graph import MatchingGraph
 from mandc.graph.placement import with_descriptors
 from mandc.graph.store import load_graph, save_graph
 
-SHIPPED_PARTS = ("minizoo", "minizoo-heldout", "minizoo-extra")
+SHIPPED_PARTS = DEFAULT_GRAPH_PARTS
+ORIGIN = f"""
+## What it is
+
+M&C's default graph (`mandc/graphs/{DEFAULT_GRAPH}`): every domain the mini-zoo was profiled on,
+both regimes, merged from the shipped graphs {", ".join(f"`{name}`" for name in SHIPPED_PARTS)}
+(same models, recipe and featurizer; data–data edges recomputed between every pair of
+datasets). It holds tables only: the sample grids and run records stay in those graphs' folders.
+Rebuild it with `python scripts/merge_graphs.py mandc/graphs/{DEFAULT_GRAPH}`.
+"""
 
 
 def merge_graphs(graphs: list[MatchingGraph]) -> MatchingGraph:
@@ -74,6 +85,9 @@ def main() -> None:
     except ValidationError as error:
         sys.exit(f"merge_graphs: {error}")
     save_graph(merged, args.out)
+    if not args.graphs:
+        with open(args.out / "README.md", "a", encoding="utf-8") as card:
+            card.write(ORIGIN)
     print(f"{args.out}: {len(merged.model_ids)} models, {len(merged.dataset_ids)} datasets, "
           f"{len(merged.scores)} scores")
 

@@ -118,8 +118,8 @@ def test_lower_is_better_for_named_metrics(capsys, tmp_path):
 def test_show_without_a_directory_uses_the_shipped_graph_then_mandc_home(capsys, _private_home):
     code, out, _ = run(capsys, "graph", "show")
     assert code == 0 and "shipped mini-zoo graph" in out
-    assert "datasets    32 (32 with scores)" in out and "featurizer  effnet-minilm" in out
-    assert "probe_mse_0.1 (lower is better, 352 rows, zero-shot probe)" in out
+    assert "datasets    72 (72 with scores)" in out and "featurizer  effnet-minilm" in out
+    assert "probe_mse_0.1 (lower is better, 792 rows, zero-shot probe)" in out
 
     import_example(capsys, _private_home / "graph")
     code, out, _ = run(capsys, "graph", "show", "--json")

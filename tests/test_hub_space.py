@@ -47,11 +47,12 @@ def test_deploy_sends_exactly_the_app_in_one_commit_and_updates_it(hub, tmp_path
     assert repo["space"]["variables"]["MANDC_GRAPH_REPO"]["value"] == "alice/t2i-graph"
     expected = set(space_files(ROOT)) | {"README.md", ".gitattributes"}
     assert set(commit["tree"]) == expected
-    assert {"app.py", "requirements.txt", "mandc/ui/app.py", "mandc/graphs/minizoo/graph.json",
+    assert {"app.py", "requirements.txt", "mandc/ui/app.py", "mandc/graphs/minizoo-all/graph.json",
             "mandc/minizoo/assets/shapes-v/unet/diffusion_pytorch_model.safetensors",
             "mandc/examples/flowers/metadata.jsonl"} <= expected
     assert not [p for p in expected if "/samples/" in p or "/runs/" in p or "__pycache__" in p
-                or p.startswith(("tests/", "bench/", "mandc/graphs/minizoo-"))]
+                or p.startswith(("tests/", "bench/"))
+                or p.startswith("mandc/graphs/") and not p.startswith("mandc/graphs/minizoo-all/")]
     assert len(commit["parents"]) == 1 and len(list((hub.root / "spaces/alice/mandc/commits")
                                                    .glob("*.json"))) == 2  # created + 1 commit
     card = (hub.root / "objects" / commit["tree"]["README.md"]["sha256"]).read_text()

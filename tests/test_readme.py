@@ -28,7 +28,11 @@ from pathlib import Path
 
 import pytest
 
-from mandc.graph.defaults import DEFAULT_GRAPH_TEXT, example_dir, shipped_graph_dir
+from mandc.graph.defaults import (
+    DEFAULT_GRAPH_TEXT,
+    default_shipped_dir,
+    example_dir,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 READMES = {"README.md": ROOT / "README.md", "toy": example_dir() / "README.md"}
@@ -185,13 +189,15 @@ def test_readmes_say_what_the_default_graph_is(readme):
 
 def test_the_default_graph_wording_matches_the_shipped_graph():
     from mandc.graph.store import load_graph
+    from mandc.minizoo.domains import HELD_OUT_DOMAINS
 
-    graph = load_graph(shipped_graph_dir())
-    found = re.search(r"(\d+) small text-to-image models fine-tuned on (\d+) procedural",
-                      DEFAULT_GRAPH_TEXT)
-    models, domains = int(found.group(1)), int(found.group(2))
+    graph = load_graph(default_shipped_dir())
+    found = re.search(r"(\d+) small text-to-image models fine-tuned on (\d+) procedural "
+                      r"domains, (\d+) of them in no model's pretraining", DEFAULT_GRAPH_TEXT)
+    models, domains, unseen = (int(found.group(n)) for n in (1, 2, 3))
     assert models == len(graph.model_ids)
     assert domains == graph.measured_scores["dataset"].nunique()
+    assert unseen == len(set(HELD_OUT_DOMAINS) & set(graph.dataset_ids))
 
 
 def test_the_help_uses_the_wording(capsys):

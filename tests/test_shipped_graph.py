@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from mandc.graph.defaults import default_graph_source, resolve_graph, shipped_graph_dir
+from mandc.graph.defaults import (
+    DEFAULT_GRAPH,
+    DEFAULT_GRAPH_PARTS,
+    default_graph_source,
+    resolve_graph,
+    shipped_graph_dir,
+)
 from mandc.graph.store import load_graph
 from mandc.minizoo.domains import (
     EXTRA_DOMAINS,
@@ -35,14 +41,38 @@ def fid(graph):
     return graph.score_matrix("fid")
 
 
-def test_the_default_graph_is_the_measured_mini_zoo_graph():
+def test_the_default_graph_is_the_measured_mini_zoo_graph_with_every_profiled_domain():
     graph = resolve_graph(None)  # conftest gives each test an empty MANDC_HOME
     assert sorted(graph.model_ids) == sorted(spec.name for spec in zoo_specs())
     assert len(graph.model_ids) >= 10
-    assert sorted(graph.dataset_ids) == sorted(PROFILED_DOMAINS)
+    every = [*PROFILED_DOMAINS, *HELD_OUT_DOMAINS, *EXTRA_DOMAINS]
+    assert sorted(graph.dataset_ids) == sorted(every) and len(every) == 72  # both regimes
     assert graph.primary_metric == "fid"
     assert graph.meta["featurizer"]  # described, so new datasets can be placed in it
     assert "shipped mini-zoo graph" in default_graph_source()
+    assert DEFAULT_GRAPH in default_graph_source()
+
+
+def test_the_default_graph_holds_exactly_its_parts():
+    """``minizoo-all`` is merged from the shipped sub-graphs (scripts/merge_graphs.py): same
+    models, the union of their datasets, every score row with its value, so neither can drift."""
+    merged = load_graph(shipped_graph_dir(DEFAULT_GRAPH))
+    parts = [load_graph(shipped_graph_dir(name)) for name in DEFAULT_GRAPH_PARTS]
+    for part in parts:
+        assert sorted(part.model_ids) == sorted(merged.model_ids)
+        assert part.meta["featurizer"] == merged.meta["featurizer"]
+        assert part.meta["metrics"].items() <= merged.meta["metrics"].items()
+    assert sorted(merged.dataset_ids) == sorted(d for part in parts for d in part.dataset_ids)
+    assert len(merged.scores) == sum(len(part.scores) for part in parts)
+    key = ["model", "dataset", "metric", "recipe_hash"]
+    every = merged.scores.set_index(key)["value"].sort_index()
+    assert every.index.is_unique
+    for part in parts:
+        mine = part.scores.set_index(key)["value"].sort_index()
+        assert every.loc[mine.index].to_numpy() == pytest.approx(mine.to_numpy(), rel=1e-12,
+                                                             nan_ok=True)
+    fid = merged.score_matrix("fid")
+    assert fid.notna().all().all() and fid.shape == (11, 72)
 
 
 @pytest.mark.parametrize("name", ["minizoo", "minizoo-heldout", "minizoo-extra",

@@ -318,7 +318,7 @@ def test_app_builds_without_server_paths_in_the_page():
     app = build_app()
     assert app.title == "M&C · Match & Choose"
     texts = [block.value or "" for block in app.blocks.values() if isinstance(block, gr.Markdown)]
-    assert any("This Space's graph: shipped mini-zoo graph (minizoo)" in t for t in texts)
+    assert any("This Space's graph: shipped mini-zoo graph (minizoo-all)" in t for t in texts)
     assert not any(str(shipped_graph_dir()) in text for text in texts)
 
 

@@ -7,7 +7,12 @@ import re
 import pandas as pd
 import pytest
 
-from mandc.graph.defaults import shipped_graph_dir
+from mandc.graph.defaults import (
+    DEFAULT_GRAPH_PARTS,
+    default_shipped_dir,
+    graph_file_folders,
+    shipped_graph_dir,
+)
 from mandc.ui import present
 from mandc.ui.cost import NOT_RECORDED, FinetuneCosts, short_device
 from mandc.ui.graph_files import GraphFiles, pair_of
@@ -75,6 +80,27 @@ def test_the_shipped_graphs_costs_come_from_its_run_records():
     assert costs.measured["patterns-s"].device.startswith("CPU")
     assert files.sample_grid("shapes-v", "scenes-day").name == \
         "shapes-v__scenes-day__0e24d5802cb9.webp"
+    assert files.sample_grid("shapes-v", "no-such-dataset") is None
+
+
+def test_the_default_graphs_grids_and_runs_come_from_the_graphs_it_was_merged_from(tmp_path):
+    """The shipped default graph keeps tables only; its grids and records are its parts'."""
+    assert not (default_shipped_dir() / "samples").exists()
+    assert graph_file_folders(default_shipped_dir()) == [
+        default_shipped_dir(), *(shipped_graph_dir(name) for name in DEFAULT_GRAPH_PARTS)]
+    assert graph_file_folders(tmp_path) == [tmp_path]  # any other graph: its own folder only
+    files = GraphFiles(default_shipped_dir())
+    assert len(files.runs()) == 352 + 352 + 88  # minizoo, minizoo-heldout, minizoo-extra
+    costs = FinetuneCosts.from_runs(files.runs(), pd.read_parquet(default_shipped_dir() /
+                                                                    "models.parquet"))
+    # the held-out parts' 40 runs a model name no machine: the 32 that do are the ones shown
+    assert costs.measured["glyphs-deep"].runs == 32
+    assert costs.measured["glyphs-deep"].device.startswith("CPU")
+    for dataset, part in [("scenes-day", "minizoo"), ("glyphs-arrows-white", "minizoo-heldout"),
+                          ("glyphs-letters-colour", "minizoo-extra")]:
+        grid = files.sample_grid("shapes-v", dataset)
+        assert grid == shipped_graph_dir(part) / "samples" / \
+            f"shapes-v__{dataset}__0e24d5802cb9.webp" and grid.is_file()
     assert files.sample_grid("shapes-v", "no-such-dataset") is None
 
 

@@ -6,8 +6,11 @@ One place decides the default graph, so the CLI and the app agree, in this order
    ``OWNER/NAME@REV``, ``hf://datasets/OWNER/NAME``; an existing directory wins);
 2. the Hub repo named by ``$MANDC_GRAPH_REPO`` (what a Space sets);
 3. ``$MANDC_HOME/graph`` if a graph was saved there;
-4. the measured mini-zoo graph that ships with the package (``mandc/graphs/minizoo``: 11 zoo
-   models fine-tuned on 32 procedural domains).
+4. the measured mini-zoo graph that ships with the package (``mandc/graphs/minizoo-all``: 11
+   zoo models fine-tuned on 72 procedural domains, both regimes: 32 in the zoo's pretraining,
+   32 in no model's pretraining and 8 pretraining-only ones), since more evidence is what a
+   user wants. It is merged (``scripts/merge_graphs.py``) from the shipped sub-graphs, which
+   stay for the studies that need one regime alone.
 
 A repo is read through the Hugging Face cache (:func:`mandc.hub.graph_repo.graph_from_repo`), so
 it works offline once pulled. The illustrative toy graph (``mandc/examples/toy``) remains for
@@ -33,22 +36,46 @@ DEFAULT_GRAPH_WHERE = ("the Hub graph repo named by $MANDC_GRAPH_REPO when it is
                        "mini-zoo graph that ships with M&C")
 """Where commands read when no graph is named: the one wording of :func:`resolve_graph`'s rule,
 used by the CLI help; ``tests/test_readme.py`` checks that the READMEs say the same."""
-DEFAULT_GRAPH_TEXT = (f"The default graph is {DEFAULT_GRAPH_WHERE} (mandc/graphs/minizoo: 11 "
-                      "small text-to-image models fine-tuned on 32 procedural domains).")
+DEFAULT_GRAPH_TEXT = (f"The default graph is {DEFAULT_GRAPH_WHERE} (mandc/graphs/minizoo-all: "
+                      "11 small text-to-image models fine-tuned on 72 procedural domains, 32 of "
+                      "them in no model's pretraining).")
 
 EXAMPLE_NAME = "toy"
 EXAMPLE_DATASET = "flowers"
 """``mandc/examples/flowers``: 20 flower images with captions (``mandc recommend --example``),
 drawn by ``scripts/make_example_flowers.py``; a kind of image no graph dataset shows."""
 SHIPPED_GRAPH = "minizoo"
+"""The 32-domain pretrained-regime graph: :func:`shipped_graph_dir`'s default, what the
+benches and the leave-one-out studies of one regime read."""
+DEFAULT_GRAPH = "minizoo-all"
+"""The shipped graph commands read when no graph is named (:func:`resolve_graph`)."""
+DEFAULT_GRAPH_PARTS = ("minizoo", "minizoo-heldout", "minizoo-extra")
+"""The shipped graphs :data:`DEFAULT_GRAPH` is merged from; they keep its sample grids and run
+records (the merged folder holds tables only)."""
 
 
 def shipped_graph_dir(name: str = SHIPPED_GRAPH) -> Path:
-    """A measured graph directory inside the package: ``minizoo`` (the default graph),
+    """A measured graph directory inside the package: ``minizoo-all`` (:data:`DEFAULT_GRAPH`,
+    every profiled domain), ``minizoo`` (the 32 domains in the zoo's pretraining),
     ``minizoo-heldout`` (ground truth of the held-out domains, in no model's pretraining),
     ``minizoo-extra`` (ground truth of the pretraining-only domains, in the zoo's pretraining but
     not in the graph) or ``minizoo-seed1`` (a second profiling seed, for the stability check)."""
     return Path(str(resources.files("mandc") / "graphs" / name))
+
+
+def default_shipped_dir() -> Path:
+    """The folder of the shipped default graph (:data:`DEFAULT_GRAPH`)."""
+    return shipped_graph_dir(DEFAULT_GRAPH)
+
+
+def graph_file_folders(folder: Path) -> list[Path]:
+    """The folders holding the sample grids and run records of the graph in ``folder``: the
+    folder itself, and for the shipped default graph, which keeps tables only, the shipped
+    graphs it was merged from."""
+    folders = [Path(folder)]
+    if Path(folder).resolve() == default_shipped_dir().resolve():
+        folders += [shipped_graph_dir(name) for name in DEFAULT_GRAPH_PARTS]
+    return folders
 
 
 def example_dir(name: str = EXAMPLE_NAME) -> Path:
@@ -79,8 +106,8 @@ def default_graph_source() -> str:
     home_graph = get_settings().default_graph_dir
     if (home_graph / "graph.json").is_file():
         return str(home_graph)
-    if (shipped_graph_dir() / "graph.json").is_file():
-        return f"shipped mini-zoo graph ({shipped_graph_dir()})"
+    if (default_shipped_dir() / "graph.json").is_file():
+        return f"shipped mini-zoo graph ({default_shipped_dir()})"
     return f"example graph {EXAMPLE_NAME!r} (illustrative numbers, not measured)"
 
 
@@ -103,14 +130,14 @@ def resolve_graph(path_or_none: str | Path | None = None) -> MatchingGraph:
     home_graph = get_settings().default_graph_dir
     if (home_graph / "graph.json").is_file():
         return load_graph(home_graph)
-    if (shipped_graph_dir() / "graph.json").is_file():
+    if (default_shipped_dir() / "graph.json").is_file():
         return _shipped_graph()
     return example_graph()
 
 
 @functools.lru_cache(maxsize=1)
 def _load_shipped() -> MatchingGraph:
-    return load_graph(shipped_graph_dir())
+    return load_graph(default_shipped_dir())
 
 
 def _shipped_graph() -> MatchingGraph:

@@ -87,7 +87,7 @@ def read_target(model: str) -> ModelTarget:
 
 def card_graph(spec: str | None) -> tuple[MatchingGraph, GraphSource]:
     """The graph to rank with (as ``--graph`` resolves it) and how the card cites it."""
-    from ..graph.defaults import SHIPPED_GRAPH, resolve_graph
+    from ..graph.defaults import DEFAULT_GRAPH, resolve_graph
     from ..settings import get_settings
     from .graph_repo import pulled_from_repo
     from .repo_id import looks_like_repo
@@ -102,7 +102,7 @@ def card_graph(spec: str | None) -> tuple[MatchingGraph, GraphSource]:
         return graph, GraphSource(name=f"the graph `{Path(spec).name}`")
     home = get_settings().default_graph_dir / "graph.json"
     name = ("a local graph" if home.is_file() else
-            f"the {SHIPPED_GRAPH} graph shipped with mandc")
+            f"the {DEFAULT_GRAPH} graph shipped with mandc")
     return graph, GraphSource(name=name)
 
 

@@ -19,6 +19,7 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, SpaceCard
 from huggingface_hub.errors import RepositoryNotFoundError
 
 from ..errors import ConfigError, HubError, ValidationError
+from ..graph.defaults import DEFAULT_GRAPH
 from .cards import is_hub_id
 from .repo_id import parse_repo
 from .session import api_with_timeout, require_online, require_token, with_retries
@@ -28,9 +29,9 @@ SDK = "gradio"
 VARIABLE = "MANDC_GRAPH_REPO"
 ROOT_FILES = ("app.py", "requirements.txt")
 CARD_SOURCE = "space_config/README.md"
-PACKAGE_EXCLUDES = ("*/__pycache__/*", "*.pyc", "graphs/*/samples/*", "graphs/*/runs/*",
-                    "graphs/minizoo-*")
-"""Package paths (relative to ``mandc/``) the app never reads."""
+PACKAGE_EXCLUDES = ("*/__pycache__/*", "*.pyc", "graphs/*/samples/*", "graphs/*/runs/*")
+"""Package paths (relative to ``mandc/``) the app never reads; nor does it read any shipped
+graph but the default one (:data:`mandc.graph.defaults.DEFAULT_GRAPH`)."""
 KEPT = (".gitattributes",)
 """Files of the Space repo that a deploy never deletes."""
 
@@ -91,8 +92,10 @@ def space_files(root: Path) -> dict[str, Path | bytes]:
     package = root / "mandc"
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(package).as_posix()
-        if path.is_file() and not any(fnmatch.fnmatch(relative, pattern)
-                                      for pattern in PACKAGE_EXCLUDES):
+        other_graph = (relative.startswith("graphs/")
+                       and not relative.startswith(f"graphs/{DEFAULT_GRAPH}/"))
+        if path.is_file() and not other_graph and not any(fnmatch.fnmatch(relative, pattern)
+                                                          for pattern in PACKAGE_EXCLUDES):
             files[f"mandc/{relative}"] = path
     return files
 

@@ -74,7 +74,10 @@ class FinetuneCosts:
             by_model[str(record["model"])][device].append(_seconds(record))
         measured = {}
         for model, devices in by_model.items():
-            device, seconds = max(devices.items(), key=lambda item: (len(item[1]), item[0]))
+            # the machine with the most runs; runs that name their machine before those that
+            # do not (the default graph's held-out parts did not record it)
+            device, seconds = max(devices.items(), key=lambda item: (
+                item[0] != NOT_RECORDED, len(item[1]), item[0]))
             measured[model] = Cost(statistics.median(seconds), device, len(seconds))
         costs = cls(measured, recipe=usable[0].get("recipe"))
         costs._fit(_params(models))

@@ -10,6 +10,7 @@ import logging
 import threading
 from pathlib import Path
 
+from ..graph.defaults import graph_file_folders
 from ..hub.repo_id import GraphRepo
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,13 @@ def pair_of(stem: str) -> tuple[str, str] | None:
 
 class GraphFiles:
     """Sample grids and run records of one graph: ``folder`` (a local graph directory, or
-    ``None``) and, where the graph came from the Hub, ``repo`` at ``commit``."""
+    ``None``; for the shipped default graph, also the shipped graphs it was merged from) and,
+    where the graph came from the Hub, ``repo`` at ``commit``."""
 
     def __init__(self, folder: Path | None, repo: GraphRepo | None = None,
                  commit: str | None = None):
         self.folder, self.repo, self.commit = folder, repo, commit
+        self.folders = graph_file_folders(folder) if folder is not None else []
         self._lock = threading.Lock()
         self._grids: dict[tuple[str, str], str] | None = None
         self._runs: list[dict] | None = None
@@ -61,7 +64,7 @@ class GraphFiles:
                     return None
                 self._fetched[path] = fetched
             return self._fetched[path]
-        return self.folder / path
+        return Path(path)
 
     def runs(self) -> list[dict]:
         """The graph's run records (at most :data:`MAX_HUB_RUNS_PER_MODEL` a model from a Hub
@@ -72,15 +75,18 @@ class GraphFiles:
             return self._runs
 
     def _list(self, folder: str) -> list[str]:
-        """Paths (relative to the graph) of the files in ``folder``, sorted."""
+        """The files in ``folder``, sorted: paths relative to the repo for a Hub graph, full
+        paths (first graph folder first) for a local one."""
         if self.on_hub:
             from ..hub.graph_extras import list_folder
 
             return list_folder(self.repo, self.commit, folder)
-        local = self.folder / folder if self.folder is not None else None
-        if local is None or not local.is_dir():
-            return []
-        return [f"{folder}/{path.name}" for path in sorted(local.iterdir()) if path.is_file()]
+        found = []
+        for base in self.folders:
+            local = base / folder
+            if local.is_dir():
+                found += [str(path) for path in sorted(local.iterdir()) if path.is_file()]
+        return found
 
     @staticmethod
     def _index(paths: list[str]) -> dict[tuple[str, str], str]:
@@ -111,7 +117,7 @@ class GraphFiles:
             folder = fetch_files(self.repo, self.commit, chosen)
             files = [folder / path for path in chosen] if folder is not None else []
         else:
-            files = [self.folder / path for path in paths]
+            files = [Path(path) for path in paths]
         records = []
         for file in files:
             if file is None:

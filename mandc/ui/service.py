@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..graph.defaults import default_graph_source, resolve_graph, shipped_graph_dir
+from ..graph.defaults import DEFAULT_GRAPH, default_graph_source, default_shipped_dir, resolve_graph
 from ..graph.matching_graph import MatchingGraph
 from ..hub.repo_id import GraphRepo
 from .graph_files import GraphFiles
@@ -180,8 +180,8 @@ def _server_graph(graph_dir: str | None) -> ServedGraph:
                            files=GraphFiles(None, pulled.repo, pulled.commit),
                            source={"repo": pulled.repo.repo_id, "revision": pulled.commit})
     folder = _folder(graph_dir)
-    shipped = graph_dir is None and folder is not None and folder == shipped_graph_dir()
-    name = (f"the {shipped_graph_dir().name} graph shipped with mandc" if shipped else
+    shipped = graph_dir is None and folder is not None and folder == default_shipped_dir()
+    name = (f"the {DEFAULT_GRAPH} graph shipped with mandc" if shipped else
             f"the graph `{public_text(str(graph_dir or folder))}`" if graph_dir or folder else
             "the example graph shipped with mandc")
     return ServedGraph(resolve_graph(graph_dir), _label(graph_dir), folder,
@@ -220,7 +220,7 @@ def _folder(graph_dir: str | None) -> Path | None:
     home = get_settings().default_graph_dir
     if (home / "graph.json").is_file():
         return home
-    shipped = shipped_graph_dir()
+    shipped = default_shipped_dir()
     return shipped if (shipped / "graph.json").is_file() else None
 
 
