@@ -28,8 +28,7 @@ PUSH_EXAMPLES = """\
 Examples:
   mandc push runs/my-profile --repo alice/t2i-graph --create      # first push creates the repo
   mandc push runs/my-profile --repo alice/t2i-graph --dry-run     # what would be added, no write
-  mandc push my-graph --repo org/t2i-graph --create-pr --message "SDXL on 4 datasets"
-  mandc push runs/my-profile --repo alice/t2i-graph --no-files    # the tables only
+  mandc push my-graph --repo org/t2i-graph --create-pr --no-files  # a PR of the tables only
 
 The push is checked against the repo's graph.json first (schema, metric conventions,
 featurizer, every row's model, dataset, recipe and recipe hash); a refused push writes nothing.

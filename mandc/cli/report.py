@@ -126,10 +126,18 @@ def ranking_text(result: Mapping, *, top: int | None = None) -> str:
             f"graph {result['graph']}")
     rows = result["ranking"][:top]
     columns = ["rank", "model", "predicted"]
+    formats = dict.fromkeys(columns, significant)
+    level = result.get("interval_level")
+    banded = level is not None and any(row.get("low") is not None for row in rows)
+    if banded:
+        interval = f"{round(level * 100)}% interval"
+        rows = [{**row, interval: _interval(row.get("low"), row.get("high"))} for row in rows]
+        columns.append(interval)
     measured = any(row.get("measured") is not None for row in result["ranking"])
     if measured:
         columns.append("measured")
-    parts = [head, "", table(rows, columns, formats=dict.fromkeys(columns, significant))]
+        formats["measured"] = significant
+    parts = [head, "", table(rows, columns, formats=formats)]
     shown, total = len(rows), result["candidates"]
     if shown < total:
         parts.append(f"({total - shown} more of the {total} candidate models not shown; "
@@ -137,6 +145,10 @@ def ranking_text(result: Mapping, *, top: int | None = None) -> str:
     direction = "higher" if result["higher_is_better"] else "lower"
     parts += ["", "predicted: the quality to expect after fine-tuning, in standard deviations "
               "above the average candidate on this dataset; higher is better."]
+    if banded:
+        parts.append(f"{interval}: on the scale of predicted, the range that held the measured "
+                     f"quality for {round(level * 100)}% of models on held-out datasets "
+                     "(split conformal, calibrated leave-one-dataset-out).")
     if measured:
         parts.append(f"measured: the {result['metric']} measured after fine-tuning on this "
                      f"dataset; {direction} is better.")
@@ -151,6 +163,12 @@ def ranking_text(result: Mapping, *, top: int | None = None) -> str:
     if result.get("load_report"):
         parts += ["", *load_report_lines(result["load_report"], result.get("load_notes", []))]
     return "\n".join(parts)
+
+
+def _interval(low, high) -> str:
+    if low is None or high is None:
+        return "-"
+    return f"[{significant(low)}, {significant(high)}]"
 
 
 def load_report_lines(load_report: Mapping, notes: Sequence[str] = ()) -> list[str]:
