@@ -361,6 +361,21 @@ def test_recommend_text_rounds_to_three_figures_and_states_each_direction_once(c
     assert "measured: the fid measured after fine-tuning on this dataset; lower is better." in out
 
 
+def test_recommend_text_shows_mandcs_interval_as_the_json_gives_it(capsys, toy_default):
+    code, out, _ = run(capsys, "recommend", "--dataset", "celeba-hq-faces", "--json")
+    rows = json.loads(out)["ranking"]
+    code, out, _ = run(capsys, "recommend", "--dataset", "celeba-hq-faces")
+    assert code == 0 and "80% interval" in out.splitlines()[2]
+    first = next(line for line in out.splitlines() if line.startswith("   1 "))
+    low, high = report.significant(rows[0]["low"]), report.significant(rows[0]["high"])
+    assert first.split()[3:5] == [f"[{low},", f"{high}]"]
+    assert float(low) < rows[0]["predicted"] < float(high)
+    assert "80% interval: on the scale of predicted" in out
+    code, out, _ = run(capsys, "recommend", "--dataset", "celeba-hq-faces", "--method",
+                       "nearest_dataset")
+    assert "interval" not in out  # a comparison method gives none
+
+
 @pytest.mark.parametrize("value, text", [
     (80.64, "80.6"), (170.8, "171"), (-0.06237, "-0.0624"), (9.996, "10.0"), (1234.5, "1230"),
     (0.0, "0"), (1.0, "1.00"), (-1.767, "-1.77"),
