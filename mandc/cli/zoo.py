@@ -250,15 +250,17 @@ def add_commands(commands, formatter) -> None:
     domains = zoo_commands.add_parser(
         "domains", help="list (and write) the procedural domains", formatter_class=formatter,
         description=paragraph(
-            "List the procedural domains with their family and role (profiled: in the "
-            "graph; held_out: in no model's pretraining; fresh: the last held-out set, half "
-            "mixtures of pretraining domains; extra: pretraining only)."),
+            "List the procedural domains with their family and role (profiled: in the zoo's "
+            "pretraining and the 32-domain graph minizoo; held_out: in no model's pretraining; "
+            "extra: in pretraining, not in minizoo; fresh: the last held-out set, in no graph, "
+            "four of its eight mixing pretraining domains). The default graph, minizoo-all, "
+            "holds the profiled, held_out and extra domains."),
         epilog=examples("mandc minizoo domains --family shapes",
                         "mandc minizoo domains --write domains     # imagefolders for profiling",
                         "mandc minizoo domains --json"))
     domains.add_argument("--family", help="only this family")
-    domains.add_argument("--write", metavar="DIR", help="write profiled and held-out domains as "
-                         "imagefolders (train/ and test/) under DIR")
+    domains.add_argument("--write", metavar="DIR", help="write the profiled, held-out and fresh "
+                         "domains as imagefolders (train/ and test/) under DIR")
     domains.add_argument("--all", action="store_true", help="with --write: the extra "
                          "pretraining-only domains too")
     domains.add_argument("--size", type=positive_int, default=32,

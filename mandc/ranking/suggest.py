@@ -210,7 +210,7 @@ def _reason(row: dict, quantile: float, level: float) -> str:
     if low <= rival_high and rival_low <= high:
         if row["rival_measured"]:
             return f"{mine} may beat {theirs} {where}: the score is within its {percent} interval"
-        return f"{mine} and {theirs} are within each other's {percent} interval {where}"
+        return f"the {percent} intervals of {mine} and {theirs} overlap {where}"
     if row["predicted"] > row["rival_score"]:
         return (f"{mine} is predicted best {where}, clear of {theirs}; measuring would confirm "
                 "the pick")
