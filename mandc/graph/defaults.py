@@ -176,10 +176,12 @@ def place_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
         if close:
             hint = "did you mean " + " or ".join(repr(name) for name in close) + "?"
         else:
-            shown = ", ".join(known[:10]) + (f" … ({len(known)} in all; `mandc graph show "
-                                             "--json` lists them)" if len(known) > 10 else "")
-            hint = (f"the graph's datasets are: {shown} (a new dataset of an imported graph "
-                    "joins it through its rows in the similarity file)")
+            shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)"
+                                             if len(known) > 10 else "")
+            hint = f"the graph's datasets are: {shown}"
+            if not graph.meta.get("featurizer"):
+                hint += (" (a new dataset of an imported graph joins it through its rows in the "
+                         "similarity file)")
         raise ValidationError(f"dataset {target!r} is not in the graph and is not a folder, zip "
                               f"or Hub id; {hint}")
     from ..data import load_target
