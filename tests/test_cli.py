@@ -331,7 +331,7 @@ def test_recommend_json_carries_every_candidate_and_text_says_how_many_are_hidde
     assert [row["rank"] for row in json.loads(out)["ranking"]] == [1, 2, 3]
 
     code, out, _ = run(capsys, "recommend", "--dataset", "shapes-red-circles")
-    ranked = [line for line in out.splitlines() if line.strip()[:2].strip().isdigit()]
+    ranked = [line for line in out.splitlines() if line[:4].strip().isdigit()]  # rank column
     assert len(ranked) == 10
     assert "(1 more of the 11 candidate models not shown; --top 11 lists them all)" in out
 
