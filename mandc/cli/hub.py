@@ -97,7 +97,8 @@ def add_hub_commands(commands, graph_commands, formatter) -> None:
         description="Push the score rows, models and datasets of a local graph (or of a "
                     "`mandc profile` output folder) that a Hub dataset repo lacks, with their "
                     "run records and sample grids, in one commit.")
-    push.add_argument("source", metavar="SOURCE", help="local graph directory")
+    push.add_argument("source", metavar="SOURCE",
+                      help="local graph directory (a `mandc profile --graph` output folder is one)")
     push.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the graph repo")
     push.add_argument("--create", action="store_true", help="create the repo if it is missing")
     push.add_argument("--private", action="store_true", help="with --create: a private repo")

@@ -284,7 +284,7 @@ def add_commands(commands, formatter) -> None:
     pretrain.add_argument("--no-resume", action="store_true", help="start from scratch")
     pretrain.add_argument("--device", help="torch device to train on, e.g. cuda "
                           "(default: MANDC_DEVICE, else cpu)")
-    pretrain.add_argument("--no-progress", action="store_true")
+    pretrain.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     pretrain.set_defaults(handler=_pretrain)
 
     def recipe_options(parser: argparse.ArgumentParser) -> None:
@@ -304,7 +304,8 @@ def add_commands(commands, formatter) -> None:
                                  "diffusers' load_lora_weights) with a README.md model card: "
                                  "base model, recipe, scores. Off by default; pairs the graph "
                                  "already holds are not rerun")
-        parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--no-progress", action="store_true",
+                            help="no progress bars on stderr")
         parser.add_argument("--push", metavar="OWNER/NAME",
                             help="also push finished pairs to this Hub graph repo (created if "
                                  "missing; needs a write token); a failed push is retried "
@@ -352,7 +353,7 @@ def add_commands(commands, formatter) -> None:
                        help=f"train images per dataset (default {CLI_PROBE_SAMPLES})")
     probe.add_argument("--seed", type=int, default=CLI_PROBE_SEED,
                        help=f"seed of the noise (default {CLI_PROBE_SEED}, as the shipped probes)")
-    probe.add_argument("--no-progress", action="store_true")
+    probe.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_loader_options(probe, sampling=False)
     probe.set_defaults(handler=_probe)
 
