@@ -232,6 +232,8 @@ def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_p
     assert rows and "measured" in page.locator("#ranking table").first.inner_text()
     page.screenshot(path=str(tmp_path / "profiled-390.png"), full_page=True)
     _assert_fits_390(page)
+    assert _shown_images(page, "#reasons") >= 6
+    assert _hidden_in_gallery(page, "#reasons") == [], "reason images cut off at 390 px"
     header = " ".join(page.locator("#ranking [role=columnheader]").all_inner_texts())
     assert "predicted (80% interval)" in header and "fine-tune (s)" in header
     plot = page.evaluate("""() => {

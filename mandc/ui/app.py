@@ -38,14 +38,16 @@ CSS = """
 .mandc-table [role=columnheader], .mandc-table [role=columnheader] * {
   word-break: keep-all; overflow-wrap: normal; hyphens: none;
 }
-#preview .grid-wrap { max-height: none; }
+#preview .grid-wrap, #reasons .grid-wrap, #yours .grid-wrap { max-height: none; }
 @media (max-width: 480px) {
-  #preview .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  #preview .grid-container, #reasons .grid-container, #yours .grid-container {
+    grid-template-columns: repeat(2, minmax(0, 1fr));
+  }
 }
 """
 """Narrow screens scroll the tables sideways inside their box; headers break between words only.
-The preview gallery is never cut to a scrolling box (its generations are its second row), and
-wraps to two columns on a phone."""
+The image galleries (preview, reasons, the visitor's own) are never cut to a scrolling box (their
+second rows matter), and wrap to two columns on a phone."""
 
 
 def build_app(graph_dir: str | None = None, *, warm: bool = False):
