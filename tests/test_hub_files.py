@@ -74,6 +74,19 @@ def test_local_paths_are_replaced_wherever_they_stand_and_ids_and_urls_are_kept(
     assert sorted(changed) == ["dataset_source", "nested.adapter", "notes[0]"]
 
 
+def test_windows_paths_are_replaced_too_and_drive_letters_in_words_are_kept():
+    cleaned, changed = scrub_record({
+        "dataset_source": "C:\\Users\\ann\\data\\cats", "adapter": "D:/runs/lora/",
+        "notes": "copied from \\\\nas\\share\\flowers to E:\\", "model": "org/v:2",
+        "url": "https://huggingface.co/a/b", "ratio": "a:b 3:4"})
+    assert cleaned["dataset_source"] == "<local>/cats"
+    assert cleaned["adapter"] == "<local>/lora"
+    assert cleaned["notes"] == "copied from <local>/flowers to <local>"
+    assert {key: cleaned[key] for key in ("model", "url", "ratio")} == {
+        "model": "org/v:2", "url": "https://huggingface.co/a/b", "ratio": "a:b 3:4"}
+    assert sorted(changed) == ["adapter", "dataset_source", "notes"]
+
+
 def test_the_plan_skips_same_bytes_keeps_the_repos_other_bytes_and_checks_each_file(
         tmp_path, monkeypatch):
     folder = tmp_path / "g"

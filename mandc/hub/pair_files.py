@@ -43,7 +43,10 @@ MAX_TOTAL_BYTES = 2 << 30
 GRID_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")
 FOLDERS = ("runs", "samples")
 
-_LOCAL_PATH = re.compile(r"(?<![\w:/.~-])(?:file://)?~?/(?![/\s])[^\s'\"<>]*")
+_LOCAL_PATH = re.compile(
+    r"(?<![\w:/.~-])(?:file://)?~?/(?![/\s])[^\s'\"<>]*"  # POSIX: /…, ~/…, file:///…
+    r"|(?<![\w\\/])[A-Za-z]:[\\/][^\s'\"<>]*"  # Windows drive: C:\…, C:/…
+    r"|(?<![\w\\])\\\\[^\s\\'\"<>]+\\[^\s'\"<>]*")  # Windows share: \\server\share\…
 _TOKEN = re.compile(r"hf_[A-Za-z0-9]{20,}")
 _MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",),
           ".jpeg": (b"\xff\xd8\xff",), ".webp": (b"RIFF",)}
@@ -165,8 +168,9 @@ def _content(file: Path, path: str, kind: str, plan: FilePlan, token: str | None
 
 
 def scrub_record(record: dict) -> tuple[dict, list[str]]:
-    """``record`` with every absolute local path (``/…``, ``~/…``, ``file://…``, alone or in a
-    text) replaced by ``<local>/<its last part>``, and the fields changed (dotted keys)."""
+    """``record`` with every absolute local path (``/…``, ``~/…``, ``file://…``, ``C:\\…``,
+    ``\\\\server\\share\\…``, alone or in a text) replaced by ``<local>/<its last part>``, and
+    the fields changed (dotted keys)."""
     changed: list[str] = []
 
     def clean(value, where: str):
@@ -186,8 +190,8 @@ def scrub_record(record: dict) -> tuple[dict, list[str]]:
 
 
 def _hide(match: re.Match) -> str:
-    last = match.group(0).rstrip("/").rsplit("/", 1)[-1]
-    return f"<local>/{last}" if last and last != "~" else "<local>"
+    last = re.split(r"[\\/]", match.group(0).rstrip("/\\"))[-1]
+    return f"<local>/{last}" if last and last != "~" and not last.endswith(":") else "<local>"
 
 
 def _refuse_tokens(record: dict, path: str, token: str | None) -> None:
