@@ -106,6 +106,8 @@ def suggestion_text(result: dict) -> str:
     parts += ["", paragraph(
         "value: expected gain of the dataset's best pick once the pair is measured, in standard "
         "deviations of the models' scores there; p_best: chance that the pair beats the rival, "
-        "the best other model on that dataset (measured or predicted); interval: 80% interval "
-        "of the prediction.")]
+        "the best other model on that dataset (measured or predicted); predicted and "
+        "interval: in those standard deviations (recommend shows normalised scores), the "
+        "interval being recommend's calibrated 80% interval widened or narrowed for this pair "
+        "by how much a committee of refits disagrees on it.")]
     return "\n".join(parts)

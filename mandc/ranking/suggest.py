@@ -144,7 +144,9 @@ def suggest(graph: MatchingGraph, *, budget: int | None = None, datasets: list[s
     table["low"] = table["predicted"] - quantile * table["sd"]
     table["high"] = table["predicted"] + quantile * table["sd"]
     table["reason"] = [_reason(row, quantile, level) for row in table.to_dict("records")]
-    table = table.sort_values(["value", "dataset", "model"], ascending=[False, True, True],
+    # equal values (often zero: pairs far below a measured winner) go by their chance to win
+    table = table.sort_values(["value", "p_best", "dataset", "model"],
+                              ascending=[False, False, True, True],
                               kind="stable").reset_index(drop=True)
     if budget is not None:
         table = table.head(budget)
