@@ -104,6 +104,24 @@ def test_graph_import_then_show(capsys, tmp_path):
     assert summary["graph"] == str(tmp_path / "g") and summary["featurizer"] is None
 
 
+def test_show_lists_datasets_with_their_best_model_and_models_with_their_wins(capsys, tmp_path):
+    (tmp_path / "scores.csv").write_text("model,dataset,score\na,d1,10\nb,d1,12\na,d2,30\n"
+                                         "b,d2,20\nb,d3,5\n")
+    (tmp_path / "datasets.csv").write_text("dataset,f1\nd1,1\nd2,2\nd3,3\nd4,4\n")
+    code, _, err = run(capsys, "graph", "import", "--scores", tmp_path / "scores.csv",
+                       "--datasets", tmp_path / "datasets.csv", "--lower-is-better",
+                       "--out", tmp_path / "g")
+    assert code == 0, err
+    code, out, _ = run(capsys, "graph", "show", tmp_path / "g", "--list", "datasets", "--json")
+    assert code == 0
+    assert [(r["dataset"], r["measured"], r["best_model"], r["score"])
+            for r in json.loads(out)["datasets"]] == [
+        ("d1", 2, "a", 10.0), ("d2", 2, "b", 20.0), ("d3", 1, "b", 5.0), ("d4", 0, None, None)]
+    code, out, _ = run(capsys, "graph", "show", tmp_path / "g", "--list", "models")
+    assert code == 0 and "2 models of" in out and "lower is better" in out
+    assert re.search(r"^a +2 +1$", out, re.M) and re.search(r"^b +3 +2$", out, re.M)
+
+
 def test_lower_is_better_for_named_metrics(capsys, tmp_path):
     scores = tmp_path / "s.csv"
     scores.write_text("model,dataset,metric,score\na,x,fid,3\nb,x,fid,4\na,x,clip,.3\n")

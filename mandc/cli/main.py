@@ -55,12 +55,54 @@ def _graph_show(args) -> int:
 
     repo = get_settings().graph_repo if args.dir is None else (
         args.dir if looks_like_repo(args.dir) else None)
+    if repo and args.list:
+        from ..hub.graph_repo import pulled_from_repo
+
+        pulled = pulled_from_repo(repo)
+        return _list_nodes(pulled.graph, f"{pulled.repo.repo_id}@{pulled.commit[:12]}",
+                           args.list, as_json=args.json)
     if repo:  # a Hub graph: also who contributed it and with which recipes
         from .hub import show_repo
 
         return show_repo(repo, as_json=args.json)
     graph = resolve_graph(args.dir)
+    if args.list:
+        return _list_nodes(graph, _graph_source(args.dir), args.list, as_json=args.json)
     return _show(graph, _graph_source(args.dir), as_json=args.json)
+
+
+def _list_nodes(graph, source: str, kind: str, *, as_json: bool) -> int:
+    """``graph show --list models|datasets``: every node of that kind with how many pairs of it
+    are measured on the primary metric; a dataset with its best measured model, a model with the
+    datasets it is best on (the names ``recommend --dataset`` and ``suggest --dataset`` take)."""
+    import pandas as pd
+
+    metric = graph.primary_metric
+    matrix = (graph.score_matrix(metric) if metric else pd.DataFrame()).reindex(
+        index=graph.model_ids, columns=graph.dataset_ids)
+    higher = graph.higher_is_better(metric) if metric else True
+    winners = pd.Series({d: ((column.idxmax() if higher else column.idxmin())
+                             if column.notna().any() else None)
+                         for d, column in matrix.items()}, dtype=object)
+    if kind == "datasets":
+        rows = [{"dataset": d, "measured": int(matrix[d].notna().sum()),
+                 "best_model": winners[d] if isinstance(winners[d], str) else None,
+                 metric or "score": (float(matrix.at[winners[d], d])
+                                     if isinstance(winners[d], str) else None)}
+                for d in graph.dataset_ids]
+        legend = f"measured: models with a {metric or 'score'}; best_model: the best of them"
+    else:
+        rows = [{"model": m, "measured": int(matrix.loc[m].notna().sum()),
+                 "best_on": int((winners == m).sum())} for m in graph.model_ids]
+        legend = f"measured: datasets with a {metric or 'score'}; best_on: datasets it is best on"
+    if as_json:
+        print(report.to_json({"graph": source, "metric": metric, kind: rows}))
+        return 0
+    print(f"{len(rows)} {kind} of {source}; {legend} "
+          f"({'higher' if higher else 'lower'} is better)")
+    if rows:
+        print(report.table(rows, list(rows[0])))
+    return 0
 
 
 def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
@@ -220,11 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="summarise a graph", formatter_class=formatter,
         description=paragraph("Summarise a graph: its models, datasets, scores, metrics and "
                               "coverage."),
-        epilog=examples("mandc graph show", "mandc graph show my-graph --json",
+        epilog=examples("mandc graph show --list datasets        # names for recommend --dataset",
+                        "mandc graph show my-graph --json",
                         "mandc graph show alice/t2i-graph        # a Hub graph repo"))
     show.add_argument("dir", nargs="?", metavar="GRAPH",
                       help=f"graph directory or Hub repo (OWNER/NAME[@REV]; a repo also lists "
                            f"its contributors and recipes; default: {DEFAULT_GRAPH_WHERE})")
+    show.add_argument("--list", choices=["models", "datasets"],
+                      help="list every model or dataset of the graph (its id, pairs measured, "
+                           "best measured partner) instead of the summary")
     show.add_argument("--json", action="store_true", help="print the summary as JSON")
     show.set_defaults(handler=_graph_show)
 
