@@ -31,8 +31,9 @@ def main() -> None:
     tolerance = seed_spread(load_graph(shipped_graph_dir()),
                             load_graph(shipped_graph_dir("minizoo-seed1")), "fid")
     methods = {"nearest_dataset": make_method("nearest_dataset", metric="fid"),
-               "mandc": Recommender(metric="fid"),
-               "mandc_probe_neighbours": Recommender(metric="fid", probe_neighbours=True)}
+               "mandc_without_probe_neighbours": Recommender(metric="fid",
+                                                             probe_neighbours=False),
+               "mandc": Recommender(metric="fid")}  # the default: probe neighbours on
     report = leave_one_dataset_out(graph, methods, metric="fid", tie_tolerance=tolerance)
     held_out = set(load_graph(shipped_graph_dir("minizoo-heldout"),
                               with_scores=False).dataset_ids)
