@@ -25,8 +25,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) i
 WAIT_MS = 180_000
 """A cold upload loads the encoders: a minute or more on a busy 2-core machine."""
 PREVIEW_WAIT_MS = 900_000
-"""A k = 1 preview fine-tunes a mini-zoo model for 20 steps: 40-45 s on a busy 2-core machine,
-allowed far longer when the machine is shared."""
+"""A k = 1 preview fine-tunes a mini-zoo model for 10 steps: about 10 s on a busy 2-core machine
+(bench/bench_preview.py), allowed far longer when the machine is shared."""
 ANSWERED = "best of 11 candidates"
 
 
