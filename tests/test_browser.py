@@ -13,6 +13,7 @@ import pytest
 
 from mandc.graph.defaults import example_dir
 from mandc.settings import get_settings
+from mandc.ui.preview import PREVIEW_RECIPE
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -210,7 +211,7 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
         .map(img => img.naturalWidth)""")
     assert sizes[4:] == [32] * 4 and all(size > 32 for size in sizes[:4]), sizes
     summary = page.get_by_text("Preview fine-tunes on").first.locator("xpath=..").inner_text()
-    assert "20 steps on 20 of your images" in summary
+    assert f"{PREVIEW_RECIPE.steps} steps on 20 of your images" in summary
     took = re.search(rf"{re.escape(top)}: (\d+(\.\d+)?) s", summary)
     assert took and float(took.group(1)) > 0, summary
     page.screenshot(path=str(tmp_path / "preview-1280.png"), full_page=True)

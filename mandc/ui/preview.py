@@ -20,19 +20,19 @@ PREVIEW_RECIPE = Recipe(steps=10, batch_size=8, lr=5e-3, num_inference_steps=10,
                         train_samples=64, eval_samples=4)
 """The profiling recipe cut to fit a visitor's wait: 10 steps of 8 images (1/12 of its
 image-steps) at 5x its learning rate, on a quarter of its images; four captions shown, sampled
-in 10 steps. The learning rate makes up for the fewer steps: on the flowers example and on
-shapes-green-stars, generations after this recipe were as close or closer to the real images
-(nearest real image, 8x8 colour) than after 20 steps of 16 at the profiling rate, for every
-model tried, and 10 sampling steps looked as 20 did. Measured with ``bench/bench_preview.py``
-(top 3 for flowers, 2 shared cores): 20 steps of 16 at 1e-3 and 20 sampling steps on torch's
-2 threads took 191 s, and did not finish the third model within the cap; this recipe on one
-thread takes about 30 s for the three."""
+in 10 steps. The higher rate makes up for the fewer steps: on the flowers example and on
+shapes-green-stars, the generations after this recipe were as close or closer to the real
+images (nearest real image, 8x8 colour) than after 20 steps of 16 at the profiling rate, for
+every model tried, and 10 sampling steps looked as 20 did. ``bench/bench_preview.py`` (the top
+3 for flowers, on 2 cores shared with other work, load average 4-6): the former recipe (20
+steps of 16 at 1e-3, 20 sampling steps) took 191 s on torch's 2 threads without finishing the
+third model, 87 s on one thread; this one takes 29 s on one thread."""
 PREVIEW_THREADS = 1
-"""Torch threads of a CPU preview. The models are tiny (32 px, a few hundred thousand weights),
-so a second thread gains little even on idle cores, and on cores shared with other work its
-OpenMP threads spin-wait for each other: five fine-tune steps took 45 s on two threads and 5 s
-on one on this busy 2-core machine. One thread also leaves the other core to the ranking queue,
-as the probes' one slot does."""
+"""Torch threads of a CPU preview. The zoo's models are small (1-2 M weights at 32 px), and on
+cores shared with other work two OpenMP threads spin-wait for each other: on this busy 2-core
+machine five fine-tune steps took 45 s on two threads and 5 s on one, and the whole k = 3
+preview 120 s against 29 s. One thread also leaves the other core to the ranking queue, as
+the probes' single slot does."""
 MAX_PREVIEW_MODELS = 3
 TIME_CAP_S = 90.0
 """A preview stops starting new models after this many seconds (the one running finishes)."""
