@@ -78,7 +78,9 @@ def _preview(models, images, captions, recipe, time_cap_s, report) -> list[dict]
 
 @contextmanager
 def _torch_threads(count: int):
-    """Torch's intra-op threads set to ``count`` for a CPU preview, restored afterwards."""
+    """Torch's intra-op threads set to ``count`` for a CPU preview, restored afterwards. The
+    count is per thread for torch's OpenMP pool: requests already running on other threads keep
+    theirs (threads started meanwhile begin with ``count``)."""
     import torch
 
     from ..settings import get_settings
