@@ -13,6 +13,7 @@ import pytest
 
 from mandc.graph.defaults import example_dir
 from mandc.settings import get_settings
+from mandc.ui.preview import PREVIEW_RECIPE
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -25,8 +26,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) i
 WAIT_MS = 180_000
 """A cold upload loads the encoders: a minute or more on a busy 2-core machine."""
 PREVIEW_WAIT_MS = 900_000
-"""A k = 1 preview fine-tunes a mini-zoo model for 20 steps: 40-45 s on a busy 2-core machine,
-allowed far longer when the machine is shared."""
+"""A k = 1 preview fine-tunes a mini-zoo model for 10 steps: about 10 s on a busy 2-core machine
+(bench/bench_preview.py), allowed far longer when the machine is shared."""
 ANSWERED = "best of 11 candidates"
 
 
@@ -210,7 +211,7 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
         .map(img => img.naturalWidth)""")
     assert sizes[4:] == [32] * 4 and all(size > 32 for size in sizes[:4]), sizes
     summary = page.get_by_text("Preview fine-tunes on").first.locator("xpath=..").inner_text()
-    assert "20 steps on 20 of your images" in summary
+    assert f"{PREVIEW_RECIPE.steps} steps on 20 of your images" in summary
     took = re.search(rf"{re.escape(top)}: (\d+(\.\d+)?) s", summary)
     assert took and float(took.group(1)) > 0, summary
     page.screenshot(path=str(tmp_path / "preview-1280.png"), full_page=True)

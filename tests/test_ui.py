@@ -19,7 +19,7 @@ from mandc.graph.views import score_matrix
 from mandc.ui.app import build_app
 from mandc.ui.callbacks import datasets_callback, preview_callback, recommend_callback
 from mandc.ui.inputs import StagedUpload, hub_dataset_id, hub_graph_repo, public_text
-from mandc.ui.preview import preview_finetunes
+from mandc.ui.preview import PREVIEW_RECIPE, preview_finetunes
 from mandc.ui.service import GraphServer
 
 
@@ -232,7 +232,7 @@ def test_a_preview_fine_tunes_the_top_model_and_shows_its_generations(server):
                                                 k=1)
     top = advise(resolve_graph(), str(example_dir("flowers")), top=1)["ranking"][0]["model"]
     assert export["models"][0]["model"] == top and export["models"][0]["seconds"] > 0
-    assert export["recipe"]["steps"] == 20 and f"- {top}: " in summary
+    assert export["recipe"] == PREVIEW_RECIPE.to_dict() and f"- {top}: " in summary
     captions = [caption for _, caption in gallery]
     assert len(gallery) == 8 and captions[0].startswith("your image: ")
     assert all(c.startswith(f"{top}: ") for c in captions[4:])

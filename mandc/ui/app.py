@@ -144,7 +144,7 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                             file_count="multiple", interactive=False, elem_id="downloads")
         with gr.Accordion("The result as JSON", open=False):
             result_json = gr.JSON(elem_id="result-json")
-        with gr.Accordion("Preview fine-tunes (slow: about a minute per model on CPU)",
+        with gr.Accordion("Preview fine-tunes (slow: 10-30 s per model on CPU)",
                           open=False):
             gr.Markdown(f"The top models, each LoRA-fine-tuned for {PREVIEW_RECIPE.steps} steps "
                         "on your images and asked for a few of your captions, beside your real "

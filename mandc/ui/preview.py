@@ -12,11 +12,27 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from ..profile.recipe import Recipe
 
-PREVIEW_RECIPE = Recipe(steps=20, train_samples=64, eval_samples=4)
-"""A third of the profiling recipe's steps on a quarter of its images; four captions shown."""
+PREVIEW_RECIPE = Recipe(steps=10, batch_size=8, lr=5e-3, num_inference_steps=10,
+                        train_samples=64, eval_samples=4)
+"""The profiling recipe cut to fit a visitor's wait: 10 steps of 8 images (1/12 of its
+image-steps) at 5x its learning rate, on a quarter of its images; four captions shown, sampled
+in 10 steps. The higher rate makes up for the fewer steps: on the flowers example and on
+shapes-green-stars, the generations after this recipe were as close or closer to the real
+images (nearest real image, 8x8 colour) than after 20 steps of 16 at the profiling rate, for
+every model tried, and 10 sampling steps looked as 20 did. ``bench/bench_preview.py`` (the top
+3 for flowers, on 2 cores shared with other work, load average 4-6): the former recipe (20
+steps of 16 at 1e-3, 20 sampling steps) took 191 s on torch's 2 threads without finishing the
+third model, 87 s on one thread; this one takes 29 s on one thread."""
+PREVIEW_THREADS = 1
+"""Torch threads of a CPU preview. The zoo's models are small (1-2 M weights at 32 px), and on
+cores shared with other work two OpenMP threads spin-wait for each other: on this busy 2-core
+machine five fine-tune steps took 45 s on two threads and 5 s on one, and the whole k = 3
+preview 120 s against 29 s. One thread also leaves the other core to the ranking queue, as
+the probes' single slot does."""
 MAX_PREVIEW_MODELS = 3
 TIME_CAP_S = 90.0
 """A preview stops starting new models after this many seconds (the one running finishes)."""
@@ -32,7 +48,7 @@ def preview_finetunes(models: list[str], images: list, captions: list[str], *,
     """For each model: ``{"model", "images", "seconds"}`` (generations for the first
     ``recipe.eval_samples`` captions after a LoRA fine-tune on the first
     ``recipe.train_samples`` images), or ``{"model", "skipped"}`` past the time cap."""
-    with PREVIEW_SLOTS:
+    with PREVIEW_SLOTS, _torch_threads(PREVIEW_THREADS):
         return _run_on_gpu(list(models), list(images), list(captions), recipe, time_cap_s,
                            report)
 
@@ -58,6 +74,26 @@ def _preview(models, images, captions, recipe, time_cap_s, report) -> list[dict]
         results.append({"model": model, "images": generated,
                         "seconds": round(time.perf_counter() - clock, 1)})
     return results
+
+
+@contextmanager
+def _torch_threads(count: int):
+    """Torch's intra-op threads set to ``count`` for a CPU preview, restored afterwards. The
+    count is per thread for torch's OpenMP pool: requests already running on other threads keep
+    theirs (threads started meanwhile begin with ``count``)."""
+    import torch
+
+    from ..settings import get_settings
+
+    if not get_settings().device.startswith("cpu"):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _gpu_duration(models, *args, **kwargs) -> int:
