@@ -92,9 +92,12 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
             served.keep_placed(key, known)
     placed, target = known.graph, known.target
     report(0.85, "ranking")
+    # a new target is ranked by the fit kept for the served graph, out of sample (no refit);
+    # a probed one by a fit of its own, which uses its probes
+    new = placed is not graph and not probe
     result = advise(placed, target, method=method, top=None, hold_out=True,
-                    fitted=served.fitted if placed is graph else known.fitted,
-                    candidates=candidates)
+                    fitted=served.fitted if placed is graph or new else known.fitted,
+                    base=graph if new else None, candidates=candidates)
     # the target was loaded here, not by advise: its report is this load's
     result["load_report"] = sample.report.to_dict() if sample.report else None
     result["load_notes"] = list(sample.notes)
