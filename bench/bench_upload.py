@@ -81,8 +81,12 @@ def main() -> None:
 
     scratch = tempfile.mkdtemp(prefix="mandc-bench-upload-")
     os.environ.setdefault("MANDC_HOME", scratch)  # an empty feature cache: nothing described
-    from mandc.advise import fitted_for_new_targets
     from mandc.ui.service import GraphServer, _load_encoders
+
+    try:
+        from mandc.advise import fitted_for_new_targets
+    except ImportError:  # a mandc before the inductive path (for before/after figures)
+        fitted_for_new_targets = None
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
           flush=True)
@@ -90,7 +94,8 @@ def main() -> None:
     server = GraphServer()
     server.default.costs()
     _load_encoders(server.default.graph)
-    fitted_for_new_targets(server.default.graph, args.method, fitted=server.default.fitted)
+    if fitted_for_new_targets is not None:
+        fitted_for_new_targets(server.default.graph, args.method, fitted=server.default.fitted)
     print(f"start-up (graph, run records, encoders, upload fit): "
           f"{time.perf_counter() - start:.2f} s", flush=True)
     uploads = [_write_upload(Path(scratch) / f"upload-{k}", args.images, k)

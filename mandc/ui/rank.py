@@ -1,7 +1,9 @@
 """One recommendation for the app, in the stages a visitor sees progress for.
 
 Load the target (uploads or a Hub id), describe it with the graph's featurizer, place it in the
-graph, optionally probe it with every model, then rank with :func:`mandc.advise.advise`. A
+graph, optionally probe it with every model, then rank with :func:`mandc.advise.advise`: an
+unprobed upload by the method fitted once for the served graph, out of sample (no refit per
+upload; :meth:`mandc.ranking.Recommender.with_targets`), a probed one by a fit of its own. A
 dataset that is already in the graph skips straight to ranking, *held out*: its own scores are
 taken out before fitting (as leave-one-dataset-out does), so the prediction shown beside its
 measured figure is a real prediction, not the measurement read back.

@@ -4,7 +4,7 @@ The server's own graph (its settings: ``$MANDC_SPACE_GRAPH``, ``$MANDC_GRAPH_REP
 shipped mini-zoo graph) is read at start-up; a Hub graph repo a visitor names is pulled on first
 use and kept (a few at most). Each graph carries a dict of fitted methods that
 :func:`mandc.advise.advise` fills and reuses, so a dataset of the graph is ranked without a
-refit after its first request.
+refit after its first request, and every upload by one fit made for new targets.
 """
 
 from __future__ import annotations
