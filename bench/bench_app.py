@@ -16,7 +16,7 @@ describing, placing, ranking, preparing the page); the rest of the client's time
 transport (gradio_client encoding and posting 200 files, Gradio storing them). The client
 runs in this process, so its CPU figure counts both sides.
 
-    PYTHONPATH=. python bench/bench_app.py [--concurrent 20] [--warm 10] [--uploads 3]
+    PYTHONPATH=. python bench/bench_app.py [--concurrent 20] [--warm 10] [--uploads 3] [--zip]
 """
 
 from __future__ import annotations
@@ -112,6 +112,9 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=10)
     parser.add_argument("--uploads", type=int, default=3,
                         help="distinct new 100-image uploads timed (each also sent again)")
+    parser.add_argument("--zip", action="store_true",
+                        help="send each upload as one zip instead of 200 files: gradio_client "
+                        "opens a new HTTP client (and TLS context) for every file it uploads")
     args = parser.parse_args()
 
     import gradio_client
@@ -144,9 +147,18 @@ def main() -> None:
         first = _timed(lambda: client.predict(example="flowers", top=5, api_name="/recommend"))
         print(f"first upload of the app (bundled example, 20 images; loads the encoders): "
               f"{first:.2f} s", flush=True)
-        uploads = [[gradio_client.handle_file(str(p))
-                    for p in _write_upload(Path(scratch) / f"upload-{k}", 100, k)]
-                   for k in range(args.uploads)]
+        uploads = []
+        for k in range(args.uploads):
+            paths = _write_upload(Path(scratch) / f"upload-{k}", 100, k)
+            if args.zip:
+                import zipfile
+
+                archive = Path(scratch) / f"upload-{k}.zip"
+                with zipfile.ZipFile(archive, "w") as bundle:
+                    for path in paths:
+                        bundle.write(path, path.name)
+                paths = [archive]
+            uploads.append([gradio_client.handle_file(str(p)) for p in paths])
 
         def send(files, times, cpu, server, label):
             start = time.process_time()
