@@ -24,7 +24,8 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
            top: int | None = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
            samples: int | None = None, graph_source: str | None = None,
            probe: bool = False, load_options=None,
-           candidates: pd.DataFrame | None = None, fitted: dict | None = None) -> dict:
+           candidates: pd.DataFrame | None = None, fitted: dict | None = None,
+           base: MatchingGraph | None = None) -> dict:
     """Rank every model of ``graph`` for ``target`` (see the module docstring). ``probe``: a new
     target is first probed by every model of the graph (:mod:`mandc.profile.probe`; the models
     must load on this machine), so that a graph with probe metrics can use them. ``top=None``
@@ -35,7 +36,10 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     instead, the graph's models among them as usual and the others as models the graph never
     profiled (:mod:`mandc.ranking.cold_models`). ``fitted``: a dict the caller keeps for one
     unchanged ``graph`` (a server answering many requests); methods fitted for a dataset of that
-    graph are kept there and reused instead of refitted."""
+    graph are kept there and reused instead of refitted. ``base``: the graph ``fitted``
+    belongs to, when ``graph`` is ``base`` with the new ``target`` placed in it
+    (:func:`mandc.graph.placement.add_target`): a method that places new datasets out of sample
+    ranks it with the fit kept for ``base`` (see :func:`fitted_for_new_targets`), no refit."""
     from .graph.defaults import place_target
 
     if top is not None and top < 1:
@@ -57,8 +61,13 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     measured = score_matrix(graph, metric)[target]
     fit_on = without_scores_of(graph, target) if hold_out else graph
     key = (method, metric, seed, target if hold_out else None)
-    reusable = fitted is not None and graph is given  # the target was already in the graph
+    # the target was already in the graph ``fitted`` belongs to
+    reusable = fitted is not None and graph is given and base is None
     method_ = fitted.get(key) if reusable else None
+    if fitted is not None and base is not None and measured.isna().all() \
+            and not (graph.probe_metrics and _has_probes(graph, target)):
+        kept = fitted_for_new_targets(base, method, metric=metric, seed=seed, fitted=fitted)
+        method_ = None if kept is None else kept.with_targets(graph)
     if method_ is None:
         method_ = make_method(method, metric=metric, seed=seed).fit(fit_on)
         if reusable:
@@ -87,6 +96,27 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
             "ranking": rows if top is None else rows[:top],
         })
     return answer
+
+
+def fitted_for_new_targets(graph: MatchingGraph, method: str = "mandc", *,
+                           metric: str | None = None, seed: int = 0, fitted: dict):
+    """``method`` fitted once on ``graph`` to rank datasets placed in it later (uploads)
+    without a refit (``transductive=False``), kept in ``fitted``; ``None`` for a method that
+    cannot place a dataset out of sample (it is refitted per target). Fitted without probes: a
+    target placed without being probed has none (a probed one is refitted, to use them)."""
+    from .ranking.methods import METHODS
+    from .ranking.recommend import Recommender
+
+    if not issubclass(METHODS.get(method), Recommender):
+        return None
+    metric = graph._metric(metric)
+    key = (method, metric, seed, "new targets")
+    method_ = fitted.get(key)
+    if method_ is None:
+        method_ = make_method(method, metric=metric, seed=seed, transductive=False,
+                              use_probe=False).fit(graph)
+        fitted[key] = method_
+    return method_
 
 
 def similar_profiled_datasets(method, graph: MatchingGraph, target: str, n: int) -> list[dict]:

@@ -91,3 +91,29 @@ def test_a_warm_request_predicts_once(server, monkeypatch):
     assert calls == [dataset]
     assert answer.result["neighbours"] and dataset not in {
         row["dataset"] for row in answer.result["neighbours"]}
+
+
+def test_distinct_new_uploads_share_one_fit(server, monkeypatch, tmp_path):
+    """Uploads are ranked out of sample by the fit kept for the graph: a second, different
+    upload is placed (its own data–data edges) but fits nothing."""
+    from mandc.minizoo.domains import HELD_OUT_DOMAINS, sample
+
+    served = GraphServer().default  # its own kept fits, whatever the other tests did
+    fits = []
+    make_method = mandc.advise.make_method
+    monkeypatch.setattr(mandc.advise, "make_method",
+                        lambda name, **kw: fits.append((name, kw)) or make_method(name, **kw))
+    answers = []
+    for k, domain in enumerate(HELD_OUT_DOMAINS[:2]):
+        folder = tmp_path / f"upload-{k}"
+        folder.mkdir()
+        paths = []
+        for i, (image, caption) in enumerate(zip(*sample(domain, 12, size=64, seed=k))):
+            image.save(folder / f"{i}.png")
+            (folder / f"{i}.txt").write_text(caption)
+            paths += [str(folder / f"{i}.png"), str(folder / f"{i}.txt")]
+        answers.append(recommend(served, profiled=None, hub_id=None, uploads=paths,
+                                 method="mandc", probe=False))
+    assert [(name, kw.get("transductive")) for name, kw in fits] == [("mandc", False)]
+    assert answers[0].graph is not answers[1].graph  # each placed in a graph of its own
+    assert answers[0].result["ranking"] and answers[1].result["neighbours"]

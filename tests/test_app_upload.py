@@ -16,7 +16,7 @@ from datafactory import (
 )
 
 from mandc.advise import advise
-from mandc.graph.defaults import resolve_graph
+from mandc.graph.defaults import place_target, resolve_graph
 from mandc.settings import get_settings
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -84,9 +84,13 @@ def _ranked_models(result) -> list[str]:
 
 @pytest.fixture(scope="module")
 def expected_order(module_home, tmp_path_factory):
-    """The ranking ``mandc recommend --dataset FOLDER`` gives the same images and captions."""
+    """The ranking the library gives the same images and captions placed in the graph and
+    ranked as the Space ranks an upload: by the method fitted once on the graph, out of sample
+    (``advise(..., base=graph)``), not refitted per upload."""
     folder = write_caption_folder(tmp_path_factory.mktemp("local") / "set", IMAGES)
-    result = advise(resolve_graph(), str(folder), top=len(resolve_graph().model_ids))
+    graph = resolve_graph()
+    placed, target, _ = place_target(graph, str(folder))
+    result = advise(placed, target, top=None, fitted={}, base=graph)
     return [row["model"] for row in result["ranking"]]
 
 

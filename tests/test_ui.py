@@ -14,7 +14,13 @@ from datafactory import caption, solid, write_caption_folder, write_metadata
 
 from mandc.advise import advise
 from mandc.errors import HubError, ValidationError
-from mandc.graph.defaults import example_dir, resolve_graph, resolve_target, shipped_graph_dir
+from mandc.graph.defaults import (
+    example_dir,
+    place_target,
+    resolve_graph,
+    resolve_target,
+    shipped_graph_dir,
+)
 from mandc.graph.views import score_matrix
 from mandc.ui.app import build_app
 from mandc.ui.callbacks import datasets_callback, preview_callback, recommend_callback
@@ -157,7 +163,7 @@ def test_an_upload_is_ranked_with_its_images_shown(server, tmp_path):
         server, files=sorted(map(str, folder.iterdir())), top=11)
     assert load_report == "**Your dataset:** 4 images described."
     assert "Your dataset" not in verdict  # the load report is its own output
-    expected = advise(resolve_graph(), str(folder), top=None)
+    expected = _as_an_upload(str(folder))
     assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
     assert "measured FID ↓" not in table.columns  # nothing measured on a new dataset
     assert "for `upload`" in verdict and len(yours) == 4 and reasons
@@ -165,11 +171,19 @@ def test_an_upload_is_ranked_with_its_images_shown(server, tmp_path):
 
 def test_the_bundled_example_is_ranked_as_its_folder_would_be(server):
     verdict, table, *_ = _rank(server, example="flowers", top=11)
-    expected = advise(resolve_graph(), str(example_dir("flowers")), top=None)
+    expected = _as_an_upload(str(example_dir("flowers")))
     assert list(table["model"]) == [row["model"] for row in expected["ranking"]]
     assert "for `flowers`" in verdict
     with pytest.raises(gr.Error, match="example: 'etc' is not a bundled example; choose one of"):
         _rank(server, example="/etc")
+
+
+def _as_an_upload(folder: str) -> dict:
+    """The library's answer for a folder ranked as the Space ranks an upload: placed in the
+    graph and ranked by the method fitted once on the graph, out of sample (no refit)."""
+    graph = resolve_graph()
+    placed, target, _ = place_target(graph, folder)
+    return advise(placed, target, top=None, fitted={}, base=graph)
 
 
 def _zip(path, entries):

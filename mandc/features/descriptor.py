@@ -140,8 +140,7 @@ def describe(dataset, featurizer: Featurizer | str | None = None, *, cache: bool
     if entry is None:
         sizes = getattr(dataset, "original_sizes", None)
         statistics = {**caption_statistics(captions), **image_statistics(images, sizes)}
-        entry = CachedFeatures(featurizer.encode_images(images),
-                               featurizer.encode_captions(captions), statistics)
+        entry = CachedFeatures(*featurizer.encode(images, captions), statistics)
         if cache:
             write_cached(fingerprint, featurizer.key, entry)
     return DatasetDescriptor(

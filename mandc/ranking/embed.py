@@ -78,9 +78,41 @@ def make_feature_encoder():
 
 def encode_node_features(table: pd.DataFrame) -> pd.DataFrame:
     """Numeric, imputed, standardised and one-hot encoded features of a node table (by id)."""
-    table = expand_vector_columns(table)
+    return NodeFeatureEncoder().fit(table).transform(table)
+
+
+class NodeFeatureEncoder:
+    """:func:`encode_node_features` fitted on some nodes and applied to others (a dataset added
+    after the fit is encoded with the fitted imputation, scaling and categories)."""
+
+    def fit(self, table: pd.DataFrame) -> NodeFeatureEncoder:
+        table = _typed(expand_vector_columns(table))
+        self.columns_ = list(table.columns)
+        self.encoder_ = None
+        if table.shape[1] == 0 or len(table) == 0:
+            return self
+        self.encoder_ = make_feature_encoder().fit(table)
+        matrix = self.encoder_.transform(table)
+        names = [str(n) for n in self.encoder_.get_feature_names_out()]
+        self.keep_ = np.nanstd(matrix, axis=0) > 0 if len(matrix) else np.zeros(len(names), bool)
+        self.names_ = [n for n, k in zip(names, self.keep_) if k]
+        return self
+
+    def transform(self, table: pd.DataFrame) -> pd.DataFrame:
+        table = _typed(expand_vector_columns(table))
+        if self.encoder_ is None:
+            return pd.DataFrame(index=table.index)
+        missing = [c for c in self.columns_ if c not in table.columns]
+        if missing:
+            raise ValidationError(f"node features {missing[:3]} are missing")
+        matrix = self.encoder_.transform(table[self.columns_])
+        return pd.DataFrame(matrix[:, self.keep_], index=table.index, columns=self.names_)
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """Booleans as numbers, other non-numeric columns as strings (NaN kept), for the encoder."""
     if table.shape[1] == 0 or len(table) == 0:
-        return pd.DataFrame(index=table.index)
+        return table
     table = table.copy()
     for column in table.columns:
         values = table[column]
@@ -89,12 +121,7 @@ def encode_node_features(table: pd.DataFrame) -> pd.DataFrame:
         elif not pd.api.types.is_numeric_dtype(values):
             table[column] = values.astype("object").where(values.notna(), np.nan).astype(str) \
                 .where(values.notna(), np.nan)
-    encoder = make_feature_encoder()
-    matrix = encoder.fit_transform(table)
-    names = [str(n) for n in encoder.get_feature_names_out()]
-    keep = np.nanstd(matrix, axis=0) > 0 if len(matrix) else np.zeros(len(names), bool)
-    return pd.DataFrame(matrix[:, keep], index=table.index,
-                        columns=[n for n, k in zip(names, keep) if k])
+    return table
 
 
 # ---------------------------------------------------------------------- the graph view

@@ -33,6 +33,21 @@ conformal prediction, Lei et al., "Distribution-free predictive inference for re
 2018): the ``level`` quantile of the absolute out-of-fold errors of the shrunk prediction, in
 normalised units. ``rank`` shows it as ``low`` and ``high``; its coverage leave-one-dataset-out
 is measured by ``bench/quality.py``.
+
+By default the fit is transductive: a target without scores that is in the graph takes part in
+everything the fit learns without scores (the similarity scale, the feature scaling and
+principal components, the similarity block of the spectral embedding), so each new target means
+a refit, seconds of CPU. With ``transductive=False`` the fit sees the profiled datasets only and
+a new dataset is placed out of sample: its similarities through the fitted scale
+(:class:`mandc.graph.similarity.FittedSimilarity`), its features through the fitted encoder and
+components, its rows fed to the fitted regressor; the kernel weights and neighbour votes already
+take any similarity row. One fit then ranks every upload (:meth:`Recommender.with_targets`), and
+it is no worse (``python bench/inductive.py --settings lodo held-out``, mini-zoo graph, top-1 /
+regret / Spearman, transductive → inductive): without probes, as an upload is ranked,
+leave-one-dataset-out 0.562 / 0.081 / 0.753 → 0.594 / 0.078 / 0.746 and on the 32 held-out
+domains 0.406 / 0.086 / 0.701 → 0.438 / 0.083 / 0.703; with probes, leave-one-dataset-out
+0.688 / 0.026 / 0.786 → 0.688 / 0.051 / 0.779 (one domain, grids-dice, missed by both, is
+missed worse) and held-out 0.469 / 0.077 / 0.697 → 0.469 / 0.077 / 0.700.
 """
 
 from __future__ import annotations
@@ -42,11 +57,12 @@ import functools
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, NotFittedError
+from ..errors import ConfigError, NotFittedError, ValidationError
 from ..registry import Registry
 from .embed import (
     EMBEDDINGS,
     GraphView,
+    NodeFeatureEncoder,
     make_embedding,
     neighbour_weights,
     top_singular_vectors,
@@ -199,14 +215,21 @@ class Recommender(RankingMethod):
     datasets the same models have seen inform each other; on by default: chosen on the 72-domain
     graph, judged on the fresh held-out set, see the README), ``shrink`` (shrink the
     prediction toward each model's mean normalised score by a stacked weight, see the module
-    docstring; ``shrinkage_`` is the fitted weight), ``metric``, ``seed``. """
+    docstring; ``shrinkage_`` is the fitted weight), ``transductive`` (True: everything the
+    fit learns without scores, the similarity scale, feature scaling and principal components,
+    the spectral embedding, sees every dataset of the graph, cold targets included, so a new
+    target means a refit; False: the fit sees only the profiled datasets, and a dataset without
+    scores is placed out of sample, its features and similarities taken through the fitted
+    transforms and fed to the fitted regressor. Then one fit ranks any number of new targets,
+    see :meth:`with_targets`), ``metric``, ``seed``. """
 
     def __init__(self, *, embedding: str = "spectral", regressor: str = "auto", dim: int = 8,
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = True,
                  embedding_params: dict | None = None, use_probe: bool | str = "auto",
-                 probe_neighbours: bool = True, shrink: bool = True, metric: str | None = None,
-                 seed: int = 0):
+                 probe_neighbours: bool = True, shrink: bool = True, transductive: bool = True,
+                 metric: str | None = None, seed: int = 0):
         super().__init__(metric=metric, seed=seed)
+        self.transductive = transductive
         self.shrink = shrink
         self.probe_neighbours = probe_neighbours
         self.use_probe = use_probe
@@ -237,6 +260,8 @@ class Recommender(RankingMethod):
                               f"{self.probe_neighbours!r}")
         if self.shrink not in (True, False):
             raise ConfigError(f"shrink must be True or False, got {self.shrink!r}")
+        if self.transductive not in (True, False):
+            raise ConfigError(f"transductive must be True or False, got {self.transductive!r}")
 
     def _fit(self, graph) -> None:
         with single_threaded():
@@ -244,6 +269,9 @@ class Recommender(RankingMethod):
 
     def _fit_unthreaded(self, graph) -> None:
         self._check_settings()
+        self._rows_cache = None
+        if not self.transductive:
+            graph = _profiled_part(graph, self.metric_)
         view = GraphView.from_graph(graph, self.metric_)
         scores = view.scores.to_numpy()
         profiled = view.profiled
@@ -251,7 +279,15 @@ class Recommender(RankingMethod):
             raise ConfigError("the graph has no measured scores to learn from")
         self.view_ = view
         self.model_matrix_ = _compact(view.model_features.to_numpy(dtype=float))
-        self.dataset_matrix_ = _compact(view.dataset_features.to_numpy(dtype=float))
+        self.dataset_compact_ = _Compact().fit(view.dataset_features.to_numpy(dtype=float))
+        self.dataset_matrix_ = self.dataset_compact_.transform(
+            view.dataset_features.to_numpy(dtype=float))
+        if not self.transductive:
+            # the transforms a new dataset goes through (fitted on the profiled datasets only)
+            from ..graph.similarity import FittedSimilarity
+
+            self.dataset_encoder_ = NodeFeatureEncoder().fit(graph.dataset_features())
+            self.similarity_models_ = [FittedSimilarity().fit(graph)]
         self.probe_metrics_, self.probe_block_ = self._probes(graph, view)
         self.profiled_ = np.flatnonzero(profiled)
         dataset_ids = view.dataset_ids
@@ -279,10 +315,20 @@ class Recommender(RankingMethod):
             if self.probe_neighbours and self.probe_metrics_:
                 self.vote_similarities_.append(probe_profile_similarity(
                     graph, self.probe_metrics_, view.model_ids, view.dataset_ids))
-            self.similarities_ = ([view.similarity] + _feature_similarity(graph)
-                                  + self.vote_similarities_[1:])
+            by_features = _feature_similarity(graph)
+            self.similarities_ = ([view.similarity] + by_features + self.vote_similarities_[1:])
+            # where each vote's similarity sits in similarities_
+            self.vote_indices_ = [0] + [len(self.similarities_) - 1] * (
+                len(self.vote_similarities_) - 1)
+            if not self.transductive and by_features:
+                from ..graph.similarity import FittedSimilarity
+
+                self.similarity_models_.append(FittedSimilarity("features").fit(graph))
             graph_block = self._fit_graph(view, models, columns, counts, totals)
-        design = self._design(models, self.profiled_[columns], graph_block)
+        design = self._design(models, self.dataset_matrix_[self.profiled_[columns]],
+                              None if self.probe_block_ is None else
+                              self.probe_block_[:, models, self.profiled_[columns]].T,
+                              graph_block)
         self.regressor_ = self.regressor
         if self.regressor == "auto":
             small = len(models) <= AUTO_FOREST_MAX_ROWS
@@ -417,12 +463,13 @@ class Recommender(RankingMethod):
                           product.sum(axis=1, keepdims=True), product, model_vectors,
                           neighbourhood])
 
-    def _design(self, models: np.ndarray, datasets: np.ndarray,
+    def _design(self, models: np.ndarray, dataset_rows: np.ndarray, probe_rows: np.ndarray | None,
                 graph_block: np.ndarray | None) -> np.ndarray:
-        """Feature rows for (model, dataset) pairs: node features, then graph features."""
-        blocks = [self.model_matrix_[models], self.dataset_matrix_[datasets]]
-        if self.probe_block_ is not None:
-            blocks.append(self.probe_block_[:, models, datasets].T)
+        """Feature rows for (model, dataset) pairs: node features (``dataset_rows``: the
+        compacted dataset features of each row), probes, then graph features."""
+        blocks = [self.model_matrix_[models], dataset_rows]
+        if probe_rows is not None:
+            blocks.append(probe_rows)
         if graph_block is not None:
             blocks.append(graph_block)
         blocks = [b for b in blocks if b.shape[1]]
@@ -431,13 +478,84 @@ class Recommender(RankingMethod):
         return np.hstack(blocks)
 
     # ------------------------------------------------------------------ predict and explain
-    def _target_similarity(self, dataset: str, table: pd.DataFrame | None = None) -> np.ndarray:
+    def with_targets(self, graph) -> Recommender:
+        """This fitted recommender for ``graph``: the fitted graph plus new datasets without
+        scores (such as :func:`mandc.graph.placement.add_target` returns), each ranked out of
+        sample, with no refit. Only for ``transductive=False``, where such datasets never enter
+        the fit; the copy shares every fitted part (it costs nothing)."""
+        import copy
+
+        self._require_fitted()
+        if self.transductive:
+            raise ConfigError("with_targets needs a recommender fitted with transductive=False; "
+                              "a transductive one must be refitted on the new graph")
+        if list(graph.model_ids) != list(self.view_.model_ids):
+            raise ValidationError("the graph's models are not those the recommender was fitted on")
+        from ..graph.views import normalized_score_matrix
+
+        scores = normalized_score_matrix(graph, self.metric_)
+        profiled = scores.columns[scores.notna().any(axis=0).to_numpy()]
+        if set(profiled) != set(self.profiled_ids_) or not np.array_equal(
+                scores[self.profiled_ids_].to_numpy(), self.view_.scores[self.profiled_ids_]
+                .to_numpy(), equal_nan=True):
+            raise ValidationError("the graph's scores are not those the recommender was fitted "
+                                  "on; fit it on this graph")
+        extended = copy.copy(self)
+        extended.graph_ = graph
+        return extended
+
+    def _target_rows(self, dataset: str) -> dict:
+        """What a prediction for ``dataset`` reads of it: its similarity to the profiled datasets
+        under each of ``similarities_`` (itself NaN), its compacted features and its probe values
+        (metrics × models, or None). A dataset of the fitted view reads them from the fitted
+        tables; a new one (``transductive=False``) through the fitted transforms."""
+        cached = getattr(self, "_rows_cache", None)
+        if cached is not None and cached[0] is self.graph_ and cached[1] == dataset:
+            return cached[2]
+        if dataset in self.dataset_index_:
+            index = self.dataset_index_[dataset]
+            tables = getattr(self, "similarities_", [self.view_.similarity])
+            similarities = [table.loc[dataset].to_numpy(dtype=float)[self.profiled_].copy()
+                            for table in tables]
+            features = self.dataset_matrix_[index]
+            probes = None if self.probe_block_ is None else self.probe_block_[:, :, index]
+        else:
+            similarities, features, probes = self._new_rows(dataset)
+        for row in similarities:
+            row[np.asarray(self.profiled_ids_) == dataset] = np.nan
+        rows = {"similarities": similarities, "features": features, "probes": probes}
+        self._rows_cache = (self.graph_, dataset, rows)
+        return rows
+
+    def _new_rows(self, dataset: str):
+        """The rows of a dataset the fit never saw, through the transforms fitted on the
+        profiled datasets (none of which moves: no refit)."""
+        graph = self.graph_
+        probes = None
+        if self.probe_metrics_:
+            from ..graph.views import normalized_score_matrix
+
+            probes = np.stack([normalized_score_matrix(graph, metric).reindex(
+                index=self.view_.model_ids)[dataset].to_numpy(dtype=float)
+                for metric in self.probe_metrics_])
+            if not np.isfinite(probes).all():
+                raise ConfigError(f"this recommender was fitted with probe metrics "
+                                  f"{self.probe_metrics_}, which {dataset!r} lacks; fit it with "
+                                  "use_probe=False, or probe the dataset")
+        encoded = self.dataset_encoder_.transform(graph.dataset_features().loc[[dataset]])
+        features = self.dataset_compact_.transform(encoded.to_numpy(dtype=float))[0]
+        similarities = [model.row(graph, dataset, self.profiled_ids_)
+                        for model in self.similarity_models_]
+        if len(getattr(self, "vote_similarities_", [])) > 1:
+            ids = [dataset] + self.profiled_ids_
+            similarities.append(probe_profile_similarity(
+                graph, self.probe_metrics_, self.view_.model_ids, ids).to_numpy()[0, 1:])
+        return similarities, features, probes
+
+    def _target_similarity(self, dataset: str, which: int = 0) -> np.ndarray:
         """The target's similarity (by default the data–data edges) to the profiled datasets
-        (itself excluded, as NaN)."""
-        table = self.view_.similarity if table is None else table
-        row = table.loc[dataset].to_numpy(dtype=float)[self.profiled_].copy()
-        row[np.asarray(self.profiled_ids_) == dataset] = np.nan
-        return row
+        (itself excluded, as NaN); ``which`` indexes ``similarities_``."""
+        return self._target_rows(dataset)["similarities"][which]
 
     def _target_weights(self, dataset: str) -> np.ndarray:
         """Weights of the target's nearest profiled datasets (never itself), summing to 1."""
@@ -451,9 +569,9 @@ class Recommender(RankingMethod):
         if dataset in self.profiled_ids_:
             row = self.profiled_ids_.index(dataset)
             return [kernel.leave_one_out_weights()[row:row + 1] for kernel in self.kernels_]
-        return [kernel.target_weights(np.nan_to_num(
-                    table.loc[dataset].to_numpy(dtype=float)[self.profiled_]))
-                for kernel, table in zip(self.kernels_, self.similarities_)]
+        return [kernel.target_weights(np.nan_to_num(similarity))
+                for kernel, similarity in zip(self.kernels_,
+                                              self._target_rows(dataset)["similarities"])]
 
     def _predict(self, dataset: str) -> pd.Series:
         with single_threaded():
@@ -462,6 +580,7 @@ class Recommender(RankingMethod):
     def _predict_unthreaded(self, dataset: str) -> pd.Series:
         n_models = len(self.view_.model_ids)
         models = np.arange(n_models)
+        rows = self._target_rows(dataset)
         graph_block = None
         if self.use_graph:
             nearest = self._target_weights(dataset)[None, :]
@@ -470,17 +589,16 @@ class Recommender(RankingMethod):
             neighbourhood = np.repeat(interpolations[0] @ self.profiled_vectors_, n_models,
                                       axis=0)
             voted = []
-            for table in self.vote_similarities_:
-                order, ordered = _neighbour_order(
-                    self._target_similarity(dataset, table)[None, :])
+            for which in self.vote_indices_:
+                order, ordered = _neighbour_order(self._target_similarity(dataset, which)[None, :])
                 shape = (n_models, order.shape[1])
                 voted.append(self._measured_neighbour_score(
                     models, np.broadcast_to(order, shape), np.broadcast_to(ordered, shape)))
             graph_block = self._graph_block(models,
                                             voted + [block[:, 0] for block in per_dataset],
                                             self.model_average_, neighbourhood)
-        design = self._design(models, np.full(n_models, self.dataset_index_[dataset]),
-                              graph_block)
+        design = self._design(models, np.repeat(rows["features"][None, :], n_models, axis=0),
+                              None if rows["probes"] is None else rows["probes"].T, graph_block)
         predicted = self.model_.predict(design)
         if self.shrink:
             predicted = self.model_average_ + self.shrinkage_ * (predicted - self.model_average_)
@@ -493,7 +611,7 @@ class Recommender(RankingMethod):
         self._check_target(dataset)  # not a prediction: a forest's costs as much as the rest
         weights = self._target_weights(dataset)
         chosen = np.flatnonzero(weights > 0)
-        similarity = self.view_.similarity.loc[dataset].to_numpy(dtype=float)[self.profiled_]
+        similarity = self._target_similarity(dataset)
         table = pd.DataFrame({"dataset": [self.profiled_ids_[j] for j in chosen],
                               "similarity": similarity[chosen], "weight": weights[chosen]})
         return table.sort_values(["weight", "dataset"], ascending=[False, True],
@@ -533,13 +651,14 @@ class FeaturesOnly(Recommender):
                  n_neighbors: int = 10, max_rows: int | None = 10_000, use_graph: bool = False,
                  embedding_params: dict | None = None, use_probe: bool | str = False,
                  probe_neighbours: bool = False, shrink: bool = False,
-                 metric: str | None = None, seed: int = 0):
+                 transductive: bool = True, metric: str | None = None, seed: int = 0):
         if use_graph or probe_neighbours:
             raise ConfigError("features_only never uses the graph; use 'mandc' for that")
         super().__init__(embedding=embedding, regressor=regressor, dim=dim,
                          n_neighbors=n_neighbors, max_rows=max_rows, use_graph=False,
                          embedding_params=embedding_params, use_probe=use_probe,
-                         probe_neighbours=False, shrink=shrink, metric=metric, seed=seed)
+                         probe_neighbours=False, shrink=shrink, transductive=transductive,
+                         metric=metric, seed=seed)
 
 
 def _stacked_weight(out_of_fold: np.ndarray | None, labels: np.ndarray, safe: np.ndarray) -> float:
@@ -587,12 +706,54 @@ def _compact(features: np.ndarray, max_columns: int = 32, components: int = 16) 
     """Wide node features (e.g. 1,664-d image + caption descriptors) reduced to their leading
     principal components: a few dozen profiled datasets cannot support a regressor on thousands
     of constant-per-dataset columns. Unsupervised, so no score leaks in."""
-    if features.shape[1] <= max_columns:
-        return features
-    centred = features - features.mean(axis=0)
-    _, singular, right_t = np.linalg.svd(centred, full_matrices=False)
-    keep = min(components, int((singular > 1e-10 * singular.max(initial=0.0)).sum()))
-    return centred @ right_t[:keep].T
+    return _Compact(max_columns, components).fit(features).transform(features)
+
+
+class _Compact:
+    """:func:`_compact` as a fitted projection, so a dataset added later is projected on the
+    fitted components (centred with the fitted mean)."""
+
+    def __init__(self, max_columns: int = 32, components: int = 16):
+        self.max_columns, self.components = max_columns, components
+
+    def fit(self, features: np.ndarray) -> _Compact:
+        self.mean_ = self.projection_ = None
+        if features.shape[1] > self.max_columns:
+            self.mean_ = features.mean(axis=0)
+            _, singular, right_t = np.linalg.svd(features - self.mean_, full_matrices=False)
+            keep = min(self.components,
+                       int((singular > 1e-10 * singular.max(initial=0.0)).sum()))
+            self.projection_ = right_t[:keep].T
+        return self
+
+    def transform(self, features: np.ndarray) -> np.ndarray:
+        if self.projection_ is None:
+            return features
+        return (features - self.mean_) @ self.projection_
+
+
+def _profiled_part(graph, metric: str):
+    """The graph cut to its profiled datasets (those with a ``metric`` score): what a
+    non-transductive fit sees. Datasets without scores, and their data–data edges, are left out,
+    so the fit is the same whatever cold targets the graph holds."""
+    from ..graph.matching_graph import MatchingGraph
+    from ..graph.views import normalized_score_matrix
+
+    scores = normalized_score_matrix(graph, metric)
+    profiled = set(scores.columns[scores.notna().any(axis=0).to_numpy()])
+    if profiled == set(graph.dataset_ids):
+        return graph
+    part = object.__new__(MatchingGraph)  # rows removed only: still valid, as without_scores_of
+    part.models, part.meta = graph.models, dict(graph.meta)
+    part.datasets = graph.datasets[graph.datasets["dataset"].astype(str).isin(profiled)] \
+        .reset_index(drop=True)
+    part.scores = graph.scores[graph.scores["dataset"].astype(str).isin(profiled)] \
+        .reset_index(drop=True)
+    similarity = graph.similarity
+    part.similarity = similarity[similarity["dataset_a"].astype(str).isin(profiled)
+                                 & similarity["dataset_b"].astype(str).isin(profiled)] \
+        .reset_index(drop=True)
+    return part
 
 
 def _feature_similarity(graph) -> list[pd.DataFrame]:

@@ -1,7 +1,9 @@
 """One recommendation for the app, in the stages a visitor sees progress for.
 
 Load the target (uploads or a Hub id), describe it with the graph's featurizer, place it in the
-graph, optionally probe it with every model, then rank with :func:`mandc.advise.advise`. A
+graph, optionally probe it with every model, then rank with :func:`mandc.advise.advise`: an
+unprobed upload by the method fitted once for the served graph, out of sample (no refit per
+upload; :meth:`mandc.ranking.Recommender.with_targets`), a probed one by a fit of its own. A
 dataset that is already in the graph skips straight to ranking, *held out*: its own scores are
 taken out before fitting (as leave-one-dataset-out does), so the prediction shown beside its
 measured figure is a real prediction, not the measurement read back.
@@ -92,9 +94,12 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
             served.keep_placed(key, known)
     placed, target = known.graph, known.target
     report(0.85, "ranking")
+    # a new target is ranked by the fit kept for the served graph, out of sample (no refit);
+    # a probed one by a fit of its own, which uses its probes
+    new = placed is not graph and not probe
     result = advise(placed, target, method=method, top=None, hold_out=True,
-                    fitted=served.fitted if placed is graph else known.fitted,
-                    candidates=candidates)
+                    fitted=served.fitted if placed is graph or new else known.fitted,
+                    base=graph if new else None, candidates=candidates)
     # the target was loaded here, not by advise: its report is this load's
     result["load_report"] = sample.report.to_dict() if sample.report else None
     result["load_notes"] = list(sample.notes)

@@ -4,7 +4,7 @@ The server's own graph (its settings: ``$MANDC_SPACE_GRAPH``, ``$MANDC_GRAPH_REP
 shipped mini-zoo graph) is read at start-up; a Hub graph repo a visitor names is pulled on first
 use and kept (a few at most). Each graph carries a dict of fitted methods that
 :func:`mandc.advise.advise` fills and reuses, so a dataset of the graph is ranked without a
-refit after its first request.
+refit after its first request, and every upload by one fit made for new targets.
 """
 
 from __future__ import annotations
@@ -126,15 +126,18 @@ class GraphServer:
         self.default = _server_graph(graph_dir)
 
     def warm(self, method: str = "mandc") -> threading.Thread:
-        """Load the graph's encoders, then fit ``method`` held out for every profiled dataset of
-        the server's graph, in a background thread, so that the first upload does not wait for
-        the encoders and the first visitor of each dataset is answered from the cache too."""
-        from ..advise import advise
+        """Load the graph's encoders and fit ``method`` for new targets (uploads: ranked out
+        of sample, no refit), then fit it held out for every profiled dataset of the server's
+        graph, in a background thread, so that the first upload waits neither for the encoders
+        nor for a fit and the first visitor of each dataset is answered from the cache too."""
+        from ..advise import advise, fitted_for_new_targets
 
         def fit_all():
             self.default.costs()  # reads the run records (fetched, for a Hub graph)
             graph = self.default.graph
             _load_encoders(graph)
+            if graph.meta.get("featurizer"):  # uploads can be placed in it
+                fitted_for_new_targets(graph, method, fitted=self.default.fitted)
             for dataset in sorted(set(graph.measured_scores["dataset"].astype(str))):
                 advise(graph, dataset, method=method, top=1, hold_out=True,
                        fitted=self.default.fitted)
