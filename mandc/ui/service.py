@@ -141,6 +141,7 @@ class GraphServer:
             for dataset in sorted(set(graph.measured_scores["dataset"].astype(str))):
                 advise(graph, dataset, method=method, top=1, hold_out=True,
                        fitted=self.default.fitted)
+            _import_pipelines()
 
         thread = threading.Thread(target=fit_all, name="mandc-warm", daemon=True)
         thread.start()
@@ -166,6 +167,16 @@ class GraphServer:
             while len(self._hub) > MAX_HUB_GRAPHS:
                 self._hub.popitem(last=False)
         return served
+
+
+def _import_pipelines() -> None:
+    """Import diffusers and the zoo's pipeline once, so that the first preview does not pay
+    their 4-8 s of imports (a Space without the [profile] extra has no previews)."""
+    try:
+        from ..minizoo import models, pipeline  # noqa: F401
+        from ..profile import finetune  # noqa: F401
+    except ImportError:
+        pass
 
 
 def _server_graph(graph_dir: str | None) -> ServedGraph:
