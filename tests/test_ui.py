@@ -178,6 +178,14 @@ def test_the_bundled_example_is_ranked_as_its_folder_would_be(server):
         _rank(server, example="/etc")
 
 
+def test_with_two_inputs_the_page_says_which_one_was_ranked(server):
+    verdict, *_, load_report, result, _ = _rank(server, example="flowers", dataset="scenes-day")
+    assert "for `flowers`" in verdict
+    assert ("ranked the example 'flowers'; the profiled dataset 'scenes-day' not used"
+            in load_report)
+    assert result["held_out"] is False  # a new dataset has no scores to hold out
+
+
 def _as_an_upload(folder: str) -> dict:
     """The library's answer for a folder ranked as the Space ranks an upload: placed in the
     graph and ranked by the method fitted once on the graph, out of sample (no refit)."""

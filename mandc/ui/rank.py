@@ -58,6 +58,7 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
     ``load_report`` and ``load_notes``); ``candidates``: catalogue rows to rank instead of the
     graph's models (see :func:`mandc.advise.load_candidates`)."""
     graph = served.graph
+    ignored = _ignored_inputs(uploads, example, hub_id, profiled)
     if example and not uploads:
         uploads = [example_source(example)]
     if not uploads and not hub_id:
@@ -97,14 +98,29 @@ def recommend(served: ServedGraph, *, profiled: str | None, hub_id: str | None,
     # a new target is ranked by the fit kept for the served graph, out of sample (no refit);
     # a probed one by a fit of its own, which uses its probes
     new = placed is not graph and not probe
-    result = advise(placed, target, method=method, top=None, hold_out=True,
+    # hold out only a dataset the graph already has (the same images, found by fingerprint)
+    result = advise(placed, target, method=method, top=None, hold_out=placed is graph,
                     fitted=served.fitted if placed is graph or new else known.fitted,
                     base=graph if new else None, candidates=candidates)
     # the target was loaded here, not by advise: its report is this load's
     result["load_report"] = sample.report.to_dict() if sample.report else None
-    result["load_notes"] = list(sample.notes)
+    result["load_notes"] = list(sample.notes) + ignored
     return Answer(result, placed, list(sample.images[:SHOWN_IMAGES]),
                   (list(sample.images), list(sample.captions)))
+
+
+def _ignored_inputs(uploads, example, hub_id, profiled) -> list[str]:
+    """A note naming the inputs left unused when a visitor filled more than one (the first of
+    upload, example, Hub id, profiled dataset is ranked), so the answer is not mistaken for
+    theirs."""
+    given = [(bool(uploads), "your upload"), (bool(example), f"the example {example!r}"),
+             (bool(hub_id), f"the Hub dataset {hub_id!r}"),
+             (bool(profiled), f"the profiled dataset {profiled!r}")]
+    named = [text for present, text in given if present]
+    if len(named) < 2:
+        return []
+    return [f"ranked {named[0]}; {' and '.join(named[1:])} not used (clear {named[0]} to rank "
+            "another)"]
 
 
 def _profiled_sample(dataset: str, n: int = 64) -> tuple[list, list[str]] | None:
