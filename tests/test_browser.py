@@ -235,6 +235,10 @@ def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_p
     _assert_fits_390(page)
     assert _shown_images(page, "#reasons") >= 6
     assert _hidden_in_gallery(page, "#reasons") == [], "reason images cut off at 390 px"
+    cut = page.evaluate("""() => [...document.querySelectorAll('#reasons .caption-label')]
+        .filter(label => label.scrollWidth > label.clientWidth + 1)
+        .map(label => label.innerText)""")
+    assert cut == [], f"reason captions cut at 390 px: {cut}"
     header = " ".join(page.locator("#ranking [role=columnheader]").all_inner_texts())
     assert "predicted (80% interval)" in header and "fine-tune (s)" in header
     plot = page.evaluate("""() => {

@@ -39,6 +39,9 @@ CSS = """
   word-break: keep-all; overflow-wrap: normal; hyphens: none;
 }
 #preview .grid-wrap, #reasons .grid-wrap, #yours .grid-wrap { max-height: none; }
+#preview .caption-label, #reasons .caption-label {
+  white-space: normal; overflow-wrap: anywhere; max-width: calc(100% - 8px); opacity: 0.9;
+}
 @media (max-width: 480px) {
   #preview .grid-container, #reasons .grid-container, #yours .grid-container {
     grid-template-columns: repeat(2, minmax(0, 1fr));
@@ -47,7 +50,8 @@ CSS = """
 """
 """Narrow screens scroll the tables sideways inside their box; headers break between words only.
 The image galleries (preview, reasons, the visitor's own) are never cut to a scrolling box (their
-second rows matter), and wrap to two columns on a phone."""
+second rows matter), and wrap to two columns on a phone; the captions that say what an image is
+(real, or which model generated it) wrap instead of being cut."""
 
 
 def build_app(graph_dir: str | None = None, *, warm: bool = False):
