@@ -269,9 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"graph directory or Hub repo (OWNER/NAME[@REV]; a repo also lists "
                            f"its contributors and recipes; default: {DEFAULT_GRAPH_WHERE})")
     show.add_argument("--list", choices=["models", "datasets"],
-                      help="list every model or dataset of the graph (its id, pairs measured, "
-                           "best measured partner) instead of the summary")
-    show.add_argument("--json", action="store_true", help="print the summary as JSON")
+                      help="list every dataset (pairs measured, best measured model) or every "
+                           "model (pairs measured, datasets it is best on) instead of the summary")
+    show.add_argument("--json", action="store_true", help="print the summary (or the --list) as "
+                      "JSON")
     show.set_defaults(handler=_graph_show)
 
     synth = graph_commands.add_parser(

@@ -29,7 +29,8 @@ def add_suggest_command(commands, formatter) -> None:
             "mandc suggest --graph my-graph --json",
             note="value: the expected gain of the dataset's best pick once the pair is "
                  "measured, in standard deviations of the models' scores on that dataset (the "
-                 "knowledge gradient); p_best: the chance that the pair beats the current best."))
+                 "knowledge gradient); p_best: the chance that the pair beats the rival, the "
+                 "best other model on that dataset."))
     parser.add_argument("--graph", metavar="GRAPH", help=f"graph directory or Hub repo "
                         f"(OWNER/NAME[@REV]; default: {DEFAULT_GRAPH_WHERE})")
     parser.add_argument("--budget", type=positive_int, default=SUGGEST_BUDGET, metavar="N",

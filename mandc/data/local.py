@@ -167,7 +167,8 @@ def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], label: s
         kinds = Counter(os.path.splitext(p)[1].lower() or "(no extension)" for p in inside)
         found = ", ".join(f"{n} {ext}" for ext, n in kinds.most_common(5))
         raise ValidationError(
-            f"no images: {len(inside)} files ({found}) but none with an image extension "
+            f"no images: {len(inside)} file{'s' if len(inside) != 1 else ''} ({found}) but "
+            "none with an image extension "
             f"({', '.join(sorted(IMAGE_EXTENSIONS))})", file=label)
     names = set(inside)
     caption_files = {p: _caption_file(p, names) for p in images}

@@ -176,7 +176,8 @@ def place_target(graph: MatchingGraph, target: str | os.PathLike | list, *,
         if close:
             hint = "did you mean " + " or ".join(repr(name) for name in close) + "?"
         else:
-            shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)"
+            shown = ", ".join(known[:10]) + (f" … ({len(known)} in all: `mandc graph show "
+                                             "--list datasets` lists them)"
                                              if len(known) > 10 else "")
             hint = f"the graph's datasets are: {shown}"
             if not graph.meta.get("featurizer"):
