@@ -46,17 +46,9 @@ def _percentile(values: list[float], share: float) -> float:
 def _write_upload(folder: Path, n: int, domain: int) -> list[str]:
     """``n`` images of a mini-zoo domain the graph has not profiled, with ``.txt`` captions
     (the same sets as ``bench/bench_app.py``)."""
-    from mandc.minizoo.domains import HELD_OUT_DOMAINS, sample
+    from bench_app import _write_upload as write_upload  # bench/ is on the path when this runs
 
-    folder.mkdir()
-    images, captions = sample(HELD_OUT_DOMAINS[domain % len(HELD_OUT_DOMAINS)], n, size=64,
-                              seed=domain // len(HELD_OUT_DOMAINS))
-    paths = []
-    for i, (image, caption) in enumerate(zip(images, captions)):
-        image.save(folder / f"img_{i:04d}.png")
-        (folder / f"img_{i:04d}.txt").write_text(caption)
-        paths += [str(folder / f"img_{i:04d}.png"), str(folder / f"img_{i:04d}.txt")]
-    return paths
+    return [str(path) for path in write_upload(folder, n, domain)]
 
 
 def timed_upload(server, files: list[str], method: str) -> tuple[float, float, list]:

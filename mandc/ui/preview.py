@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import nullcontext
 
 from ..profile.recipe import Recipe
 
@@ -48,7 +48,11 @@ def preview_finetunes(models: list[str], images: list, captions: list[str], *,
     """For each model: ``{"model", "images", "seconds"}`` (generations for the first
     ``recipe.eval_samples`` captions after a LoRA fine-tune on the first
     ``recipe.train_samples`` images), or ``{"model", "skipped"}`` past the time cap."""
-    with PREVIEW_SLOTS, _torch_threads(PREVIEW_THREADS):
+    from ..profile.runner import torch_threads
+    from ..settings import get_settings
+
+    on_cpu = get_settings().device.startswith("cpu")
+    with PREVIEW_SLOTS, torch_threads(PREVIEW_THREADS) if on_cpu else nullcontext():
         return _run_on_gpu(list(models), list(images), list(captions), recipe, time_cap_s,
                            report)
 
@@ -74,26 +78,6 @@ def _preview(models, images, captions, recipe, time_cap_s, report) -> list[dict]
         results.append({"model": model, "images": generated,
                         "seconds": round(time.perf_counter() - clock, 1)})
     return results
-
-
-@contextmanager
-def _torch_threads(count: int):
-    """Torch's intra-op threads set to ``count`` for a CPU preview, restored afterwards. The
-    count is per thread for torch's OpenMP pool: requests already running on other threads keep
-    theirs (threads started meanwhile begin with ``count``)."""
-    import torch
-
-    from ..settings import get_settings
-
-    if not get_settings().device.startswith("cpu"):
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _gpu_duration(models, *args, **kwargs) -> int:

@@ -9,6 +9,7 @@ refit after its first request, and every upload by one fit made for new targets.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 from collections import OrderedDict
@@ -172,11 +173,9 @@ class GraphServer:
 def _import_pipelines() -> None:
     """Import diffusers and the zoo's pipeline once, so that the first preview does not pay
     their 4-8 s of imports (a Space without the [profile] extra has no previews)."""
-    try:
+    with contextlib.suppress(ImportError):
         from ..minizoo import models, pipeline  # noqa: F401
         from ..profile import finetune  # noqa: F401
-    except ImportError:
-        pass
 
 
 def _server_graph(graph_dir: str | None) -> ServedGraph:
