@@ -149,6 +149,15 @@ def _assert_fits_390(page):
     }""")
     assert fits["pageFits"], "the page scrolls sideways at 390 px"
     assert fits["tables"] and all(fits["tables"]), "a table's columns are cut off at 390 px"
+    ranking = page.evaluate("""() => {
+        const table = document.querySelector('#ranking table');
+        let box = table.parentElement;
+        const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+        while (!scrolls(box)) box = box.parentElement;
+        return {table: table.scrollWidth, box: box.scrollWidth, inside: box.clientWidth};
+    }""")
+    assert max(ranking["table"], ranking["box"]) <= ranking["inside"] + 1, \
+        f"the ranking scrolls sideways at 390 px: {ranking}"
 
 
 def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url, tmp_path):
@@ -176,7 +185,11 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
     widths = page.evaluate("""() => [...document.querySelectorAll('#plot line.band')]
         .map(line => line.getBoundingClientRect().width)""")
     assert len(widths) == 11 and all(width > 5 for width in widths)
-    assert "80% interval" in page.locator("#plot svg").text_content()
+    assert "80% interval" in page.locator("#plot").text_content()
+    # on a desktop every column of the ranking is shown
+    shown = page.evaluate("""() => [...document.querySelectorAll('#ranking [role=columnheader]')]
+        .map(th => [th.title, th.getBoundingClientRect().width > 20])""")
+    assert len(shown) == 6 and all(wide for _, wide in shown), shown
     # what was read of the upload, in its own place
     assert page.locator("#load-report").inner_text().startswith("Your dataset: 20 images")
 
@@ -241,6 +254,17 @@ def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_p
     assert cut == [], f"reason captions cut at 390 px: {cut}"
     header = " ".join(page.locator("#ranking [role=columnheader]").all_inner_texts())
     assert "predicted (80% interval)" in header and "fine-tune (s)" in header
+    # the phone leaves out the columns the legend names, and shows the rest whole
+    shown = dict(page.evaluate("""() => [...document.querySelectorAll('#ranking th[title]')]
+        .map(th => [th.title, th.getBoundingClientRect().width])"""))
+    left_out = ["measured rank", "params (M)", "resolution (px)"]
+    assert [name for name, width in shown.items() if width == 0] == left_out, shown
+    assert len(shown) == 8 and all(shown[name] > 20 for name in shown if name not in left_out)
+    page.get_by_text("On a phone held upright the table leaves out").wait_for()
+    cells = page.evaluate("""() => [...document.querySelectorAll('#ranking [role=gridcell]')]
+        .filter(cell => cell.getBoundingClientRect().width > 0)
+        .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.innerText)""")
+    assert cells == [], f"ranking cells cut at 390 px: {cells}"
     plot = page.evaluate("""() => {
         const box = document.querySelector('#plot .mandc-plot');
         const svg = box.querySelector('svg');
@@ -249,6 +273,13 @@ def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_p
                            getComputedStyle(box).overflowX === 'auto'};
     }""")
     assert plot["right"] <= plot["inner"] + 1 and plot["reachable"], plot
+    # the plot's text is drawn at a legible size on the phone (it was 8 px: a 480-unit drawing
+    # scaled down to the screen)
+    text = page.evaluate("""() => [...document.querySelectorAll('#plot svg text')].map(label => {
+        const drawn = parseFloat(getComputedStyle(label).fontSize) * label.getScreenCTM().a;
+        return [label.textContent, drawn, label.getBoundingClientRect().height];
+    })""")
+    assert len(text) > 11 and all(px >= 12 and height >= 9 for _, px, height in text), text
 
 
 def test_bad_inputs_get_clear_messages_and_the_app_answers_after(browser, url, tmp_path):

@@ -8,8 +8,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
-from mandc.features.base import one_torch_thread  # noqa: E402
 from mandc.features.effnet_minilm import EffnetMiniLMFeaturizer  # noqa: E402
+from mandc.threads import torch_threads  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +57,14 @@ def test_worker_threads_give_the_sequential_embeddings(pooled, images_and_captio
     np.testing.assert_allclose(together[1], one_by_one[1], rtol=0, atol=1e-5)
 
 
-def test_one_torch_thread_gives_the_count_back_after_overlapping_blocks():
+def test_one_torch_thread_blocks_give_the_count_back_after_overlapping_blocks():
     original = torch.get_num_threads()
     torch.set_num_threads(2)  # a count that 1 differs from, whatever the machine
     before = torch.get_num_threads()
     seen, entered, left = {}, threading.Barrier(2), threading.Event()
 
     def other():
-        with one_torch_thread():
+        with torch_threads(1):
             entered.wait()
             started = threading.Thread(target=lambda: seen.update(started=torch.get_num_threads()))
             started.start()
@@ -74,7 +74,7 @@ def test_one_torch_thread_gives_the_count_back_after_overlapping_blocks():
 
     thread = threading.Thread(target=other)
     thread.start()
-    with one_torch_thread():
+    with torch_threads(1):
         entered.wait()
         seen["main"] = torch.get_num_threads()
         left.wait()  # the other block has ended; this one is still open

@@ -23,6 +23,7 @@ from mandc.profile import metrics, runner
 from mandc.profile.finetune import LORA_WEIGHT_NAME, generate, load_adapter, save_adapter
 from mandc.profile.recipe import Recipe
 from mandc.settings import get_settings
+from mandc.threads import torch_threads
 
 MICRO = ZooSpec(
     "micro", {"shapes": 1.0}, block_out_channels=(8, 16), attention_head_dim=4,
@@ -98,7 +99,7 @@ def test_profile_saves_an_adapter_with_a_card_and_it_reproduces_the_run(
     options = {**recipe.generate_kwargs(), "seed": record["pair_seed"]}
     with Image.open(graph / record["samples"]["finetuned"]) as saved:
         scored = np.asarray(saved.convert("RGB"))
-    with runner.torch_threads(get_settings().threads):
+    with torch_threads(get_settings().threads):
         tuned = load_adapter(load_pipeline(hub_model), folder)
         again = np.asarray(runner.sample_grid(generate(tuned, test.captions, **options)))
         base = np.asarray(runner.sample_grid(generate(load_pipeline(hub_model), test.captions,

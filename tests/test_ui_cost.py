@@ -119,8 +119,8 @@ def test_the_plot_draws_each_band_around_its_dot():
             {"rank": 2, "model": "new/model", "predicted": -0.5, "low": -1.5, "high": 0.5,
              "profiled": False}]
     svg = present.plot_html(_result(rows))
-    bands = re.findall(r'class="band" x1="([\d.]+)" y1="[\d.]+" x2="([\d.]+)"', svg)
-    dots = re.findall(r'<circle cx="([\d.]+)"', svg)
+    bands = re.findall(r'class="band" x1="([\d.]+)%" y1="[\d.]+" x2="([\d.]+)%"', svg)
+    dots = re.findall(r'<circle cx="([\d.]+)%"', svg)
     assert len(bands) == len(dots) == 2
     for (low, high), dot in zip(bands, dots):
         low, high, dot = float(low), float(high), float(dot)
@@ -160,3 +160,14 @@ def test_the_card_section_is_the_cards_renderer_between_its_markers(tmp_path):
     assert card.endswith("/why-base-model-my-cats-..-x.md")
     assert json.loads(open(data).read())["ranking"] == rows
     assert open(card).read() == section
+
+
+def test_the_legend_names_the_columns_a_phone_leaves_out():
+    rows = [{"rank": 1, "model": "good", "predicted": 1.0, "low": 0.5, "high": 1.5}]
+    wide = pd.DataFrame(columns=["rank", "model", "predicted (80% interval)", "params (M)",
+                                 "resolution (px)"])
+    text = present.legend(_result(rows), wide)
+    assert "leaves out **params (M)** and **resolution (px)**; turn it sideways" in text
+    assert "\n\nOn a phone" in text  # a paragraph of its own, not part of the last list item
+    assert "On a phone" not in present.legend(_result(rows), wide[["rank", "model"]])
+    assert present._listed(["a", "b", "c"]) == "**a**, **b** and **c**"

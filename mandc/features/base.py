@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Sequence
-from contextlib import contextmanager
 
 import numpy as np
 from PIL import Image
@@ -152,39 +151,6 @@ def resolve_featurizer(featurizer: Featurizer | str | None) -> Featurizer:
         return get_featurizer(featurizer)
     raise ValidationError(f"featurizer must be a name or a Featurizer, got "
                           f"{type(featurizer).__name__}")
-
-
-_one_thread_lock = threading.Lock()
-_one_thread_users = 0
-_threads_before = 0
-
-
-@contextmanager
-def one_torch_thread():
-    """Torch's intra-op thread count set to 1 for the block (in this thread and in the threads
-    that first run a torch op in it), and given back when the last of the blocks open at once
-    ends (a thread that leaves its block while another is open keeps 1).
-
-    A thread's count is fixed when it first runs a torch op (ATen reads the process-wide count
-    then), so threads started in the block, such as an encoder pool's workers, keep running
-    one thread each afterwards. On a small shared CPU, torch's own threads waste most of their
-    time spinning: describing 100 images took 5.5-14 s of CPU on 2 threads against 2 s on one,
-    with the machine's other load at 4-5."""
-    global _one_thread_users, _threads_before
-    import torch
-
-    with _one_thread_lock:
-        if _one_thread_users == 0:
-            _threads_before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        _one_thread_users += 1
-    try:
-        yield
-    finally:
-        with _one_thread_lock:
-            _one_thread_users -= 1
-            if _one_thread_users == 0:
-                torch.set_num_threads(_threads_before)
 
 
 def batches(items: list, size: int):

@@ -23,7 +23,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ConfigError
-from .base import FEATURIZERS, Featurizer, batches, one_torch_thread
+from ..threads import torch_threads
+from .base import FEATURIZERS, Featurizer, batches
 from .minilm import MiniLMEncoder
 
 DEFAULT_RESOLUTION = 192
@@ -35,7 +36,7 @@ DEFAULT_BATCH = 8
 CAPTION_BATCH = 64
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 """Threads that encode batches side by side, each on one torch thread (see
-:func:`mandc.features.base.one_torch_thread`), the captions beside the images. 100 images and
+:func:`mandc.threads.torch_threads`), the captions beside the images. 100 images and
 captions on 2 cores with the machine's other load at 4: 4.2 s one batch after the other on one
 thread, 2.6 s on 2 workers, the same embeddings."""
 
@@ -157,10 +158,12 @@ class EffnetMiniLMFeaturizer(Featurizer):
             return self._pool
 
     def encode(self, images, captions) -> tuple[np.ndarray, np.ndarray]:
-        """Images and captions encoded at once, on the worker threads (CPU only)."""
+        """Images and captions encoded at once, on the worker threads (CPU only), one torch
+        thread each: on a small shared CPU torch's own threads spin-wait for each other
+        (100 images took 5.5-14 s of CPU on 2 threads against 2 s on one, other load 4-5)."""
         if self.workers == 1 or self.device != "cpu":
             return super().encode(images, captions)
-        with one_torch_thread():
+        with torch_threads(1):
             captioned = self._workers().submit(self.encode_captions, captions)
             return self.encode_images(images), captioned.result()
 
@@ -168,7 +171,7 @@ class EffnetMiniLMFeaturizer(Featurizer):
         chunks = list(batches(images, self.batch_size))
         if self.workers == 1 or self.device != "cpu":
             return np.concatenate([self._encode_batch(chunk) for chunk in chunks])
-        with one_torch_thread():
+        with torch_threads(1):
             return np.concatenate(list(self._workers().map(self._encode_batch, chunks)))
 
     def _encode_batch(self, chunk: list[Image.Image]) -> np.ndarray:

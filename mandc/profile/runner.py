@@ -20,7 +20,6 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from ..errors import ConfigError, ValidationError
 from ..graph.matching_graph import MatchingGraph
 from ..graph.store import add_nodes, append_scores, declare_metrics, load_graph, save_graph
 from ..settings import get_settings
+from ..threads import torch_threads
 from .probe import probe_metric_specs
 from .recipe import Recipe
 
@@ -231,19 +231,6 @@ def device_name(device: str, threads: int) -> str:
         return torch.cuda.get_device_name(torch.device(device))
     return f"{device.upper() if device == 'cpu' else device}, {threads} thread" + \
         ("s" if threads != 1 else "")
-
-
-@contextmanager
-def torch_threads(count: int):
-    """Run the block on ``count`` torch intra-op threads, then give the caller its count back."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _measure_pair(model, dataset, recipe: Recipe, *, graph_dir: Path, samples_dir, zero_shot,

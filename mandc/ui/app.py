@@ -14,6 +14,7 @@ from ..ranking.methods import METHODS
 from .callbacks import datasets_callback, empty_outputs, preview_callback, recommend_callback
 from .candidates import CATALOG_LIMIT, CHOICES
 from .inputs import MAX_UPLOAD_FILES, MAX_UPLOAD_MB
+from .present import PHONE_HIDDEN_COLUMNS
 from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, TIME_CAP_S
 from .rank import EXAMPLES
 from .service import GraphServer
@@ -32,6 +33,33 @@ CAPTION_HELP = f"""**How to give captions** — any one of:
 At most {MAX_UPLOAD_FILES} files and {MAX_UPLOAD_MB} MB; 256 images are sampled. Your files
 are kept only while your request runs."""
 
+PHONE_PX = 480
+"""Screens at most this wide get the phone layout (a 390 px phone upright)."""
+
+
+def _phone_table_css(hidden=PHONE_HIDDEN_COLUMNS, most_columns: int = 12) -> str:
+    """The ranking on a phone, without sideways scrolling: the table is held to the screen's
+    width and Gradio's own column measuring (an auto table layout over the longest cells) then
+    gives each column its share, cells wrapping between words; text in the sans font at 12 px
+    with less padding; and the ``hidden`` columns left out. A column is found by its header's
+    title, wherever the result put it, since Gradio's body cells carry only an index (a browser
+    without CSS ``:has()`` shows every column, in the box that scrolls sideways)."""
+    where = ",\n".join(
+        f'  #ranking:has(th[data-heading="{i}"][title="{name}"]) :is(th[data-heading="{i}"], '
+        f'[role=gridcell][data-col="{i}"], .sizing-body td:nth-child({i + 1}))'
+        for name in hidden for i in range(most_columns))
+    return f"""@media (max-width: {PHONE_PX}px) {{
+  #ranking .header-table {{ width: 100% !important; }}
+  #ranking .header-table, #ranking .virtual-row {{ font-family: var(--font); font-size: 12px; }}
+  #ranking .prose {{ font-size: inherit; }}
+  #ranking .cell-wrap {{ padding: 4px; }}
+  #ranking .sizing-body td {{ white-space: normal; padding: 4px; }}
+  #ranking .sizing-body td * {{ overflow-wrap: normal; word-break: normal; }}
+{where} {{ display: none; }}
+}}
+"""
+
+
 CSS = """
 .mandc-table { font-size: 0.9em; overflow-x: auto; }
 .mandc-plot { overflow-x: auto; max-width: 100%; }
@@ -47,11 +75,12 @@ CSS = """
     grid-template-columns: repeat(2, minmax(0, 1fr));
   }
 }
-"""
-"""Narrow screens scroll the tables sideways inside their box; headers break between words only.
-The image galleries (preview, reasons, the visitor's own) are never cut to a scrolling box (their
-second rows matter), and wrap to two columns on a phone; the captions that say what an image is
-(real, or which model generated it) wrap instead of being cut."""
+""" + _phone_table_css()
+"""Narrow screens scroll the other tables sideways inside their box; headers break between
+words only. The ranking fits a phone (:func:`_phone_table_css`). The image galleries (preview,
+reasons, the visitor's own) are never cut to a scrolling box (their second rows matter), and
+wrap to two columns on a phone; the captions that say what an image is (real, or which model
+generated it) wrap instead of being cut."""
 
 
 def build_app(graph_dir: str | None = None, *, warm: bool = False):

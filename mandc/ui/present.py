@@ -23,6 +23,9 @@ NEIGHBOUR_COLUMNS = ["dataset", "similarity", "weight"]
 GRIDS_PER_NEIGHBOUR = 2
 REAL_PER_NEIGHBOUR = 3
 _LICENCE_COLUMNS = ("license", "licence")
+PHONE_HIDDEN_COLUMNS = ("measured rank", "params (M)", "resolution (px)")
+"""Left out of the ranking on a phone, so that the rest fits its width unscrolled: each is
+implied by a column kept (the measured figure) or matters less when choosing."""
 
 
 def metric_name(metric: str) -> str:
@@ -189,7 +192,17 @@ def legend(result: dict, table: pd.DataFrame, costs=None) -> str:
             lines.append("- **resolution (px)**: the model's native image size.")
         elif column == "licence":
             lines.append("- **licence**: the model's licence, as its card states it.")
+    narrow = [column for column in PHONE_HIDDEN_COLUMNS if column in table.columns]
+    if narrow:
+        lines += ["", f"On a phone held upright the table leaves out {_listed(narrow)}; "
+                  "turn it sideways, or open the result as JSON below, to see them."]
     return "\n".join(lines)
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``, each in bold."""
+    bold = [f"**{name}**" for name in names]
+    return bold[0] if len(bold) == 1 else f"{', '.join(bold[:-1])} and {bold[-1]}"
 
 
 def cost_legend(costs) -> str:
@@ -218,16 +231,25 @@ def cost_legend(costs) -> str:
     return text
 
 
-PLOT_WIDTH = 480
-PLOT_LABELS = 130
-PLOT_ROW = 22
-PLOT_TOP = 44
+PLOT_ROW = 32
+"""Pixels per candidate: its name on one line, its dot and band on the next."""
+PLOT_TOP = 4
+PLOT_AXIS = 22
+PLOT_FONT = 13
+"""Pixels, at any screen width: the drawing has no viewBox, so text is never scaled down (in a
+480-unit viewBox at 13 units, a 390 px phone drew the names at 8 px)."""
+PLOT_LABEL_CHARS = 36
+PLOT_MARGIN = 3.0
+"""Per cent of the width left on each side of the axis, for the end ticks' numbers."""
 
 
 def plot_html(result: dict) -> str:
     """Every candidate's predicted score (a dot) and its interval (a bar), best first, as an
     inline SVG: drawn here so that the bands need no plotting library, and readable as text.
-    A never-profiled model is a hollow dot on a dashed bar."""
+    A never-profiled model is a hollow dot on a dashed bar. Positions along the axis are per
+    cent of the width and text is in pixels, so the drawing fills a phone or a desktop column
+    with legible names; each name sits above its bar, and the key and the axis title are HTML
+    lines that wrap."""
     rows = [row for row in result["ranking"] if row.get("predicted") is not None]
     if not rows:
         return ""
@@ -238,38 +260,37 @@ def plot_html(result: dict) -> str:
     low, high = min(values + [0.0]), max(values + [0.0])
     pad = (high - low) * 0.05 or 0.5
     low, high = low - pad, high + pad
-    left, right = PLOT_LABELS, PLOT_WIDTH - 16
 
-    def x(value: float) -> float:
-        return round(left + (value - low) / (high - low) * (right - left), 1)
+    def x(value: float) -> str:
+        return f"{PLOT_MARGIN + (value - low) / (high - low) * (100 - 2 * PLOT_MARGIN):.1f}%"
 
     bottom = PLOT_TOP + PLOT_ROW * len(rows)
-    height = bottom + 44
+    height = bottom + PLOT_AXIS
     key = "● predicted"
     if banded:
         key += f"   ━ {result['interval_level']:.0%} interval"
     if any(row.get("profiled") is False for row in rows):
         key += "   ○ not profiled (wider band)"
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {PLOT_WIDTH} {height}" '
-             'role="img" aria-label="Predicted quality of every candidate" style="width:100%;'
-             'max-width:640px;height:auto;font:13px sans-serif">',
-             f'<text x="{left}" y="16" fill="currentColor">{html.escape(key)}</text>',
-             f'<line x1="{x(0)}" y1="{PLOT_TOP - 8}" x2="{x(0)}" y2="{bottom}" '
+    parts = [f'<div style="white-space:pre-wrap">{html.escape(key)}</div>',
+             f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{height}" '
+             'role="img" aria-label="Predicted quality of every candidate" '
+             f'style="display:block;font:{PLOT_FONT}px sans-serif">',
+             f'<line x1="{x(0)}" y1="{PLOT_TOP}" x2="{x(0)}" y2="{bottom}" '
              'stroke="#999" stroke-dasharray="3 3"/>']
     for tick in _ticks(low, high):
         parts.append(f'<line x1="{x(tick)}" y1="{bottom}" x2="{x(tick)}" y2="{bottom + 4}" '
-                     f'stroke="#999"/><text x="{x(tick)}" y="{bottom + 16}" text-anchor="middle" '
-                     f'fill="currentColor">{tick:g}</text>')
-    parts.append(f'<text x="{(left + right) / 2}" y="{bottom + 34}" text-anchor="middle" '
-                 f'fill="currentColor">{html.escape(_axis_title(result))}</text>')
+                     f'stroke="#999"/><text x="{x(tick)}" y="{bottom + 18}" '
+                     f'text-anchor="middle" fill="currentColor">{tick:g}</text>')
     for k, row in enumerate(rows):
-        y = PLOT_TOP + PLOT_ROW * k + PLOT_ROW / 2
+        top = PLOT_TOP + PLOT_ROW * k
+        y = top + PLOT_ROW - 8
         cold = row.get("profiled") is False
-        label = row["model"] if len(row["model"]) <= 20 else row["model"][:19] + "…"
-        tip = f"{row['model']}: " + (_banded(row) if banded else _fixed(row["predicted"]))
+        name = row["model"]
+        label = name if len(name) <= PLOT_LABEL_CHARS else name[:PLOT_LABEL_CHARS - 1] + "…"
+        tip = f"{name}: " + (_banded(row) if banded else _fixed(row["predicted"]))
         parts.append(f'<g class="candidate"><title>{html.escape(tip)}</title>'
-                     f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" '
-                     f'fill="currentColor">{html.escape(label)}</text>')
+                     f'<text x="0" y="{top + PLOT_FONT}" fill="currentColor">'
+                     f'{html.escape(label)}</text>')
         if banded:
             parts.append(f'<line class="band" x1="{x(row["low"])}" y1="{y}" x2="{x(row["high"])}"'
                          f' y2="{y}" stroke="#4f7fd1" stroke-width="3"'
@@ -277,7 +298,8 @@ def plot_html(result: dict) -> str:
         parts.append(f'<circle cx="{x(row["predicted"])}" cy="{y}" r="5" stroke="#1d3f8f" '
                      f'stroke-width="2" fill="{"white" if cold else "#1d3f8f"}"/></g>')
     parts.append("</svg>")
-    return f'<div class="mandc-plot">{"".join(parts)}</div>'
+    parts.append(f'<div style="text-align:center">{html.escape(_axis_title(result))}</div>')
+    return f'<div class="mandc-plot" style="max-width:720px">{"".join(parts)}</div>'
 
 
 def _axis_title(result: dict) -> str:

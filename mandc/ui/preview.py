@@ -48,8 +48,8 @@ def preview_finetunes(models: list[str], images: list, captions: list[str], *,
     """For each model: ``{"model", "images", "seconds"}`` (generations for the first
     ``recipe.eval_samples`` captions after a LoRA fine-tune on the first
     ``recipe.train_samples`` images), or ``{"model", "skipped"}`` past the time cap."""
-    from ..profile.runner import torch_threads
     from ..settings import get_settings
+    from ..threads import torch_threads
 
     on_cpu = get_settings().device.startswith("cpu")
     with PREVIEW_SLOTS, torch_threads(PREVIEW_THREADS) if on_cpu else nullcontext():
