@@ -17,6 +17,11 @@ Two choices make it work for a cold-start target (one with no model–data edge)
   datasets, the model's (leave-one-out) average, and the element-wise product of the model
   embedding with the dataset's neighbourhood embedding.
 
+A training row must not see its own label either. On a graph where models are measured on few
+datasets, a model's low-rank imputed scores and its spectral vector are built from two or three
+scores, one of them the row's own: there they are rebuilt without it (see
+:data:`OWN_SCORES_OUT_BELOW`).
+
 On real zoos a few models are better almost everywhere (a strong per-model main effect), and with
 few profiled datasets a regressor's guesses about the rest are mostly noise. So by default
 (``shrink=True``) the prediction is shrunk toward the safe choice, each model's mean normalised
