@@ -262,6 +262,14 @@ class GraphEmbedding:
     def _embed(self, view: GraphView) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def model_vectors_without(self, models: np.ndarray, columns: np.ndarray,
+                              scores: np.ndarray) -> np.ndarray:
+        """Embeddings of ``models`` (row indices), each as if its edge to profiled dataset
+        ``columns`` (index among the profiled datasets, normalised score ``scores``) were not in
+        the graph: what a training row must see, since a cold target's edges never are. The base
+        class cannot remove an edge without a refit and returns the plain embeddings."""
+        return self.model_embeddings_.to_numpy()[models]
+
 
 def make_embedding(name: str, **params) -> GraphEmbedding:
     """Build a registered embedding by name (an unknown name lists the valid ones)."""
@@ -309,10 +317,23 @@ class SpectralEmbedding(GraphEmbedding):
         root = np.sqrt(singular)
         n_models = scores.shape[0]
         model = left[:n_models] * root
+        # a model's vector is its score row projected, scores @ right / root: one edge's share
+        self._edge_share = _pad(np.divide(right, root, out=np.zeros_like(right),
+                                          where=root > 0), self.dim)
         dataset = np.zeros((len(profiled), k))
         dataset[profiled] = right * root
         dataset = _fill_cold_rows(dataset, view, ~profiled, self.n_neighbors)
         return _pad(model, self.dim), _pad(dataset, self.dim)
+
+    def model_vectors_without(self, models: np.ndarray, columns: np.ndarray,
+                              scores: np.ndarray) -> np.ndarray:
+        """The models' vectors with the edge's score folded out of their projection (exact for
+        the projection; the dataset components stay those of the full fit). On a sparse graph
+        a model's vector is its two or three scores, one of them the row's own label, which
+        would leak into its features: with it, the out-of-fold correlation of the regressor on
+        an 80 × 13 graph with 20% of pairs measured was 0.71-0.87 against 0.6 leave-one-out."""
+        return (self.model_embeddings_.to_numpy()[models]
+                - np.nan_to_num(scores)[:, None] * self._edge_share[columns])
 
 
 def top_singular_vectors(matrix: np.ndarray, k: int):
