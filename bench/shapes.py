@@ -1,12 +1,14 @@
 """Failing graph shapes, synthetic: is ``mandc`` ever worse than ``best_average``?
 
-    python bench/shapes.py [--seeds 0 1 2] [--methods ...] [--json]
+    python bench/shapes.py [--seeds 0 1 2] [--methods ...] [--paired] [--json]
 
 Leave-one-dataset-out on synthetic graphs (:func:`mandc.graph.synth.synthetic_graph`) of the shapes
 on which the recommender lost to "take the strongest model": a strong per-model main effect;
 many models and few datasets, sparse (as public transfer matrices are); a small hand-written
 6 × 8 FID-like matrix (log scale, lower is better); and the plain interaction-dominated shape
-for reference. Mean and median regret and top-1 per shape and method, averaged over seeds.
+for reference. Mean and median regret and top-1 per shape and method, averaged over seeds;
+``--paired`` adds, per shape, ``mandc`` against each baseline target by target over all seeds
+(wins / ties / losses on regret, sign test, mean gain with a paired bootstrap 95% interval).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import json
 import pandas as pd
 
 from mandc.graph.synth import synthetic_graph
-from mandc.ranking.evaluate import leave_one_dataset_out
+from mandc.ranking.evaluate import leave_one_dataset_out, paired_comparison
 
 SHAPES = {
     "main_effect": dict(n_models=30, n_datasets=20, main_effect=3.0, noise=0.3,
@@ -41,13 +43,18 @@ def shape_graph(shape: str, seed: int):
     return graph
 
 
-def evaluate_shapes(methods, seeds, shapes=tuple(SHAPES)) -> pd.DataFrame:
+def evaluate_shapes(methods, seeds, shapes=tuple(SHAPES),
+                    per_target: list | None = None) -> pd.DataFrame:
     """One row per (shape, method): top-1, top-3, mean and median regret and Spearman, averaged
-    over seeds."""
+    over seeds. ``per_target``, when given, receives each target's rows (``shape`` and a
+    ``dataset`` named ``seed/dataset``)."""
     rows = []
     for shape in shapes:
         for seed in seeds:
             report = leave_one_dataset_out(shape_graph(shape, seed), methods, seed=seed)
+            if per_target is not None:
+                per_target.append(report.per_dataset.assign(
+                    shape=shape, dataset=f"{seed}/" + report.per_dataset["dataset"].astype(str)))
             for method, row in report.summary.iterrows():
                 rows.append({"shape": shape, "method": method, "seed": seed,
                              "top1": row["top1"], "top3": row["top3"], "regret": row["regret"],
@@ -63,15 +70,28 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    parser.add_argument("--paired", action="store_true", help="also mandc against each "
+                        "baseline, target by target over all seeds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    table = evaluate_shapes(args.methods, args.seeds, args.shapes)
+    per_target = [] if args.paired else None
+    table = evaluate_shapes(args.methods, args.seeds, args.shapes, per_target)
+    paired = {}
+    if args.paired and "mandc" in args.methods and len(args.methods) > 1:
+        targets = pd.concat(per_target, ignore_index=True)
+        paired = {shape: paired_comparison(rows, "mandc")
+                  for shape, rows in targets.groupby("shape", sort=False)}
     if args.json:
         print(json.dumps({f"{s}/{m}": row for (s, m), row in
-                          table.round(4).to_dict(orient="index").items()}, indent=1))
+                          table.round(4).to_dict(orient="index").items()}
+                         | {f"{s}/mandc_vs": frame.round(4).to_dict(orient="index")
+                            for s, frame in paired.items()}, indent=1))
         return
     print(f"leave-one-dataset-out on synthetic shapes, seeds {args.seeds}")
     print(table.round(3).to_string())
+    for shape, frame in paired.items():
+        print(f"\n{shape}: mandc against each baseline on regret, target by target")
+        print(frame.round(3).to_string())
 
 
 if __name__ == "__main__":
