@@ -21,6 +21,9 @@ _open: dict[int, int] = {}
 _numbers = itertools.count()
 _before = 0
 """The count found when the first of the blocks now open was entered; given back by the last."""
+_left_early: set[int] = set()
+"""Threads that left a block while another was open: their own count is still that block's,
+so when one of them opens the next block, ``_before`` is the count last given back, not its."""
 
 
 @contextmanager
@@ -33,7 +36,8 @@ def torch_threads(count: int):
     changes it only when the thread itself sets it: the count set here applies to the thread
     that enters the block and to threads that start their torch work while it is open (an
     encoder pool's workers, say). A thread that leaves its block while another is open keeps
-    that block's count until it opens a block again.
+    that block's count until it opens a block again; if that next block is the only one open,
+    it gives back the count last given back, not the one it was left on.
     """
     global _before
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -41,9 +45,11 @@ def torch_threads(count: int):
                           f"got {count!r}")
     import torch
 
+    me = threading.get_ident()
     with _lock:
         if not _open:
-            _before = torch.get_num_threads()
+            _before = _before if me in _left_early else torch.get_num_threads()
+        _left_early.discard(me)  # entering sets this thread's count afresh
         number = next(_numbers)
         _open[number] = count
         torch.set_num_threads(count)
@@ -52,6 +58,8 @@ def torch_threads(count: int):
     finally:
         with _lock:
             del _open[number]
+            if _open:
+                _left_early.add(me)
             torch.set_num_threads(next(reversed(_open.values())) if _open else _before)
 
 

@@ -113,3 +113,45 @@ def test_a_count_that_is_not_a_positive_whole_number_is_refused(count, two_threa
         with torch_threads(count):
             pass
     assert torch.get_num_threads() == 2 and open_blocks() == 0
+
+
+def test_a_thread_that_left_early_does_not_give_back_its_stale_count_later(two_threads_before):
+    """W2 opens a block; W1 opens and leaves one inside it (so W1 keeps 1); W2 leaves (2 is
+    given back). Later W1 opens and leaves a block alone: it must give back 2, not the 1 it was
+    left on (the process would then run every new thread on 1 for good)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first, second = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+    for pool in (first, second):  # both workers have run torch before, as a server's have
+        pool.submit(torch.get_num_threads).result()
+    opened, inner_done = threading.Event(), threading.Event()
+
+    def outer():
+        with torch_threads(1):
+            opened.set()
+            assert inner_done.wait(10)
+
+    def inner():
+        assert opened.wait(10)
+        with torch_threads(1):
+            pass
+        inner_done.set()
+
+    try:
+        running = second.submit(outer)
+        first.submit(inner).result(timeout=10)
+        running.result(timeout=10)
+        assert open_blocks() == 0
+        assert first.submit(torch.get_num_threads).result() == 1  # left early: kept the block's
+
+        def alone():
+            with torch_threads(1):
+                pass
+
+        first.submit(alone).result(timeout=10)
+        assert torch.get_num_threads() == 2
+        assert count_in_a_new_thread() == 2
+        assert first.submit(torch.get_num_threads).result() == 2
+    finally:
+        first.shutdown()
+        second.shutdown()
