@@ -76,20 +76,25 @@ from .methods import METHODS, RankingMethod
 from .probe_profile import probe_profile_similarity
 
 REGRESSORS: Registry = Registry("regressor")
-AUTO_FOREST_MAX_ROWS = 2_000
+OWN_SCORES_OUT_GROUPS = 20
+"""At most this many eigen-decompositions per fit leave datasets' own scores out of their imputed
+scores (more profiled datasets are hidden in groups): one per dataset made a fit on 1,000 × 500
+with 0.4% of pairs measured cost 31 s instead of 3 s."""
 OWN_SCORES_OUT_BELOW = 5
-"""When the median model is measured on fewer profiled datasets than this, a training row's
-graph features are built without its own score: imputed scores refitted with its dataset
-hidden, the model's spectral vector with that edge folded out. A model's features then rest on
-n scores, one of them the row's own label (a share of 1/n), and the regressor learns to trust
-what a cold target never has: on 80 models × 13 datasets with 20% of pairs measured (median
-n = 3) the out-of-fold correlation of the forest with the labels was 0.71-0.87 where leave-one-
-dataset-out reached about 0.6, and leaving the own score out took mean regret over 10 graph seeds
-from 0.062 to 0.055 (``best_average`` 0.058; ``python bench/shapes.py --shapes
-many_models_sparse --seeds 0 1 2 3 4 5 6 7 8 9``). With many scores per model the share is small
-and a fold-out cost more than it saved (``bench/shapes.py`` main-effect 30 × 20 regret 0.012 →
-0.017, small 6 × 8 0.010 → 0.025; ``bench/bench_recommender.py`` 1,000 × 200 top-1 0.610 →
-0.575 and 4× the time), so there the features are the full fit's."""
+"""On a sparse graph (under half of the pairs measured) whose median model is measured on fewer
+profiled datasets than this, a training row's graph features are built without its own score:
+imputed scores refitted with its dataset hidden, and, with the spectral embedding, the model's
+vector with that edge folded out (the other embeddings cannot fold one edge out). A model's
+features then rest on n scores, one of them the row's own label (a share of 1/n), and the
+regressor learns to trust what a cold target never has: on 80 models × 13 datasets with 20% of
+pairs measured (median n = 3) the out-of-fold correlation of the forest with the labels was
+0.71-0.87 where leave-one-dataset-out reached about 0.6, and leaving the own score out took mean
+regret over 10 graph seeds from 0.062 to 0.055 (``best_average`` 0.058; ``python
+bench/shapes.py --shapes many_models_sparse --seeds 0 1 2 3 4 5 6 7 8 9``). Elsewhere the
+features are the full fit's: on dense graphs, or with many scores per model, leaving the own
+score out cost more than it saved (main-effect 30 × 20 regret 0.012 → 0.017, small 6 × 8
+0.010 → 0.025, ``bench/bench_recommender.py`` 1,000 × 200 top-1 0.610 → 0.575), since a
+leave-own-out feature varies across a model's rows with the label it leaves out."""
 SHRINK_FOLDS = 5
 """Dataset-grouped folds that fit the shrinkage weight (fewer when fewer datasets are profiled)."""
 INTERVAL_LEVELS = (0.8, 0.95)
@@ -97,6 +102,7 @@ INTERVAL_LEVELS = (0.8, 0.95)
 SHRINK_FOREST_TREES = 100
 """Trees of the forests refitted in those folds: the weight needs their out-of-fold predictions,
 not their best accuracy, and 5 × 100 trees cost about one 500-tree fit."""
+AUTO_FOREST_MAX_ROWS = 2_000
 """``regressor="auto"`` fits a random forest up to this many training rows, a ridge above.
 
 Measured on the mini-zoo graph (``python bench/regressors.py --held-out``: 11 models, log-FID;
@@ -432,10 +438,10 @@ class Recommender(RankingMethod):
                                     exclude_self=True)
         interpolations = [kernel.leave_one_out_weights() for kernel in self.kernels_]
         # models × P each; see OWN_SCORES_OUT_BELOW
-        self.own_scores_out_ = bool(np.median(self.measured_.sum(axis=1))
-                                    < OWN_SCORES_OUT_BELOW)
+        self.own_scores_out_ = bool(self.measured_.mean() < 0.5 and np.median(
+            self.measured_.sum(axis=1)) < OWN_SCORES_OUT_BELOW)
         imputed = _imputed_without_own_column(self.scores_, self.measured_, self.dim,
-                                              [nearest, *interpolations]) \
+                                              [nearest, *interpolations], seed=self.seed) \
             if self.own_scores_out_ else None
         per_dataset = self._per_dataset_features(nearest, interpolations, imputed)
         leave_one_out = _leave_one_out_average(self.scores_, self.measured_, counts, totals)
@@ -733,36 +739,41 @@ def _impute_low_rank(scores: np.ndarray, measured: np.ndarray, rank: int) -> np.
 
 
 def _imputed_without_own_column(scores: np.ndarray, measured: np.ndarray, rank: int,
-                                weights: list[np.ndarray]) -> list[np.ndarray]:
+                                weights: list[np.ndarray], max_groups: int | None = None,
+                                seed: int = 0) -> list[np.ndarray]:
     """``filled @ W.T`` for each weight matrix ``W`` (described × profiled datasets, one row per
     profiled dataset), where the column of profiled dataset ``d`` is computed from scores filled
     by :func:`_impute_low_rank` *with d's own scores hidden*: a rank-``rank`` fit of the whole
     matrix carries a dataset's scores into the imputed scores of its neighbours, which would leak
     a training row's own label into its features (a cold target never has that). Hiding column
-    ``d`` zeroes row and column ``d`` of the Gram matrix, so one Gram serves every ``d``.
+    ``d`` zeroes row and column ``d`` of the Gram matrix, so one Gram serves every ``d``. With more
+    than ``max_groups`` (default :data:`OWN_SCORES_OUT_GROUPS`) profiled datasets they are hidden
+    in that many seeded groups, one eigen-decomposition each, instead of one by one.
     Dense graphs need no imputation and get the plain products."""
     if measured.all():
         return [scores @ w.T for w in weights]
     n_models, n_profiled = scores.shape
+    max_groups = OWN_SCORES_OUT_GROUPS if max_groups is None else max_groups
+    order = np.arange(n_profiled) if n_profiled <= max_groups else \
+        np.random.default_rng(seed).permutation(n_profiled)
     zeroed = np.where(measured, scores, 0.0)
     gram = zeroed.T @ zeroed
     blocks = [np.zeros((n_models, n_profiled)) for _ in weights]
-    for own in range(n_profiled):
+    for group in np.array_split(order, min(n_profiled, max_groups)):
         hidden = gram.copy()
-        hidden[own, :] = hidden[:, own] = 0.0
+        hidden[group, :] = 0.0
+        hidden[:, group] = 0.0
         eigenvalues, eigenvectors = np.linalg.eigh(hidden)
-        order = np.argsort(-eigenvalues, kind="stable")[:min(rank, n_models, n_profiled)]
-        right = eigenvectors[:, order] * (eigenvalues[order] > 1e-10 * max(
+        order_k = np.argsort(-eigenvalues, kind="stable")[:min(rank, n_models, n_profiled)]
+        right = eigenvectors[:, order_k] * (eigenvalues[order_k] > 1e-10 * max(
             float(eigenvalues.max(initial=0.0)), 1e-300))
-        without = zeroed.copy()
-        without[:, own] = 0.0
-        # (U S) V^T with U S = M V: the rank-k reconstruction of the matrix without column own
-        low_rank = (without @ right) @ right.T
         seen = measured.copy()
-        seen[:, own] = False
-        filled = np.where(seen, scores, low_rank)
+        seen[:, group] = False
+        without = np.where(seen, scores, 0.0)
+        # (U S) V^T with U S = M V: the rank-k reconstruction of the matrix without the group
+        filled = np.where(seen, scores, (without @ right) @ right.T)
         for block, w in zip(blocks, weights):
-            block[:, own] = filled @ w[own]
+            block[:, group] = filled @ w[group].T
     return blocks
 
 
