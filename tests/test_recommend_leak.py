@@ -106,3 +106,27 @@ def test_recommender_leaves_own_scores_out_only_on_sparse_graphs(sparse_graph):
         few.without_scores_of(few.dataset_ids[0])).own_scores_out_
     # the sparse fit still ranks every candidate of the target
     assert sparse.predict(target).notna().all()
+
+
+def test_a_profiled_dataset_is_predicted_from_the_features_of_its_training_rows(
+        sparse_graph, monkeypatch):
+    # with own scores left out of the training rows, ranking a profiled dataset in-sample must
+    # read the same rows, or it ranks from features the regressor never saw
+    from mandc.ranking.recommend import Recommender
+
+    designs = []
+    original = Recommender._design
+
+    def recorded(self, *args):
+        designs.append(original(self, *args))
+        return designs[-1]
+
+    monkeypatch.setattr(Recommender, "_design", recorded)
+    fitted = Recommender(regressor="linear", max_rows=None, seed=0).fit(sparse_graph)
+    assert fitted.own_scores_out_
+    training = designs[0]
+    models, columns = np.nonzero(fitted.measured_)
+    for column in (0, 5):
+        fitted.predict(fitted.profiled_ids_[column])
+        np.testing.assert_allclose(designs[-1][models[columns == column]],
+                                   training[columns == column], atol=1e-9)

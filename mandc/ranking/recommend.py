@@ -444,6 +444,7 @@ class Recommender(RankingMethod):
                                               [nearest, *interpolations], seed=self.seed) \
             if self.own_scores_out_ else None
         per_dataset = self._per_dataset_features(nearest, interpolations, imputed)
+        self._own_out_imputed = imputed  # a profiled dataset is then predicted as its rows see it
         leave_one_out = _leave_one_out_average(self.scores_, self.measured_, counts, totals)
         voted = []
         for table in self.vote_similarities_:
@@ -621,7 +622,10 @@ class Recommender(RankingMethod):
         if self.use_graph:
             nearest = self._target_weights(dataset)[None, :]
             interpolations = self._interpolation_weights(dataset)
-            per_dataset = self._per_dataset_features(nearest, interpolations)
+            own = self._own_out_column(dataset)
+            per_dataset = self._per_dataset_features(
+                nearest, interpolations,
+                None if own is None else [block[:, own:own + 1] for block in self._own_out_imputed])
             neighbourhood = np.repeat(interpolations[0] @ self.profiled_vectors_, n_models,
                                       axis=0)
             voted = []
@@ -630,15 +634,30 @@ class Recommender(RankingMethod):
                 shape = (n_models, order.shape[1])
                 voted.append(self._measured_neighbour_score(
                     models, np.broadcast_to(order, shape), np.broadcast_to(ordered, shape)))
-            graph_block = self._graph_block(self.model_vectors_,
+            model_vectors, model_average = self.model_vectors_, self.model_average_
+            if own is not None:  # the features of its training rows, its own scores left out
+                own_scores = self.scores_[:, own]
+                model_vectors = self.embedding_.model_vectors_without(
+                    models, np.full(n_models, own), own_scores)
+                counts = self.measured_.sum(axis=1)
+                model_average = _leave_one_out_average(
+                    self.scores_, self.measured_, counts, self.scores_.sum(axis=1))[:, own]
+            graph_block = self._graph_block(model_vectors,
                                             voted + [block[:, 0] for block in per_dataset],
-                                            self.model_average_, neighbourhood)
+                                            model_average, neighbourhood)
         design = self._design(models, np.repeat(rows["features"][None, :], n_models, axis=0),
                               None if rows["probes"] is None else rows["probes"].T, graph_block)
         predicted = self.model_.predict(design)
         if self.shrink:
             predicted = self.model_average_ + self.shrinkage_ * (predicted - self.model_average_)
         return pd.Series(predicted, index=self.view_.model_ids)
+
+    def _own_out_column(self, dataset: str) -> int | None:
+        """The column of a profiled ``dataset`` when training rows left their own scores out
+        (:data:`OWN_SCORES_OUT_BELOW`), else None."""
+        if not getattr(self, "own_scores_out_", False) or dataset not in self.profiled_ids_:
+            return None
+        return self.profiled_ids_.index(dataset)
 
     def explain(self, dataset: str) -> pd.DataFrame:
         """The profiled datasets that stand in for ``dataset`` in the prediction, most weight first:
