@@ -26,6 +26,8 @@ _LICENCE_COLUMNS = ("license", "licence")
 PHONE_HIDDEN_COLUMNS = ("measured rank", "params (M)", "resolution (px)")
 """Left out of the ranking on a phone, so that the rest fits its width unscrolled: each is
 implied by a column kept (the measured figure) or matters less when choosing."""
+PHONE_BREAK_ANYWHERE = ("model", "licence")
+"""Wrapped anywhere on a phone, not only between words: a Hub id or licence is one long word."""
 
 
 def metric_name(metric: str) -> str:
