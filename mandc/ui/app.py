@@ -69,7 +69,7 @@ def _phone_table_css(hidden=PHONE_HIDDEN_COLUMNS, names=PHONE_BREAK_ANYWHERE) ->
 {_columns(names, header=False)},
 {_columns(names, " *", header=False)} {{ overflow-wrap: anywhere; }}
 {_columns(hidden)} {{ display: none; }}
-  #legend p:last-child {{ display: block; }}
+  #legend :not(li) > p:last-child {{ display: block; }}
 }}
 """
 
@@ -77,7 +77,7 @@ def _phone_table_css(hidden=PHONE_HIDDEN_COLUMNS, names=PHONE_BREAK_ANYWHERE) ->
 CSS = """
 .mandc-table { font-size: 0.9em; overflow-x: auto; }
 .mandc-plot { overflow-x: auto; max-width: 100%; }
-#legend p:last-child { display: none; }
+#legend :not(li) > p:last-child { display: none; }
 .mandc-table [role=columnheader], .mandc-table [role=columnheader] * {
   word-break: keep-all; overflow-wrap: normal; hyphens: none;
 }
@@ -95,7 +95,8 @@ CSS = """
 words only. The ranking fits a phone (:func:`_phone_table_css`). The image galleries (preview,
 reasons, the visitor's own) are never cut to a scrolling box (their second rows matter), and
 wrap to two columns on a phone; the captions that say what an image is (real, or which model
-generated it) wrap instead of being cut."""
+generated it) wrap instead of being cut. The legend's last paragraph, the columns a phone leaves
+out, shows on narrow screens only."""
 
 
 def build_app(graph_dir: str | None = None, *, warm: bool = False):

@@ -195,7 +195,7 @@ def legend(result: dict, table: pd.DataFrame, costs=None) -> str:
         elif column == "licence":
             lines.append("- **licence**: the model's licence, as its card states it.")
     narrow = [column for column in PHONE_HIDDEN_COLUMNS if column in table.columns]
-    if narrow:
+    if narrow:  # the last paragraph: the app shows it on narrow screens only
         lines += ["", f"On a phone held upright the table leaves out {_listed(narrow)}; "
                   "turn it sideways, or open the result as JSON below, to see them."]
     return "\n".join(lines)
