@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mandc.graph.defaults import example_dir
+from mandc.graph.defaults import default_shipped_dir, example_dir
+from mandc.graph.matching_graph import MatchingGraph
+from mandc.graph.store import load_graph, save_graph
 from mandc.settings import get_settings
 from mandc.ui.preview import PREVIEW_RECIPE
 
@@ -29,6 +31,7 @@ PREVIEW_WAIT_MS = 900_000
 """A k = 1 preview fine-tunes a mini-zoo model for 10 steps: about 10 s on a busy 2-core machine
 (bench/bench_preview.py), allowed far longer when the machine is shared."""
 ANSWERED = "best of 11 candidates"
+PHONE_LINE = "On a phone held upright the table leaves out"
 
 
 def _free_port() -> int:
@@ -37,22 +40,60 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+HUB_IDS = ["stabilityai/stable-diffusion-xl-base-1.0", "runwayml/stable-diffusion-v1-5",
+           "CompVis/stable-diffusion-v1-4", "PixArt-alpha/PixArt-XL-2-1024-MS",
+           "black-forest-labs/FLUX.1-schnell", "stabilityai/stable-diffusion-2-1-base",
+           "segmind/SSD-1B", "playgroundai/playground-v2.5-1024px-aesthetic",
+           "Lykon/dreamshaper-8", "SG161222/Realistic_Vision_V5.1_noVAE",
+           "kandinsky-community/kandinsky-2-2-decoder"]
+"""Real Hub ids, long and hyphenated, that stand in for the mini-zoo's short names."""
+
+
 @pytest.fixture(scope="module")
-def url(tmp_path_factory):
+def home(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MANDC_HOME", str(tmp_path_factory.mktemp("mandc_home")))
         patch.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
         get_settings.cache_clear()
-        from mandc.ui.app import build_app, launch_options
-
-        app = build_app()
-        app.launch(server_name="127.0.0.1", server_port=_free_port(),
-                   prevent_thread_lock=True, quiet=True, **launch_options())
-        try:
-            yield app.local_url
-        finally:
-            app.close()
+        yield
     get_settings.cache_clear()
+
+
+def _served(graph_dir=None):
+    from mandc.ui.app import build_app, launch_options
+
+    app = build_app(graph_dir)
+    app.launch(server_name="127.0.0.1", server_port=_free_port(),
+               prevent_thread_lock=True, quiet=True, **launch_options())
+    return app
+
+
+@pytest.fixture(scope="module")
+def url(home):
+    app = _served()
+    try:
+        yield app.local_url
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def hub_url(home, tmp_path_factory):
+    """The app on the mini-zoo graph with its models renamed to Hub ids and a licence column,
+    as a graph of real Hub models reads."""
+    graph = load_graph(default_shipped_dir())
+    renamed = dict(zip(graph.models["model"], HUB_IDS, strict=True))
+    models = graph.models.assign(model=graph.models["model"].map(renamed),
+                                 license="creativeml-openrail-m")
+    scores = graph.scores.assign(model=graph.scores["model"].map(renamed))
+    folder = tmp_path_factory.mktemp("hub-graph") / "graph"
+    save_graph(MatchingGraph(models, graph.datasets, scores, graph.similarity, dict(graph.meta)),
+               folder)
+    app = _served(str(folder))
+    try:
+        yield app.local_url
+    finally:
+        app.close()
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +172,13 @@ def _hidden_in_gallery(page, selector) -> list[str]:
     }}""")
 
 
+def _cut_cells(page) -> list[str]:
+    """The ranking's shown cells whose text runs past their width."""
+    return page.evaluate("""() => [...document.querySelectorAll('#ranking [role=gridcell]')]
+        .filter(cell => cell.getBoundingClientRect().width > 0)
+        .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.innerText)""")
+
+
 def _assert_fits_390(page):
     """No sideways scroll of the page, and every table's columns reachable (inside the screen,
     or in a box that scrolls)."""
@@ -158,6 +206,13 @@ def _assert_fits_390(page):
     }""")
     assert max(ranking["table"], ranking["box"]) <= ranking["inside"] + 1, \
         f"the ranking scrolls sideways at 390 px: {ranking}"
+    # nor down inside its own box: the wrapped rows were taller than Gradio's 500 px box, which
+    # hid the last rows behind an inner scroll
+    inner = page.evaluate("""() => [...document.querySelectorAll('#ranking *')]
+        .filter(el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowY))
+        .filter(el => el.scrollHeight > el.clientHeight + 1)
+        .map(el => [el.className, el.scrollHeight, el.clientHeight])""")
+    assert inner == [], f"the ranking scrolls down inside its box at 390 px: {inner}"
 
 
 def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url, tmp_path):
@@ -190,6 +245,8 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
     shown = page.evaluate("""() => [...document.querySelectorAll('#ranking [role=columnheader]')]
         .map(th => [th.title, th.getBoundingClientRect().width > 20])""")
     assert len(shown) == 6 and all(wide for _, wide in shown), shown
+    phone_line = page.get_by_text(PHONE_LINE)  # in the legend, for narrow screens only
+    assert phone_line.count() == 1 and not phone_line.is_visible()
     # what was read of the upload, in its own place
     assert page.locator("#load-report").inner_text().startswith("Your dataset: 20 images")
 
@@ -233,6 +290,7 @@ def test_a_visitor_uploads_images_and_sees_ranked_models_and_images(browser, url
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_function("window.innerWidth == 390")
     _assert_fits_390(page)
+    phone_line.wait_for()
     assert _hidden_in_gallery(page, "#preview") == [], "preview images cut off at 390 px"
     page.screenshot(path=str(tmp_path / "preview-390.png"), full_page=True)
 
@@ -260,11 +318,8 @@ def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_p
     left_out = ["measured rank", "params (M)", "resolution (px)"]
     assert [name for name, width in shown.items() if width == 0] == left_out, shown
     assert len(shown) == 8 and all(shown[name] > 20 for name in shown if name not in left_out)
-    page.get_by_text("On a phone held upright the table leaves out").wait_for()
-    cells = page.evaluate("""() => [...document.querySelectorAll('#ranking [role=gridcell]')]
-        .filter(cell => cell.getBoundingClientRect().width > 0)
-        .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.innerText)""")
-    assert cells == [], f"ranking cells cut at 390 px: {cells}"
+    page.get_by_text(PHONE_LINE).wait_for()
+    assert _cut_cells(page) == [], "ranking cells cut at 390 px"
     plot = page.evaluate("""() => {
         const box = document.querySelector('#plot .mandc-plot');
         const svg = box.querySelector('svg');
@@ -280,6 +335,25 @@ def test_the_page_fits_a_390px_phone_without_cut_off_columns(browser, url, tmp_p
         return [label.textContent, drawn, label.getBoundingClientRect().height];
     })""")
     assert len(text) > 11 and all(px >= 12 and height >= 9 for _, px, height in text), text
+
+
+def test_long_hub_ids_and_a_licence_fit_a_390px_phone(browser, hub_url, tmp_path):
+    """Hub ids are single long words (``stabilityai/stable-diffusion-xl-base-1.0``): breaking
+    them only between words made the table 407 px wide in a 324 px box, cutting the measured
+    column and the licence."""
+    page = _open(browser, hub_url, 390, 844)
+    page.get_by_label("…or pick a profiled dataset of the graph").click()
+    page.get_by_role("option", name="scenes-day", exact=True).click()
+    _rank(page)
+    rows = _ranked_rows(page)
+    assert len(rows) == 10 and {row[1] for row in rows} <= set(HUB_IDS)
+    assert {row[-1] for row in rows} == {"creativeml-openrail-m"}
+    page.screenshot(path=str(tmp_path / "hub-ids-390.png"), full_page=True)
+    _assert_fits_390(page)
+    assert _cut_cells(page) == [], "ranking cells cut at 390 px"
+    shown = dict(page.evaluate("""() => [...document.querySelectorAll('#ranking th[title]')]
+        .map(th => [th.title, th.getBoundingClientRect().width])"""))
+    assert shown["model"] > 40 and shown["licence"] > 40 and shown["measured FID ↓"] > 40, shown
 
 
 def test_bad_inputs_get_clear_messages_and_the_app_answers_after(browser, url, tmp_path):

@@ -14,7 +14,7 @@ from ..ranking.methods import METHODS
 from .callbacks import datasets_callback, empty_outputs, preview_callback, recommend_callback
 from .candidates import CATALOG_LIMIT, CHOICES
 from .inputs import MAX_UPLOAD_FILES, MAX_UPLOAD_MB
-from .present import PHONE_HIDDEN_COLUMNS
+from .present import PHONE_BREAK_ANYWHERE, PHONE_HIDDEN_COLUMNS
 from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, TIME_CAP_S
 from .rank import EXAMPLES
 from .service import GraphServer
@@ -37,25 +37,39 @@ PHONE_PX = 480
 """Screens at most this wide get the phone layout (a 390 px phone upright)."""
 
 
-def _phone_table_css(hidden=PHONE_HIDDEN_COLUMNS, most_columns: int = 12) -> str:
+def _columns(names, inside: str = "", header: bool = True, most_columns: int = 12) -> str:
+    """A selector of the ranking's columns titled ``names`` (body and sizing cells, the header
+    cell too if ``header``, or what is ``inside`` them). A column is found by its header's title,
+    wherever the result put it, since Gradio's body cells carry only an index."""
+    return ",\n".join(
+        f'  #ranking:has(th[data-heading="{i}"][title="{name}"]) :is('
+        + (f'th[data-heading="{i}"], ' if header else "")
+        + f'[role=gridcell][data-col="{i}"], .sizing-body td:nth-child({i + 1})){inside}'
+        for name in names for i in range(most_columns))
+
+
+def _phone_table_css(hidden=PHONE_HIDDEN_COLUMNS, names=PHONE_BREAK_ANYWHERE) -> str:
     """The ranking on a phone, without sideways scrolling: the table is held to the screen's
     width and Gradio's own column measuring (an auto table layout over the longest cells) then
-    gives each column its share, cells wrapping between words; text in the sans font at 12 px
-    with less padding; and the ``hidden`` columns left out. A column is found by its header's
-    title, wherever the result put it, since Gradio's body cells carry only an index (a browser
-    without CSS ``:has()`` shows every column, in the box that scrolls sideways)."""
-    where = ",\n".join(
-        f'  #ranking:has(th[data-heading="{i}"][title="{name}"]) :is(th[data-heading="{i}"], '
-        f'[role=gridcell][data-col="{i}"], .sizing-body td:nth-child({i + 1}))'
-        for name in hidden for i in range(most_columns))
+    gives each column its share, cells wrapping between words, and the ``names`` columns (a Hub
+    id such as ``stabilityai/stable-diffusion-xl-base-1.0``, a licence) anywhere, so that their
+    longest word does not set the width; text in the sans font at 12 px (headers 11 px) with
+    less padding; the ``hidden`` columns left out; and the table as tall as its rows, not a
+    500 px box that scrolls (its last rows were hidden below). A browser without CSS ``:has()``
+    shows every column, in the box that scrolls sideways."""
     return f"""@media (max-width: {PHONE_PX}px) {{
   #ranking .header-table {{ width: 100% !important; }}
   #ranking .header-table, #ranking .virtual-row {{ font-family: var(--font); font-size: 12px; }}
+  #ranking thead {{ font-size: 11px; }}
   #ranking .prose {{ font-size: inherit; }}
   #ranking .cell-wrap {{ padding: 4px; }}
   #ranking .sizing-body td {{ white-space: normal; padding: 4px; }}
   #ranking .sizing-body td * {{ overflow-wrap: normal; word-break: normal; }}
-{where} {{ display: none; }}
+  #ranking .virtual-table-viewport {{ max-height: none !important; }}
+{_columns(names, header=False)},
+{_columns(names, " *", header=False)} {{ overflow-wrap: anywhere; }}
+{_columns(hidden)} {{ display: none; }}
+  #legend :not(li) > p:last-child {{ display: block; }}
 }}
 """
 
@@ -63,6 +77,7 @@ def _phone_table_css(hidden=PHONE_HIDDEN_COLUMNS, most_columns: int = 12) -> str
 CSS = """
 .mandc-table { font-size: 0.9em; overflow-x: auto; }
 .mandc-plot { overflow-x: auto; max-width: 100%; }
+#legend :not(li) > p:last-child { display: none; }
 .mandc-table [role=columnheader], .mandc-table [role=columnheader] * {
   word-break: keep-all; overflow-wrap: normal; hyphens: none;
 }
@@ -80,7 +95,8 @@ CSS = """
 words only. The ranking fits a phone (:func:`_phone_table_css`). The image galleries (preview,
 reasons, the visitor's own) are never cut to a scrolling box (their second rows matter), and
 wrap to two columns on a phone; the captions that say what an image is (real, or which model
-generated it) wrap instead of being cut."""
+generated it) wrap instead of being cut. The legend's last paragraph, the columns a phone leaves
+out, shows on narrow screens only."""
 
 
 def build_app(graph_dir: str | None = None, *, warm: bool = False):
@@ -157,7 +173,7 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                elem_classes=["mandc-table"],
                                datatype=["number", "markdown", "str", "str", "str", "str",
                                          "str", "str", "str"])
-        legend = gr.Markdown()
+        legend = gr.Markdown(elem_id="legend")
         gr.Markdown("**Predicted quality of every candidate**, with its interval")
         plot = gr.HTML(elem_id="plot")
         gr.Markdown("### Why: your images beside the most similar profiled datasets")

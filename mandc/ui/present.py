@@ -26,6 +26,8 @@ _LICENCE_COLUMNS = ("license", "licence")
 PHONE_HIDDEN_COLUMNS = ("measured rank", "params (M)", "resolution (px)")
 """Left out of the ranking on a phone, so that the rest fits its width unscrolled: each is
 implied by a column kept (the measured figure) or matters less when choosing."""
+PHONE_BREAK_ANYWHERE = ("model", "licence")
+"""Wrapped anywhere on a phone, not only between words: a Hub id or licence is one long word."""
 
 
 def metric_name(metric: str) -> str:
@@ -193,7 +195,7 @@ def legend(result: dict, table: pd.DataFrame, costs=None) -> str:
         elif column == "licence":
             lines.append("- **licence**: the model's licence, as its card states it.")
     narrow = [column for column in PHONE_HIDDEN_COLUMNS if column in table.columns]
-    if narrow:
+    if narrow:  # the last paragraph: the app shows it on narrow screens only
         lines += ["", f"On a phone held upright the table leaves out {_listed(narrow)}; "
                   "turn it sideways, or open the result as JSON below, to see them."]
     return "\n".join(lines)
