@@ -135,6 +135,17 @@ def test_the_plot_draws_each_band_around_its_dot():
     assert present._ticks(-1.3, 2.4) == [-1, 0, 1, 2]
 
 
+def test_long_names_on_the_plot_keep_their_distinguishing_ends():
+    rows = [{"rank": k + 1, "model": f"stabilityai/stable-diffusion-xl-base-{v}",
+             "predicted": 1.0 - k} for k, v in enumerate(["1.0", "0.9"])]
+    svg = present.plot_html(_result(rows, level=None))
+    labels = re.findall(r'<text x="0" y="[\d.]+" fill="currentColor">([^<]+)</text>', svg)
+    assert labels == ["stabilityai/stable…usion-xl-base-1.0",
+                      "stabilityai/stable…usion-xl-base-0.9"]
+    assert all(len(label) == present.PLOT_LABEL_CHARS for label in labels)
+    assert present._shortened("short/name") == "short/name"
+
+
 def test_the_card_section_is_the_cards_renderer_between_its_markers(tmp_path):
     from types import SimpleNamespace
 

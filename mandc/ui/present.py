@@ -241,8 +241,18 @@ PLOT_FONT = 13
 """Pixels, at any screen width: the drawing has no viewBox, so text is never scaled down (in a
 480-unit viewBox at 13 units, a 390 px phone drew the names at 8 px)."""
 PLOT_LABEL_CHARS = 36
+"""Longer names are cut in the middle, keeping the owner and the version at the end
+(``stabilityai/stable-…-xl-base-1.0``): Hub ids of one family differ most at their ends."""
 PLOT_MARGIN = 3.0
 """Per cent of the width left on each side of the axis, for the end ticks' numbers."""
+
+
+def _shortened(name: str, limit: int = PLOT_LABEL_CHARS) -> str:
+    """``name`` in at most ``limit`` characters, cut in the middle with an ellipsis."""
+    if len(name) <= limit:
+        return name
+    tail = (limit - 1) // 2
+    return name[:limit - 1 - tail] + "…" + name[-tail:]
 
 
 def plot_html(result: dict) -> str:
@@ -288,7 +298,7 @@ def plot_html(result: dict) -> str:
         y = top + PLOT_ROW - 8
         cold = row.get("profiled") is False
         name = row["model"]
-        label = name if len(name) <= PLOT_LABEL_CHARS else name[:PLOT_LABEL_CHARS - 1] + "…"
+        label = _shortened(name)
         tip = f"{name}: " + (_banded(row) if banded else _fixed(row["predicted"]))
         parts.append(f'<g class="candidate"><title>{html.escape(tip)}</title>'
                      f'<text x="0" y="{top + PLOT_FONT}" fill="currentColor">'
