@@ -4,11 +4,10 @@ different threads give the count back only when the last one ends."""
 import threading
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from mandc.errors import ConfigError  # noqa: E402
-from mandc.threads import open_blocks, torch_threads  # noqa: E402
+from mandc.errors import ConfigError
+from mandc.threads import open_blocks, torch_threads
 
 
 @pytest.fixture

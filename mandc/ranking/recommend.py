@@ -447,6 +447,7 @@ class Recommender(RankingMethod):
         per_dataset = self._per_dataset_features(nearest, interpolations, imputed)
         self._own_out_imputed = imputed  # a profiled dataset is then predicted as its rows see it
         leave_one_out = _leave_one_out_average(self.scores_, self.measured_, counts, totals)
+        self._own_out_average = leave_one_out if self.own_scores_out_ else None
         voted = []
         for table in self.vote_similarities_:
             similarity = table.to_numpy(dtype=float)[among].copy()
@@ -640,9 +641,7 @@ class Recommender(RankingMethod):
                 own_scores = self.scores_[:, own]
                 model_vectors = self.embedding_.model_vectors_without(
                     models, np.full(n_models, own), own_scores)
-                counts = self.measured_.sum(axis=1)
-                model_average = _leave_one_out_average(
-                    self.scores_, self.measured_, counts, self.scores_.sum(axis=1))[:, own]
+                model_average = self._own_out_average[:, own]
             graph_block = self._graph_block(model_vectors,
                                             voted + [block[:, 0] for block in per_dataset],
                                             model_average, neighbourhood)
