@@ -1,6 +1,6 @@
 """Failing graph shapes, synthetic: is ``mandc`` ever worse than ``best_average``?
 
-    python bench/shapes.py [--seeds 0 1 2] [--methods ...] [--paired] [--json]
+    python bench/shapes.py [--seeds 0 1 2] [--methods ...] [--paired] [--coverage] [--json]
 
 Leave-one-dataset-out on synthetic graphs (:func:`mandc.graph.synth.synthetic_graph`) of the shapes
 on which the recommender lost to "take the strongest model": a strong per-model main effect;
@@ -8,7 +8,10 @@ many models and few datasets, sparse (as public transfer matrices are); a small 
 6 × 8 FID-like matrix (log scale, lower is better); and the plain interaction-dominated shape
 for reference. Mean and median regret and top-1 per shape and method, averaged over seeds;
 ``--paired`` adds, per shape, ``mandc`` against each baseline target by target over all seeds
-(wins / ties / losses on regret, sign test, mean gain with a paired bootstrap 95% interval).
+(wins / ties / losses on regret, sign test, mean gain with a paired bootstrap 95% interval);
+``--coverage`` adds the leave-one-dataset-out coverage of ``mandc``'s nominal 80% and 95%
+intervals per shape (the share of a target's measured normalised scores inside them, and their
+mean width, averaged over targets of all seeds; a second pass of ``mandc`` fits).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import json
 import pandas as pd
 
 from mandc.graph.synth import synthetic_graph
-from mandc.ranking.evaluate import leave_one_dataset_out, paired_comparison
+from mandc.ranking.evaluate import interval_coverage, leave_one_dataset_out, paired_comparison
+from mandc.ranking.recommend import Recommender
 
 SHAPES = {
     "main_effect": dict(n_models=30, n_datasets=20, main_effect=3.0, noise=0.3,
@@ -65,6 +69,18 @@ def evaluate_shapes(methods, seeds, shapes=tuple(SHAPES),
         ["top1", "top3", "regret", "regret_median", "spearman"]].mean()
 
 
+def coverage_by_shape(seeds, shapes=tuple(SHAPES)) -> pd.DataFrame:
+    """One row per (shape, level): mean ``coverage`` and ``width`` of ``mandc``'s intervals over
+    every target of every seed, leave-one-dataset-out."""
+    rows = []
+    for shape in shapes:
+        for seed in seeds:
+            rows.append(interval_coverage(shape_graph(shape, seed),
+                                          lambda seed=seed: Recommender(seed=seed))
+                        .assign(shape=shape))
+    return pd.concat(rows).groupby(["shape", "level"], sort=False)[["coverage", "width"]].mean()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -72,6 +88,8 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--paired", action="store_true", help="also mandc against each "
                         "baseline, target by target over all seeds")
+    parser.add_argument("--coverage", action="store_true", help="also the coverage of mandc's "
+                        "80%% and 95%% intervals per shape")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     per_target = [] if args.paired else None
@@ -81,17 +99,25 @@ def main() -> None:
         targets = pd.concat(per_target, ignore_index=True)
         paired = {shape: paired_comparison(rows, "mandc")
                   for shape, rows in targets.groupby("shape", sort=False)}
+    coverage = coverage_by_shape(args.seeds, args.shapes) if args.coverage else None
     if args.json:
         print(json.dumps({f"{s}/{m}": row for (s, m), row in
                           table.round(4).to_dict(orient="index").items()}
                          | {f"{s}/mandc_vs": frame.round(4).to_dict(orient="index")
-                            for s, frame in paired.items()}, indent=1))
+                            for s, frame in paired.items()}
+                         | ({f"{s}/coverage_{level:g}": row for (s, level), row in
+                             coverage.round(4).to_dict(orient="index").items()}
+                            if coverage is not None else {}), indent=1))
         return
     print(f"leave-one-dataset-out on synthetic shapes, seeds {args.seeds}")
     print(table.round(3).to_string())
     for shape, frame in paired.items():
         print(f"\n{shape}: mandc against each baseline on regret, target by target")
         print(frame.round(3).to_string())
+    if coverage is not None:
+        print("\nmandc's intervals, leave-one-dataset-out: share of measured normalised scores "
+              "inside, mean width")
+        print(coverage.round(3).to_string())
 
 
 if __name__ == "__main__":
