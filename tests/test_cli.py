@@ -241,10 +241,13 @@ def test_usage_error_exit_code(capsys):
     assert code == 2 and "must be in (0, 1]" in err
 
 
-def test_unwritable_output_is_a_one_line_error(capsys, tmp_path):
-    code, _, err = run(capsys, "evaluate", "--methods", "random", "--no-progress", "--json",
-                       tmp_path / "missing-dir" / "result.json")
-    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+@pytest.mark.parametrize("where", ["missing-dir/result.json", "."])
+def test_unwritable_output_is_refused_before_the_evaluation_runs(capsys, tmp_path, where):
+    # a typo in --json used to surface only after the whole evaluation (minutes), as an OSError
+    code, out, err = run(capsys, "evaluate", "--methods", "random", "--no-progress", "--json",
+                         tmp_path / where)
+    assert code == 2 and out == "", out  # nothing evaluated, nothing printed
+    assert err.startswith(f"error: --json {tmp_path / where}: ") and err.count("\n") == 1
 
 
 def tiny_featurizer():
