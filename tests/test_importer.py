@@ -57,6 +57,22 @@ def test_repeated_pairs_are_averaged_and_counted(tmp_path):
     assert graph.metrics == ["score"] and graph.higher_is_better()
 
 
+def test_a_column_the_scores_file_does_not_read_is_named_not_ignored_in_silence(tmp_path,
+                                                                              caplog):
+    # a misspelt metric column: FID 10 and KID 0.5 of one pair end up averaged as one "score"
+    path = scores_file(tmp_path, "model,dataset,score,metirc\nm1,d1,10,fid\nm1,d1,0.5,kid\n")
+    with caplog.at_level("WARNING", logger="mandc.graph.importer"):
+        graph = import_csv(path)
+    assert graph.scores["count"].tolist() == [2]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"note: {path}: column(s) 'metirc' not read (a scores file has model, dataset, score and "
+        "optionally metric); rows of one pair are averaged whatever they hold"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mandc.graph.importer"):
+        import_csv(scores_file(tmp_path))  # the four columns it reads: nothing to say
+    assert caplog.records == []
+
+
 def test_every_scored_id_gets_a_node_row_without_node_files(tmp_path):
     graph = import_csv(scores_file(tmp_path))
     assert graph.model_ids == ["m1", "m2"]

@@ -5,7 +5,7 @@ Files (UTF-8, comma-separated, first line a header):
 
 - scores: columns ``model``, ``dataset``, ``score`` and optionally ``metric``; several rows for
   one (model, dataset, metric) are averaged and their number kept as ``count``. Other columns
-  are ignored.
+  are not read, and a warning names them (a misspelt ``metric`` would average two metrics).
 - models / datasets: an id column (``model`` / ``dataset``) and any feature columns. A column
   whose values are all numbers becomes numeric, any other becomes categorical text; empty cells
   (and ``NA``, ``N/A``, ``NaN``, ``null``, ``None``) are missing values. Features are kept raw;
@@ -25,6 +25,7 @@ spreadsheet shows).
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 import shutil
@@ -39,6 +40,9 @@ from ..errors import ConfigError, ValidationError
 from .matching_graph import DATASET_ID, MODEL_ID, MatchingGraph
 from .store import save_graph
 
+log = logging.getLogger(__name__)
+
+SCORE_FILE_COLUMNS = ("model", "dataset", "score", "metric")
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 DEFAULT_METRIC = "score"
 SIMILARITY_MEASURE = "given"
@@ -161,6 +165,11 @@ def _read_scores(path, *, metric: str | None, lower_is_better) -> _Scores:
     table = read_csv_table(path)
     model_col, dataset_col, score_col = (table.column(c) for c in ("model", "dataset", "score"))
     metric_col = table.header.index("metric") if "metric" in table.header else None
+    unread = [column for column in table.header if column not in SCORE_FILE_COLUMNS]
+    if unread:
+        log.warning("note: %s: column(s) %s not read (a scores file has model, dataset, score "
+                    "and optionally metric); rows of one pair are averaged whatever they hold",
+                    table.name, ", ".join(map(repr, unread)))
     rows = []
     first_row: dict[str, dict[str, int]] = {"model": {}, "dataset": {}}
     for number, record in zip(table.row_numbers, table.rows):
