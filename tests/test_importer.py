@@ -326,6 +326,18 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g", "s2.csv", "scores.csv"]
 
 
+def test_overwrite_never_deletes_a_folder_that_is_not_a_graph(tmp_path):
+    graph = import_csv(scores_file(tmp_path))
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "thesis.tex").write_text("years of work")
+    (mine / "sub" / "notes.txt").write_text("more")
+    with pytest.raises(ConfigError, match="holds no matching graph"):
+        write_graph(graph, mine, overwrite=True)
+    assert (mine / "thesis.tex").read_text() == "years of work"
+    assert (mine / "sub" / "notes.txt").read_text() == "more"
+
+
 def test_square_matrix_without_a_corner_cell_gets_a_hint(tmp_path):
     sim = write(tmp_path, "sim.csv", "d1,d2\nd1,1,0.5\nd2,0.5,1\n")
     expect_error("corner cell", file=sim, row=2,

@@ -449,12 +449,16 @@ def write_graph(graph: MatchingGraph, out: str | Path, *, overwrite: bool = Fals
     """Save ``graph`` to ``out`` all at once: written to a temporary sibling, then renamed.
 
     A failure mid-write leaves no half graph behind. An existing non-empty ``out`` is refused
-    unless ``overwrite``; then it is replaced only after the new graph is complete.
+    unless ``overwrite`` and it holds a graph (``graph.json``), so that no other folder is ever
+    deleted; a graph is replaced only after the new one is complete.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a directory")
     occupied = out.is_dir() and any(out.iterdir())
+    if occupied and not (out / "graph.json").is_file():  # someone's folder: never deleted
+        raise ConfigError(f"{out} is not empty and holds no matching graph (no graph.json); "
+                          "write to another directory (overwrite=True replaces only a graph)")
     if occupied and not overwrite:
         raise ConfigError(f"{out} already exists and is not empty; write to another directory, "
                           "or replace it with overwrite=True")
