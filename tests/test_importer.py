@@ -73,6 +73,16 @@ def test_a_column_the_scores_file_does_not_read_is_named_not_ignored_in_silence(
     assert caplog.records == []
 
 
+def test_spaces_around_ids_do_not_make_another_node(tmp_path):
+    # 'm1 ' used to be a third model beside 'm1', each with half of its scores
+    graph = import_csv(scores_file(tmp_path, "model ,dataset,score\nm1 ,d1,10\n m1,d1,14\n"
+                                             "m2,d1 ,20\n"),
+                       similarity=write(tmp_path, "sim.csv", ",d1 , d2\n d1,1,0.5\nd2 ,0.5,1\n"))
+    assert graph.model_ids == ["m1", "m2"] and graph.dataset_ids == ["d1", "d2"]
+    assert graph.scores.set_index("model").loc["m1", "count"] == 2
+    assert graph.similarity[["dataset_a", "dataset_b"]].values.tolist() == [["d1", "d2"]]
+
+
 def test_every_scored_id_gets_a_node_row_without_node_files(tmp_path):
     graph = import_csv(scores_file(tmp_path))
     assert graph.model_ids == ["m1", "m2"]

@@ -79,6 +79,7 @@ class CsvTable:
 
 def read_csv_table(path: str | Path, *, ragged_hint: str = "") -> CsvTable:
     """Read a CSV file as strings; blank lines are skipped but still counted in row numbers.
+    Spaces around a cell are dropped, so that ``a ,x`` and ``a,x`` name the same model.
 
     ``ragged_hint`` is added to the error for a row with more fields than the header.
     """
@@ -93,7 +94,8 @@ def read_csv_table(path: str | Path, *, ragged_hint: str = "") -> CsvTable:
             next_line = 1
             for record in reader:
                 start, next_line = next_line, reader.line_num + 1
-                if record and any(cell.strip() for cell in record):
+                record = [cell.strip() for cell in record]
+                if any(record):
                     records.append((start, record))
     except UnicodeDecodeError as error:
         raise ValidationError(f"not UTF-8 text ({error.reason} at byte {error.start})",
