@@ -236,15 +236,37 @@ def test_import_error_names_file_row_and_column(capsys, tmp_path):
     assert not (tmp_path / "g").exists()
 
 
+def test_a_scores_only_import_says_its_datasets_cannot_be_compared(capsys, tmp_path):
+    # it used to claim "(computed from dataset features)" for a graph that has none
+    scores = tmp_path / "s.csv"
+    scores.write_text("model,dataset,score\na,x,1\nb,x,2\na,y,3\nb,y,1\n")
+    code, out, err = run(capsys, "graph", "import", "--scores", scores, "--out", tmp_path / "g")
+    assert code == 0, err
+    assert ("similarity  0 data–data edges (none given and no dataset features to compute them: "
+            "datasets cannot be compared, so only best_average and random can rank; import "
+            "--similarity or --datasets too)") in out
+    for method, status in [("nearest_dataset", 2), ("best_average", 0), ("random", 0)]:
+        assert run(capsys, "evaluate", "--graph", tmp_path / "g", "--methods", method,
+                   "--no-progress")[0] == status, method
+    datasets = tmp_path / "d.csv"
+    datasets.write_text("dataset,size\nx,10\ny,20\n")
+    code, out, err = run(capsys, "graph", "import", "--scores", scores, "--datasets", datasets,
+                         "--out", tmp_path / "g2")
+    assert "similarity  0 data–data edges (computed from dataset features)" in out
+
+
 def test_usage_error_exit_code(capsys):
     code, _, err = run(capsys, "graph", "synth", "--density", "2", "--out", "x")
     assert code == 2 and "must be in (0, 1]" in err
 
 
-def test_unwritable_output_is_a_one_line_error(capsys, tmp_path):
-    code, _, err = run(capsys, "evaluate", "--methods", "random", "--no-progress", "--json",
-                       tmp_path / "missing-dir" / "result.json")
-    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+@pytest.mark.parametrize("where", ["missing-dir/result.json", "."])
+def test_unwritable_output_is_refused_before_the_evaluation_runs(capsys, tmp_path, where):
+    # a typo in --json used to surface only after the whole evaluation (minutes), as an OSError
+    code, out, err = run(capsys, "evaluate", "--methods", "random", "--no-progress", "--json",
+                         tmp_path / where)
+    assert code == 2 and out == "", out  # nothing evaluated, nothing printed
+    assert err.startswith(f"error: --json {tmp_path / where}: ") and err.count("\n") == 1
 
 
 def tiny_featurizer():

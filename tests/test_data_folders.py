@@ -178,6 +178,18 @@ def test_spaces_around_header_names_and_a_tags_column(tmp_path):
         load_target(root, caption_column="label")
 
 
+@pytest.mark.parametrize("option", ["caption_column", "image_column"])
+def test_a_column_option_on_a_folder_without_metadata_is_refused_not_ignored(tmp_path, option):
+    root = caption_folder(tmp_path / "set", 3, ext=".png")  # captions in .txt files
+    with pytest.raises(ValidationError) as caught:
+        load_target(root, **{option: "tags"})
+    assert str(caught.value) == (
+        f"{root}: {option} 'tags' names a column of a metadata file, but there is none "
+        "(metadata.jsonl, metadata.csv, metadata.parquet): the captions are files beside the "
+        "images; leave the option out")
+    assert len(load_target(root)) == 3
+
+
 def big_photo_jpeg(path) -> None:
     """A 102-megapixel camera's 11648 × 8736 photo (gray, so it stays small while built)."""
     Image.new("L", (11648, 8736), 90).save(path, "JPEG", quality=50)

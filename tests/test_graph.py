@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mandc.errors import ValidationError
+from mandc.errors import ConfigError, ValidationError
 from mandc.graph.matching_graph import MatchingGraph
 from mandc.graph.store import append_scores, load_graph, save_graph
 
@@ -115,6 +115,19 @@ def test_save_load_round_trip_and_dataset_card(tmp_path):
     card = (tmp_path / "g" / "README.md").read_text()
     assert "config_name: scores" in card and "config_name: similarity" in card
     assert json.loads((tmp_path / "g" / "graph.json").read_text())["schema_version"] == 1
+
+
+def test_saving_into_a_folder_that_is_not_a_graph_is_refused_and_leaves_it_alone(tmp_path):
+    (tmp_path / "project" / "scores").mkdir(parents=True)
+    (tmp_path / "project" / "README.md").write_text("my project")
+    (tmp_path / "project" / "scores" / "run.parquet").write_bytes(b"mine")
+    with pytest.raises(ConfigError, match="holds no matching graph"):
+        save_graph(small_graph(), tmp_path / "project")
+    assert (tmp_path / "project" / "README.md").read_text() == "my project"
+    assert (tmp_path / "project" / "scores" / "run.parquet").read_bytes() == b"mine"
+    save_graph(small_graph(), tmp_path / "g")
+    save_graph(small_graph(), tmp_path / "g")  # a graph's folder is saved again
+    assert load_graph(tmp_path / "g").summary() == small_graph().summary()
 
 
 def test_appended_shards_merge_and_exact_duplicates_drop(tmp_path):

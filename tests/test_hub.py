@@ -263,6 +263,12 @@ def test_refused_pushes_name_the_row_and_write_nothing(hub, tmp_path):
     assert refused.returncode == 2
     assert "scores, row 2, column 'recipe_hash'" in refused.stderr
     assert "(m1 × d2, fid) has no recipe_hash" in refused.stderr
+    # refused before --create makes the repo: a refused push leaves no empty repo behind
+    refused = mandc(env, "push", str(tmp_path / "unhashed"), "--repo", "alice/fresh",
+                    "--create", check=False)
+    assert refused.returncode == 2
+    assert f"{tmp_path / 'unhashed'}/scores, row 2, column 'recipe_hash'" in refused.stderr
+    assert not (hub.root / "datasets" / "alice" / "fresh").exists()
 
     linear = graph_with(["m1"], ["d3"], seed=6)
     linear.meta["metrics"]["fid"]["log_scale"] = False

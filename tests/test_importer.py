@@ -57,6 +57,32 @@ def test_repeated_pairs_are_averaged_and_counted(tmp_path):
     assert graph.metrics == ["score"] and graph.higher_is_better()
 
 
+def test_a_column_the_scores_file_does_not_read_is_named_not_ignored_in_silence(tmp_path,
+                                                                              caplog):
+    # a misspelt metric column: FID 10 and KID 0.5 of one pair end up averaged as one "score"
+    path = scores_file(tmp_path, "model,dataset,score,metirc\nm1,d1,10,fid\nm1,d1,0.5,kid\n")
+    with caplog.at_level("WARNING", logger="mandc.graph.importer"):
+        graph = import_csv(path)
+    assert graph.scores["count"].tolist() == [2]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"note: {path}: column(s) 'metirc' not read (a scores file has model, dataset, score and "
+        "optionally metric); rows of one pair are averaged whatever they hold"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mandc.graph.importer"):
+        import_csv(scores_file(tmp_path))  # the four columns it reads: nothing to say
+    assert caplog.records == []
+
+
+def test_spaces_around_ids_do_not_make_another_node(tmp_path):
+    # 'm1 ' used to be a third model beside 'm1', each with half of its scores
+    graph = import_csv(scores_file(tmp_path, "model ,dataset,score\nm1 ,d1,10\n m1,d1,14\n"
+                                             "m2,d1 ,20\n"),
+                       similarity=write(tmp_path, "sim.csv", ",d1 , d2\n d1,1,0.5\nd2 ,0.5,1\n"))
+    assert graph.model_ids == ["m1", "m2"] and graph.dataset_ids == ["d1", "d2"]
+    assert graph.scores.set_index("model").loc["m1", "count"] == 2
+    assert graph.similarity[["dataset_a", "dataset_b"]].values.tolist() == [["d1", "d2"]]
+
+
 def test_every_scored_id_gets_a_node_row_without_node_files(tmp_path):
     graph = import_csv(scores_file(tmp_path))
     assert graph.model_ids == ["m1", "m2"]
@@ -308,6 +334,18 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
     write_graph(smaller, out, overwrite=True)
     assert load_graph(out).model_ids == ["a", "b"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g", "s2.csv", "scores.csv"]
+
+
+def test_overwrite_never_deletes_a_folder_that_is_not_a_graph(tmp_path):
+    graph = import_csv(scores_file(tmp_path))
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "thesis.tex").write_text("years of work")
+    (mine / "sub" / "notes.txt").write_text("more")
+    with pytest.raises(ConfigError, match="holds no matching graph"):
+        write_graph(graph, mine, overwrite=True)
+    assert (mine / "thesis.tex").read_text() == "years of work"
+    assert (mine / "sub" / "notes.txt").read_text() == "more"
 
 
 def test_square_matrix_without_a_corner_cell_gets_a_hint(tmp_path):

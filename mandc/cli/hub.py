@@ -217,7 +217,8 @@ def _summarise(pulled, *, as_json: bool, prefix: str = "", out: str | None = Non
     graph = pulled.graph
     summary = {**graph.summary(),
                "profiled_datasets": int(graph.measured_scores["dataset"].nunique()),
-               "measurements": int(graph.scores["count"].sum()), "graph": source,
+               "measurements": int(graph.scores["count"].sum()),
+               "dataset_features": graph.dataset_features().shape[1], "graph": source,
                "commit": pulled.commit, "out": out,
                "contributors": pulled.contributors, "recipes": pulled.recipes()}
     if as_json:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..errors import MandcError
+from ..errors import ConfigError, MandcError
 from ..graph.defaults import DEFAULT_GRAPH_TEXT, DEFAULT_GRAPH_WHERE
 from . import report
 from .args import add_loader_options, density, examples, loader_options, paragraph, positive_int
@@ -108,7 +108,8 @@ def _list_nodes(graph, source: str, kind: str, *, as_json: bool) -> int:
 def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
     summary = {**graph.summary(),
                "profiled_datasets": int(graph.measured_scores["dataset"].nunique()),
-               "measurements": int(graph.scores["count"].sum()), "graph": source}
+               "measurements": int(graph.scores["count"].sum()),
+               "dataset_features": graph.dataset_features().shape[1], "graph": source}
     print(report.to_json(summary) if as_json else prefix + report.graph_summary_text(summary,
                                                                                      source))
     return 0
@@ -129,6 +130,8 @@ def _evaluate(args) -> int:
     from ..graph.defaults import resolve_graph
     from ..ranking.evaluate import leave_one_dataset_out
 
+    if args.json and args.json != "-":
+        _check_output_file(args.json, "--json")  # before minutes of evaluation, not after
     graph = resolve_graph(args.graph)
     methods = _split(args.methods) if args.methods else available_methods()
     result = leave_one_dataset_out(graph, methods, metric=args.metric, seed=args.seed,
@@ -144,6 +147,16 @@ def _evaluate(args) -> int:
         Path(args.json).write_text(payload + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def _check_output_file(path: str, flag: str) -> None:
+    """Refuse an output file that cannot be written (a folder, or in a missing folder)."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ConfigError(f"{flag} {path}: is a folder; name a file to write")
+    if not target.parent.is_dir():
+        raise ConfigError(f"{flag} {path}: no such folder {str(target.parent)!r}; create it "
+                          "first")
 
 
 def _recommend(args) -> int:

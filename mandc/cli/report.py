@@ -110,11 +110,19 @@ def graph_summary_text(summary: Mapping, source: str) -> str:
         + (f" ({summary['measurements']} measurements)" if "measurements" in summary else ""),
         f"coverage    {summary['coverage']:.1%} of the {shape} matrix",
         f"metrics     {'; '.join(metrics) or 'none'}",
-        f"similarity  {summary['similarity_rows']} data–data edges"
-        + (" given" if summary["similarity_rows"] else " (computed from dataset features)"),
+        f"similarity  {summary['similarity_rows']} data–data edges" + _similarity_source(summary),
         f"featurizer  {summary['featurizer'] or 'none (features imported as they are)'}",
     ]
     return "\n".join(lines)
+
+
+def _similarity_source(summary: Mapping) -> str:
+    if summary["similarity_rows"]:
+        return " given"
+    if summary.get("dataset_features", 1):
+        return " (computed from dataset features)"
+    return (" (none given and no dataset features to compute them: datasets cannot be compared, "
+            "so only best_average and random can rank; import --similarity or --datasets too)")
 
 
 # ---------------------------------------------------------------------------------- recommend

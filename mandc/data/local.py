@@ -69,6 +69,12 @@ def load_tree(tree: FileTree, options: LoadOptions, *, name: str, source: str) -
     if len(root_metadata) == 1:  # one metadata file at the top describing every split
         return _load_metadata(tree, root_metadata[0], "", prefix, [root_metadata[0], *files],
                               known, options, collector)
+    for option in ("caption_column", "image_column"):  # it would have no effect: say so
+        if getattr(options, option):
+            raise ValidationError(
+                f"{option} {getattr(options, option)!r} names a column of a metadata file, but "
+                f"there is none ({', '.join(METADATA_NAMES)}): the captions are files beside "
+                "the images; leave the option out", file=label)
     return _load_caption_files(tree, prefix, inside, label, options, collector)
 
 

@@ -5,7 +5,7 @@ Files (UTF-8, comma-separated, first line a header):
 
 - scores: columns ``model``, ``dataset``, ``score`` and optionally ``metric``; several rows for
   one (model, dataset, metric) are averaged and their number kept as ``count``. Other columns
-  are ignored.
+  are not read, and a warning names them (a misspelt ``metric`` would average two metrics).
 - models / datasets: an id column (``model`` / ``dataset``) and any feature columns. A column
   whose values are all numbers becomes numeric, any other becomes categorical text; empty cells
   (and ``NA``, ``N/A``, ``NaN``, ``null``, ``None``) are missing values. Features are kept raw;
@@ -25,6 +25,7 @@ spreadsheet shows).
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 import shutil
@@ -39,6 +40,9 @@ from ..errors import ConfigError, ValidationError
 from .matching_graph import DATASET_ID, MODEL_ID, MatchingGraph
 from .store import save_graph
 
+log = logging.getLogger(__name__)
+
+SCORE_FILE_COLUMNS = ("model", "dataset", "score", "metric")
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 DEFAULT_METRIC = "score"
 SIMILARITY_MEASURE = "given"
@@ -75,6 +79,7 @@ class CsvTable:
 
 def read_csv_table(path: str | Path, *, ragged_hint: str = "") -> CsvTable:
     """Read a CSV file as strings; blank lines are skipped but still counted in row numbers.
+    Spaces around a cell are dropped, so that ``a ,x`` and ``a,x`` name the same model.
 
     ``ragged_hint`` is added to the error for a row with more fields than the header.
     """
@@ -89,7 +94,8 @@ def read_csv_table(path: str | Path, *, ragged_hint: str = "") -> CsvTable:
             next_line = 1
             for record in reader:
                 start, next_line = next_line, reader.line_num + 1
-                if record and any(cell.strip() for cell in record):
+                record = [cell.strip() for cell in record]
+                if any(record):
                     records.append((start, record))
     except UnicodeDecodeError as error:
         raise ValidationError(f"not UTF-8 text ({error.reason} at byte {error.start})",
@@ -161,6 +167,11 @@ def _read_scores(path, *, metric: str | None, lower_is_better) -> _Scores:
     table = read_csv_table(path)
     model_col, dataset_col, score_col = (table.column(c) for c in ("model", "dataset", "score"))
     metric_col = table.header.index("metric") if "metric" in table.header else None
+    unread = [column for column in table.header if column not in SCORE_FILE_COLUMNS]
+    if unread:
+        log.warning("note: %s: column(s) %s not read (a scores file has model, dataset, score "
+                    "and optionally metric); rows of one pair are averaged whatever they hold",
+                    table.name, ", ".join(map(repr, unread)))
     rows = []
     first_row: dict[str, dict[str, int]] = {"model": {}, "dataset": {}}
     for number, record in zip(table.row_numbers, table.rows):
@@ -440,12 +451,16 @@ def write_graph(graph: MatchingGraph, out: str | Path, *, overwrite: bool = Fals
     """Save ``graph`` to ``out`` all at once: written to a temporary sibling, then renamed.
 
     A failure mid-write leaves no half graph behind. An existing non-empty ``out`` is refused
-    unless ``overwrite``; then it is replaced only after the new graph is complete.
+    unless ``overwrite`` and it holds a graph (``graph.json``), so that no other folder is ever
+    deleted; a graph is replaced only after the new one is complete.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a directory")
     occupied = out.is_dir() and any(out.iterdir())
+    if occupied and not (out / "graph.json").is_file():  # someone's folder: never deleted
+        raise ConfigError(f"{out} is not empty and holds no matching graph (no graph.json); "
+                          "write to another directory (overwrite=True replaces only a graph)")
     if occupied and not overwrite:
         raise ConfigError(f"{out} already exists and is not empty; write to another directory, "
                           "or replace it with overwrite=True")

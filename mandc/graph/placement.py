@@ -57,8 +57,9 @@ def add_target(graph: MatchingGraph, descriptor) -> tuple[MatchingGraph, str]:
     if not featurizer:
         raise ValidationError(
             "this graph's datasets were not described by a featurizer (their features were "
-            "imported as they are), so a new dataset cannot be placed in it; use a graph built "
-            "from described datasets, such as the mini-zoo graph, or name a dataset of the graph")
+            "imported as they are), so a new dataset cannot be placed in it; describe them "
+            "with `mandc graph describe GRAPH --datasets-root ROOT`, use a graph built from "
+            "described datasets, such as the mini-zoo graph, or name a dataset of the graph")
     if descriptor.featurizer_key != featurizer:
         raise ValidationError(f"the target was described with {descriptor.featurizer_key} but the "
                               f"graph with {featurizer}; describe it with the graph's featurizer")

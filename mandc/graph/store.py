@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ValidationError
+from ..errors import ConfigError, ValidationError
 from ..settings import get_settings
 from .matching_graph import (
     DATASET_ID,
@@ -62,8 +62,13 @@ def default_graph_dir() -> Path:
 
 
 def save_graph(graph: MatchingGraph, directory: str | Path) -> Path:
-    """Write ``graph`` to ``directory``; existing score shards are replaced by one new shard."""
+    """Write ``graph`` to ``directory``; existing score shards are replaced by one new shard.
+    A non-empty folder that holds no graph is refused: its README.md and files are not ours."""
     directory = Path(directory)
+    if (directory.is_dir() and not (directory / "graph.json").is_file()
+            and any(directory.iterdir())):
+        raise ConfigError(f"{directory} is not empty and holds no matching graph (no graph.json); "
+                          "save the graph to a new or empty folder")
     (directory / "scores").mkdir(parents=True, exist_ok=True)
     for old in (directory / "scores").glob("*.parquet"):
         old.unlink()

@@ -221,8 +221,9 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
                                    f"cannot see it); add --create to create it") from None
                 raise
             if dry_run:
-                return _with_files(_plan_initial(local, provenance), folder, pairs, {},
+                return _with_files(_plan_initial(local, provenance, label), folder, pairs, {},
                                    token, samples_dir), None
+            check_score_rows(local.scores, label=label)  # refused before the repo is created
             api.create_repo(ref.repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True,
                             token=token)
             state["created"] = True
@@ -230,7 +231,7 @@ def push_graph(source: str | Path | MatchingGraph, repo: str | GraphRepo, *,
                                  token=token, files_metadata=folder is not None)
         names = {sibling.rfilename for sibling in info.siblings or []}
         if "graph.json" not in names:
-            plan = _plan_initial(local, provenance)
+            plan = _plan_initial(local, provenance, label)
         else:
             remote = read_repo_graph(snapshot(ref, token=token, revision=info.sha),
                                      label=f"{ref.repo_id}@{info.sha[:8]}")
@@ -302,9 +303,10 @@ def _push_message(plan: PushPlan) -> str:
     return f"mandc push: {', '.join(parts) or 'graph metadata'}"
 
 
-def _plan_initial(local: MatchingGraph, provenance: dict) -> PushPlan:
+def _plan_initial(local: MatchingGraph, provenance: dict,
+                  label: str = "the pushed graph") -> PushPlan:
     """The first push: the whole graph in the compacted layout."""
-    check_score_rows(local.scores, label="the pushed graph")
+    check_score_rows(local.scores, label=label)
     stamp = {**provenance, "recipes": recipes_of(local.scores)}
     files = {"graph.json": (json.dumps(local.meta, indent=2, sort_keys=True) + "\n").encode(),
              "README.md": card_text(local).encode(),
