@@ -463,6 +463,33 @@ def test_zip_bomb_bounded(tmp_path, monkeypatch):
         load_target(archive)
 
 
+def test_huge_caption_refused_without_inflating_it(tmp_path):
+    """Captions are all read and kept before sampling: a compressed 16 MB caption must stop the
+    load after at most 64 KiB + 1 byte of it, naming the file."""
+    archive = tmp_path / "captions.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(3):
+            zf.writestr(f"{i}.png", png_bytes(solid(i)))
+            zf.writestr(f"{i}.txt", "a red square")
+        zf.writestr("3.png", png_bytes(solid(3)))
+        zf.writestr("3.txt", b"a" * 16 * 2**20)
+    assert archive.stat().st_size < 100_000
+    tree = trees_module.ZipTree(archive)
+    with pytest.raises(ValidationError, match=r"captions.zip:3.txt.*longer than 65,536 bytes"):
+        tree.read_bytes("3.txt", trees_module.MAX_CAPTION_BYTES)
+    assert tree._inflated == 0  # refused before it counted as read
+    with pytest.raises(ValidationError, match=r"3.txt.*too long for a caption file"):
+        load_target(archive)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(png_bytes(solid(0)))
+    (folder / "a.txt").write_text("x" * (trees_module.MAX_CAPTION_BYTES + 1))
+    with pytest.raises(ValidationError, match=r"a.txt.*too long for a caption file"):
+        load_target(folder)
+    (folder / "a.txt").write_text("x" * trees_module.MAX_CAPTION_BYTES)  # at the bound: read
+    assert len(load_target(folder).captions[0]) == trees_module.MAX_CAPTION_BYTES
+
+
 # ---------------------------------------------------------------- Hub
 
 

@@ -36,7 +36,7 @@ from .options import LoadOptions
 from .report import COMPANION, NOT_SAMPLED
 from .sampling import SampleCollector, sample_indices
 from .tables import decode_utf8, read_table
-from .trees import FileTree
+from .trees import MAX_CAPTION_BYTES, FileTree
 
 SPLIT_NAMES = frozenset({"train", "test", "validation", "valid", "val", "dev", "eval"})
 """Top-level folder names read as splits, as the ``imagefolder`` builder does."""
@@ -206,7 +206,8 @@ def _load_caption_files(tree: FileTree, prefix: str, inside: list[str], label: s
 
 
 def _read_caption(tree: FileTree, path: str) -> str:
-    return decode_utf8(_read_small_file(tree, path), tree.display(path)).strip()
+    return decode_utf8(_read_small_file(tree, path, MAX_CAPTION_BYTES),
+                       tree.display(path)).strip()
 
 
 def _caption_file(image: str, names: set[str]) -> str | None:
@@ -214,10 +215,10 @@ def _caption_file(image: str, names: set[str]) -> str | None:
     return next((stem + ext for ext in CAPTION_EXTENSIONS if stem + ext in names), None)
 
 
-def _read_small_file(tree: FileTree, relative: str) -> bytes:
+def _read_small_file(tree: FileTree, relative: str, limit: int | None = None) -> bytes:
     """A metadata or caption file; unlike an image, one that cannot be read stops the load."""
     try:
-        return tree.read_bytes(relative)
+        return tree.read_bytes(relative, limit)
     except (UnreadableImageError, OSError) as error:
         raise DatasetLoadError(f"cannot read {tree.display(relative)}: {error}") from None
 

@@ -24,6 +24,11 @@ from the header), which bounds a zip bomb."""
 MAX_ZIP_READ_BYTES = 4 * 2**30
 """All entries read from one archive together may inflate to at most this many bytes."""
 
+MAX_CAPTION_BYTES = 64 * 2**10
+"""A caption file may hold at most this many bytes (a long paragraph is about 2 KB). Every
+caption is read before sampling and kept, so without this bound a zip of heavily compressed
+captions could make the app hold gigabytes."""
+
 _IGNORED_PARTS = {"__MACOSX"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -52,7 +57,9 @@ class FileTree:
         """What :func:`~mandc.data.images.decode_image` reads: a path when there is one."""
         return self.read_bytes(relative)
 
-    def read_bytes(self, relative: str) -> bytes:
+    def read_bytes(self, relative: str, limit: int | None = None) -> bytes:
+        """The file's bytes; a file longer than ``limit`` bytes is refused unread
+        (:class:`ValidationError` naming it)."""
         raise NotImplementedError
 
     def display(self, relative: str) -> str:
@@ -79,8 +86,8 @@ class FolderTree(FileTree):
     def image_source(self, relative: str) -> str:
         return str(self.root / relative)
 
-    def read_bytes(self, relative: str) -> bytes:
-        return (self.root / relative).read_bytes()
+    def read_bytes(self, relative: str, limit: int | None = None) -> bytes:
+        return _read_file(self.root / relative, limit, self.display(relative))
 
     def display(self, relative: str) -> str:
         return str(self.root / relative)
@@ -115,14 +122,17 @@ class ZipTree(FileTree):
     def paths(self) -> list[str]:
         return sorted(self._entries)
 
-    def read_bytes(self, relative: str) -> bytes:
+    def read_bytes(self, relative: str, limit: int | None = None) -> bytes:
         name = self._entries[relative]
+        bound = MAX_ENTRY_BYTES if limit is None else min(limit, MAX_ENTRY_BYTES)
         try:
             with self._zip.open(name) as entry:
-                data = entry.read(MAX_ENTRY_BYTES + 1)
+                data = entry.read(bound + 1)  # inflates no more than one byte past the bound
         except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as error:
             # bad CRC, encrypted or truncated entry: that file is unreadable, not the archive
             raise UnreadableImageError(f"{self.display(relative)}: {error}") from None
+        if limit is not None and len(data) > limit:
+            raise _too_long(limit, self.display(relative))
         if len(data) > MAX_ENTRY_BYTES:
             raise ValidationError(
                 f"entry inflates beyond {MAX_ENTRY_BYTES:,} bytes (a zip bomb?)",
@@ -139,6 +149,17 @@ class ZipTree(FileTree):
 
     def close(self) -> None:
         self._zip.close()
+
+
+def _read_file(path: Path, limit: int | None, shown: str) -> bytes:
+    if limit is not None and path.stat().st_size > limit:
+        raise _too_long(limit, shown)
+    return path.read_bytes()
+
+
+def _too_long(limit: int, shown: str) -> ValidationError:
+    return ValidationError(f"longer than {limit:,} bytes, too long for a caption file; is it the "
+                           "right file?", file=shown)
 
 
 def _refuse_escape(name: str, archive: str) -> None:
@@ -187,8 +208,8 @@ class UploadTree(FileTree):
     def image_source(self, relative: str) -> str:
         return str(self._files[relative])
 
-    def read_bytes(self, relative: str) -> bytes:
-        return self._files[relative].read_bytes()
+    def read_bytes(self, relative: str, limit: int | None = None) -> bytes:
+        return _read_file(self._files[relative], limit, self.display(relative))
 
     def display(self, relative: str) -> str:
         return f"upload:{relative}"
