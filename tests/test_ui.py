@@ -110,11 +110,11 @@ def test_without_a_target_the_page_asks_for_one(server):
 
 @pytest.mark.parametrize("typed", ["/etc", "/etc/passwd", "../secrets", "./mandc",
                                    "~/data", "mandc/../etc", "https://example.com/x",
-                                   "C:\\data", "a/b/c"])
+                                   "C:\\data", "a/b/c", "hf://datasets/a/b"])
 def test_a_typed_path_is_refused_before_anything_is_read(server, typed):
     with pytest.raises(gr.Error) as caught:
         _rank(server, hub=typed)
-    assert "is not a Hub dataset id" in caught.value.message
+    assert caught.value.message.startswith(f"hub dataset: {typed!r} is not a Hub dataset id")
     assert "reads no server paths" in caught.value.message
     assert caught.value.title == "Could not rank models"
 
@@ -206,6 +206,9 @@ def test_bad_archives_and_a_single_image_get_the_loaders_message(server, tmp_pat
     cases = {
         _zip(tmp_path / "evil.zip", {"../evil.png": image, "../evil.txt": "a flower"}):
             "upload/evil.zip: entry '../evil.png' points outside the archive's folder",
+        _zip(tmp_path / "abs.zip", {"/tmp/abs_evil.png": image, "/tmp/abs_evil.txt": "a"}):
+            "upload/abs.zip: entry '/tmp/abs_evil.png' points outside the archive's folder "
+            "(absolute path",
         _zip(tmp_path / "empty.zip", {}): "upload/empty.zip: no images: it holds no files",
     }
     for archive, message in cases.items():
@@ -351,6 +354,9 @@ def test_public_text_cuts_absolute_paths_to_their_last_part():
     assert public_text("/srv/x/set.zip:train/a.png: bad") == "set.zip:train/a.png: bad"
     kept = "upload/cat.png: 1 of 2 images (train/, test/...) in images/"
     assert public_text(kept) == kept
+    # what the visitor gave is quoted as given, server paths beside it are still cut
+    assert public_text("entry '/tmp/a.png' is absolute; /srv/app/x failed",
+                       given=("'/tmp/a.png'",)) == "entry '/tmp/a.png' is absolute; x failed"
 
 
 # ---------------------------------------------------------------- Advanced: loader, candidates
