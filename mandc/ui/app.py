@@ -155,9 +155,10 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                                   placeholder="file_name / image")
                     with gr.Row():
                         split = gr.Textbox(label="Split", value="train", max_lines=1)
+                        # no precision: Gradio would round 2.5 to 2 unsaid; load_options
+                        # refuses a fraction in words
                         max_images = gr.Number(label="Images sampled", value=DEFAULT_MAX_SAMPLES,
-                                               minimum=1, maximum=DEFAULT_MAX_SAMPLES,
-                                               precision=0)
+                                               minimum=1, maximum=DEFAULT_MAX_SAMPLES)
                     candidates = gr.Radio([(text, key) for key, text in CHOICES.items()],
                                           value="graph", label="Candidates")
                     with gr.Row():
@@ -165,7 +166,7 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                               placeholder="apache-2.0, mit", max_lines=1)
                         max_params = gr.Number(label="Max params (M)", value=None, minimum=0)
                         min_resolution = gr.Number(label="Min resolution (px)", value=None,
-                                                   minimum=0, precision=0)
+                                                   minimum=0)
         run = gr.Button("Rank models", variant="primary")
         verdict = gr.Markdown()
         load_report = gr.Markdown(elem_id="load-report")
