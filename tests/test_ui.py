@@ -2,7 +2,9 @@
 visitor input is checked; the launched app is tested through gradio_client in
 ``test_app_upload.py`` and in a real browser in ``test_browser.py``."""
 
+import logging
 import os
+import socket
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,8 +24,10 @@ from mandc.graph.defaults import (
     shipped_graph_dir,
 )
 from mandc.graph.views import score_matrix
+from mandc.settings import get_settings
 from mandc.ui.app import build_app
 from mandc.ui.callbacks import datasets_callback, preview_callback, recommend_callback
+from mandc.ui.candidates import candidate_filters, candidate_table
 from mandc.ui.inputs import StagedUpload, hub_dataset_id, hub_graph_repo, public_text
 from mandc.ui.preview import PREVIEW_RECIPE, preview_finetunes
 from mandc.ui.service import GraphServer
@@ -496,3 +500,25 @@ def test_a_preview_reads_the_upload_with_the_loader_options(server, tmp_path):
     # by name the empty `text` column is the caption: refused before any fine-tune
     with pytest.raises(gr.Error, match="4 of 4 images .all. are left out: empty"):
         preview_callback(server, None, None, files, k=1)
+
+
+def test_an_unreachable_hub_is_said_plainly_and_its_cause_only_logged(monkeypatch, caplog):
+    """The catalogue's Hub refuses the connection: the page's notice says so in words (no
+    ``ConnectionRefusedError: [Errno 111]``); the request's own line goes to the server's log."""
+    import huggingface_hub.constants as hub_constants
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setattr(hub_constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    for name, value in {"HF_HUB_OFFLINE": "0", "MANDC_HUB_ATTEMPTS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="mandc.ui.candidates"):
+        table, notice = candidate_table("catalog", candidate_filters(None, None, None))
+    assert notice == ("the Hub could not be reached: no cached catalogue yet, showing the mini "
+                      "zoo only")
+    assert set(table["source"]) == {"minizoo"}
+    assert ("catalogue: reaching the Hub: connection failed (ConnectionRefusedError: [Errno 111]"
+            in caplog.text)

@@ -68,4 +68,6 @@ def candidate_table(choice: str | None, filters: dict, catalog=None) -> tuple[pd
                       "instead.")
     table = table.copy()
     table.attrs.update(source="catalog", with_graph=True)
+    if table.attrs.get("hub_error"):  # the cause is the server's business; the page says it plainly
+        logger.warning("catalogue: %s", table.attrs["hub_error"])
     return table, table.attrs.get("notice")
