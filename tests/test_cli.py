@@ -364,6 +364,13 @@ def test_recommend_json_carries_every_candidate_and_text_says_how_many_are_hidde
     assert code == 0, err
     result = json.loads(out)  # the shipped mini-zoo graph: 11 candidate models
     assert result["candidates"] == len(result["ranking"]) == 11
+    # FID: lower raw scores are better, while predicted is a score where higher is better
+    assert result["higher_is_better"] is False
+    assert result["predicted_scale"] == (
+        "predicted, low and high: standard deviations above the average candidate on this "
+        "dataset, higher is better whatever the metric; higher_is_better and measured are the "
+        "raw metric's")
+    assert result["ranking"][0]["predicted"] > result["ranking"][-1]["predicted"]
     assert [row["rank"] for row in result["ranking"]] == list(range(1, 12))
 
     code, out, _ = run(capsys, "recommend", "--dataset", "shapes-red-circles", "--json", "--top",

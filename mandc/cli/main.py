@@ -365,7 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="probe a new target with every model of the graph first (a few "
                                 "seconds per model on a CPU for the mini zoo; the models must "
                                 "load here), so that the graph's probe metrics count")
-    recommend.add_argument("--json", action="store_true", help="print JSON")
+    recommend.add_argument("--json", action="store_true",
+                           help="print JSON: predicted, low, high in standard deviations above "
+                                "the average candidate (higher is better); higher_is_better and "
+                                "measured: the raw metric (predicted_scale says so)")
     add_loader_options(recommend)
     recommend.set_defaults(handler=_recommend)
 
