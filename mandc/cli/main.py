@@ -44,8 +44,18 @@ def _graph_import(args) -> int:
     graph = import_csv(args.scores, models=args.models, datasets=args.datasets,
                        similarity=args.similarity, lower_is_better=lower,
                        similarity_is_distance=args.similarity_is_distance, metric=args.metric)
-    out = write_graph(graph, args.out, overwrite=args.overwrite)
+    out = _write_out(write_graph, graph, args)
     return _show(graph, str(out), as_json=args.json, prefix=f"imported into {out}\n")
+
+
+def _write_out(write_graph, graph, args) -> Path:
+    """``write_graph`` to ``--out``: a place that cannot be written is a bad ``--out`` (exit 2),
+    named as the user typed it."""
+    try:
+        return write_graph(graph, args.out, overwrite=args.overwrite)
+    except OSError as error:
+        raise ConfigError(f"--out {args.out}: cannot write a graph there "
+                          f"({error.strerror or error})") from None
 
 
 def _graph_show(args) -> int:
@@ -122,7 +132,7 @@ def _graph_synth(args) -> int:
     graph = synthetic_graph(args.models, args.datasets, seed=args.seed, density=args.density,
                             noise=args.noise, metric=args.metric,
                             higher_is_better=not args.lower_is_better)
-    out = write_graph(graph, args.out, overwrite=args.overwrite)
+    out = _write_out(write_graph, graph, args)
     return _show(graph, str(out), as_json=args.json, prefix=f"synthetic graph written to {out}\n")
 
 
