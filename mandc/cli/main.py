@@ -1,9 +1,10 @@
 """The ``mandc`` command: parse arguments, call the library, format the result.
 
 Every error M&C raises on purpose (:class:`~mandc.errors.MandcError`) is printed as one line,
-``error: ...``, on stderr with exit code 2 (an operating-system error such as an unwritable output
-gets exit code 1); a missing optional package is one such line naming the extra to install;
-anything else is a bug and keeps its traceback. Every command's ``--help`` ends with examples.
+``error: ...``, on stderr with exit code 2 (an operating-system error such as a full disk gets
+exit code 1; an ``--out`` where no graph folder can be made is a bad ``--out``, 2); a missing
+optional package is one such line naming the extra to install; anything else is a bug and
+keeps its traceback. Every command's ``--help`` ends with examples.
 """
 
 from __future__ import annotations
