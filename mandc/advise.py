@@ -19,6 +19,12 @@ from .graph.matching_graph import MatchingGraph
 from .graph.views import score_matrix, without_scores_of
 from .ranking.methods import make_method
 
+PREDICTED_SCALE = ("predicted, low and high: standard deviations above the average candidate on "
+                   "this dataset, higher is better whatever the metric; higher_is_better and "
+                   "measured are the raw metric's")
+"""The result's ``predicted_scale``: a reader of the JSON sees ``higher_is_better: false`` beside
+``predicted`` and needs telling that the two are on different scales."""
+
 
 def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str | None = None,
            top: int | None = 10, neighbours: int = 3, hold_out: bool = False, seed: int = 0,
@@ -75,7 +81,8 @@ def advise(graph: MatchingGraph, target, *, method: str = "mandc", metric: str |
     ranking = method_.rank(target)
     answer = {
         "target": target, "method": method, "metric": metric,
-        "higher_is_better": graph.higher_is_better(metric), "held_out": hold_out,
+        "higher_is_better": graph.higher_is_better(metric), "predicted_scale": PREDICTED_SCALE,
+        "held_out": hold_out,
         "graph": graph_source, "candidates": len(ranking),
         "interval_level": ranking.attrs.get("interval_level"),
         "ranking": ranking_rows(ranking if top is None else ranking.head(top),

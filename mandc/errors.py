@@ -17,11 +17,13 @@ class ConfigError(MandcError, ValueError):
 
 
 class ValidationError(MandcError, ValueError):
-    """Input data is malformed. Names the file, row and column when it knows them."""
+    """Input data is malformed. Names the file, row and column when it knows them. ``given``:
+    parts of the message, as written in it, that the user supplied (a typed id, an archive's
+    entry name): anything hiding server paths in messages must show these as they are."""
 
     def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 column: str | None = None):
-        self.file, self.row, self.column = file, row, column
+                 column: str | None = None, given: tuple[str, ...] = ()):
+        self.file, self.row, self.column, self.given = file, row, column, tuple(given)
         where = []
         if file is not None:
             where.append(str(file))

@@ -147,11 +147,24 @@ def test_a_caption_column_named_in_advanced_is_read_and_the_load_report_returned
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("field", "message"), [
+    ({"max_images": 2.5}, "max images must be a whole number from 1 to 256, not 2.5"),
+    ({"candidates": "catalog", "min_resolution": 63.5},
+     "min resolution must be a whole number of pixels, not 63.5")])
+def test_a_fraction_in_a_whole_number_box_is_refused_not_rounded(client, field, message):
+    with pytest.raises(gradio_client.exceptions.AppError) as caught:
+        client.predict(dataset="scenes-day", top=3, api_name="/recommend", **field)
+    assert caught.value.message == message
+
+
+@pytest.mark.slow
 def test_the_catalogue_offline_is_a_notice_in_the_page_not_an_error(client):
     """With the Hub offline (as in every test) and no cached listing, the catalogue is the mini
     zoo alone: the graph's models are ranked and the page says why, in one line."""
+    models = len(resolve_graph().model_ids)  # the slider's end until the page picks catalog
     verdict, ranking, *_ = client.predict(dataset="scenes-day", candidates="catalog",
-                                          licences="apache-2.0", top=20, api_name="/recommend")
+                                          licences="apache-2.0", top=models,
+                                          api_name="/recommend")
     assert verdict.endswith("*HF_HUB_OFFLINE=1: no cached catalogue yet, showing the mini zoo "
                             "only*")
     models = [row[1] for row in ranking["data"]]

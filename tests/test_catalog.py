@@ -176,6 +176,7 @@ def test_cache_ttl_and_offline_fallback(seeded, tmp_path):
     away = {**env, "HF_ENDPOINT": f"http://127.0.0.1:{_free_port()}", "MANDC_CATALOG_TTL": "0.001"}
     text = mandc(away, "catalog", "--no-minizoo")
     assert "could not be reached" in text.stderr and len(text.stderr.strip().splitlines()) == 1
+    assert "(reaching the Hub: connection failed (" in text.stderr  # the operator's line
     assert "acme/tiny-sdxl" in text.stdout
     # a Hub that hangs: bounded by the timeout and the retries, then the cache
     server.faults({"route": "models", "action": "delay", "seconds": 5})
@@ -184,7 +185,8 @@ def test_cache_ttl_and_offline_fallback(seeded, tmp_path):
                            "MANDC_CATALOG_TTL": "0.001"}, "--json", "--no-minizoo")
     finally:
         server.faults()
-    assert features(slow) == features(first) and "timed out" in slow["notice"]
+    assert features(slow) == features(first) and "timed out" in slow["hub_error"]
+    assert slow["notice"].startswith("the Hub could not be reached: showing the catalogue cached")
     # no cache at all: the mini zoo alone, said once
     empty, _ = catalog({**away, "MANDC_HOME": str(tmp_path / "empty")}, "--json")
     assert {r["source"] for r in empty["models"]} == {"minizoo"}

@@ -4,6 +4,7 @@ import argparse
 import json
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -364,6 +365,13 @@ def test_recommend_json_carries_every_candidate_and_text_says_how_many_are_hidde
     assert code == 0, err
     result = json.loads(out)  # the shipped mini-zoo graph: 11 candidate models
     assert result["candidates"] == len(result["ranking"]) == 11
+    # FID: lower raw scores are better, while predicted is a score where higher is better
+    assert result["higher_is_better"] is False
+    assert result["predicted_scale"] == (
+        "predicted, low and high: standard deviations above the average candidate on this "
+        "dataset, higher is better whatever the metric; higher_is_better and measured are the "
+        "raw metric's")
+    assert result["ranking"][0]["predicted"] > result["ranking"][-1]["predicted"]
     assert [row["rank"] for row in result["ranking"]] == list(range(1, 12))
 
     code, out, _ = run(capsys, "recommend", "--dataset", "shapes-red-circles", "--json", "--top",
@@ -516,6 +524,28 @@ def test_errors_name_the_flag_the_user_typed(capsys, tmp_path):
 
     code, _, err = run(capsys, "recommend", "--dataset", "shapes-red-circles", "--top", 0)
     assert code == 2 and "argument --top: must be at least 1, got 0" in err
+
+
+def test_an_out_that_cannot_hold_a_folder_is_one_line_naming_out(capsys, tmp_path):
+    """Once ``error: [Errno 2] … '/proc/.x.partial-0cc8b26d'`` with exit 1: the temporary
+    sibling's name, not the user's ``--out``."""
+    from mandc.graph.importer import write_graph
+    from mandc.graph.synth import synthetic_graph
+
+    scores = tmp_path / "s.csv"
+    scores.write_text("model,dataset,score\na,x,1\nb,x,2\n")
+    (tmp_path / "a-file").write_text("not a folder")
+    places = [(tmp_path / "a-file" / "g", "Not a directory")]
+    if Path("/proc/self").is_dir():  # the reviewer's case: a folder nothing may be created in
+        places.append((Path("/proc/x"), "No such file or directory"))
+    for out, reason in places:
+        for argv in (["graph", "import", "--scores", scores], ["graph", "synth"]):
+            code, _, err = run(capsys, *argv, "--out", out)
+            assert (code, err) == (2, f"error: --out {out}: cannot write a graph there "
+                                      f"({reason})\n")
+        with pytest.raises(OSError) as caught:  # the library names the folder it was asked for
+            write_graph(synthetic_graph(3, 3, seed=0), out)
+        assert caught.value.filename == str(out) and "partial" not in str(caught.value)
 
 
 @pytest.mark.parametrize("separator, word", [("\t", "tab"), (";", "semicolon")])

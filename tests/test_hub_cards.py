@@ -21,6 +21,7 @@ from mandc.hub.cards import (
     adapter_card,
     parse_card,
     updated_card,
+    why_section,
     with_section,
     write_adapter_card,
 )
@@ -92,6 +93,24 @@ def top_model(graph, dataset: str) -> str:
 
 
 # ------------------------------------------------------------------------------ in-process
+def test_the_why_section_says_predicted_is_a_score_not_a_rank():
+    """Two candidates, one neighbour: the predictions are exactly +1 and -1 SD; printed as
+    ``1`` beside rank 1 and a measured 0.8247 they read as a second rank."""
+    advice = {"metric": "clip_score", "higher_is_better": True, "candidates": 2,
+              "target": "alice/cats", "method": "mandc", "neighbours": [],
+              "ranking": [{"rank": 1, "model": "org/sd15", "predicted": 1.0,
+                           "measured": 0.8247},
+                          {"rank": 2, "model": "org/sdxl", "predicted": -1.0,
+                           "measured": 0.61}]}
+    section = why_section({**advice, "all": advice["ranking"]}, "org/sd15",
+                          GraphSource(name="a graph"), {"models": 2, "datasets": 2, "scores": 4})
+    assert "| rank | base model | predicted (SD) | measured clip_score |" in section
+    assert "| 1 | **org/sd15** | +1.00 | 0.8247 |\n| 2 | org/sdxl | -1.00 | 0.61 |" in section
+    assert ("predicted: the quality to expect after fine-tuning, a score in standard deviations "
+            "(SD) above the average candidate on this dataset, not a rank (higher is better); "
+            "measured: the `clip_score` measured after fine-tuning (higher is better).") in section
+
+
 def test_the_section_is_appended_once_and_replaced_in_place():
     body = "# Title\n\nText.\n"
     once = with_section(body, "## Why\n\nfirst")

@@ -2,7 +2,9 @@
 visitor input is checked; the launched app is tested through gradio_client in
 ``test_app_upload.py`` and in a real browser in ``test_browser.py``."""
 
+import logging
 import os
+import socket
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,8 +24,10 @@ from mandc.graph.defaults import (
     shipped_graph_dir,
 )
 from mandc.graph.views import score_matrix
+from mandc.settings import get_settings
 from mandc.ui.app import build_app
 from mandc.ui.callbacks import datasets_callback, preview_callback, recommend_callback
+from mandc.ui.candidates import candidate_filters, candidate_table
 from mandc.ui.inputs import StagedUpload, hub_dataset_id, hub_graph_repo, public_text
 from mandc.ui.preview import PREVIEW_RECIPE, preview_finetunes
 from mandc.ui.service import GraphServer
@@ -110,11 +114,11 @@ def test_without_a_target_the_page_asks_for_one(server):
 
 @pytest.mark.parametrize("typed", ["/etc", "/etc/passwd", "../secrets", "./mandc",
                                    "~/data", "mandc/../etc", "https://example.com/x",
-                                   "C:\\data", "a/b/c"])
+                                   "C:\\data", "a/b/c", "hf://datasets/a/b"])
 def test_a_typed_path_is_refused_before_anything_is_read(server, typed):
     with pytest.raises(gr.Error) as caught:
         _rank(server, hub=typed)
-    assert "is not a Hub dataset id" in caught.value.message
+    assert caught.value.message.startswith(f"hub dataset: {typed!r} is not a Hub dataset id")
     assert "reads no server paths" in caught.value.message
     assert caught.value.title == "Could not rank models"
 
@@ -206,6 +210,9 @@ def test_bad_archives_and_a_single_image_get_the_loaders_message(server, tmp_pat
     cases = {
         _zip(tmp_path / "evil.zip", {"../evil.png": image, "../evil.txt": "a flower"}):
             "upload/evil.zip: entry '../evil.png' points outside the archive's folder",
+        _zip(tmp_path / "abs.zip", {"/tmp/abs_evil.png": image, "/tmp/abs_evil.txt": "a"}):
+            "upload/abs.zip: entry '/tmp/abs_evil.png' points outside the archive's folder "
+            "(absolute path",
         _zip(tmp_path / "empty.zip", {}): "upload/empty.zip: no images: it holds no files",
     }
     for archive, message in cases.items():
@@ -344,6 +351,18 @@ def test_app_builds_without_server_paths_in_the_page():
     assert not any(str(shipped_graph_dir()) in text for text in texts)
 
 
+def test_models_to_show_ends_at_the_graphs_models_and_grows_with_the_catalogue():
+    app = build_app()
+    models = len(resolve_graph().model_ids)
+    (top,) = [block for block in app.blocks.values()
+              if isinstance(block, gr.Slider) and block.label == "Models to show"]
+    assert (top.maximum, top.value) == (models, min(10, models))
+    (change,) = [fn for fn in app.fns.values() if fn.name == "update"]
+    assert change.fn("catalog", models)["maximum"] == models + 20
+    assert change.fn("graph", models + 7) == {"__type__": "update", "maximum": models,
+                                               "value": models}
+
+
 def test_public_text_cuts_absolute_paths_to_their_last_part():
     assert public_text("no such folder or file: '/srv/data/cats' (nor is it a Hub id like "
                        "'owner/name')") == ("no such folder or file: 'cats' (nor is it a Hub id "
@@ -351,6 +370,9 @@ def test_public_text_cuts_absolute_paths_to_their_last_part():
     assert public_text("/srv/x/set.zip:train/a.png: bad") == "set.zip:train/a.png: bad"
     kept = "upload/cat.png: 1 of 2 images (train/, test/...) in images/"
     assert public_text(kept) == kept
+    # what the visitor gave is quoted as given, server paths beside it are still cut
+    assert public_text("entry '/tmp/a.png' is absolute; /srv/app/x failed",
+                       given=("'/tmp/a.png'",)) == "entry '/tmp/a.png' is absolute; x failed"
 
 
 # ---------------------------------------------------------------- Advanced: loader, candidates
@@ -478,3 +500,25 @@ def test_a_preview_reads_the_upload_with_the_loader_options(server, tmp_path):
     # by name the empty `text` column is the caption: refused before any fine-tune
     with pytest.raises(gr.Error, match="4 of 4 images .all. are left out: empty"):
         preview_callback(server, None, None, files, k=1)
+
+
+def test_an_unreachable_hub_is_said_plainly_and_its_cause_only_logged(monkeypatch, caplog):
+    """The catalogue's Hub refuses the connection: the page's notice says so in words (no
+    ``ConnectionRefusedError: [Errno 111]``); the request's own line goes to the server's log."""
+    import huggingface_hub.constants as hub_constants
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setattr(hub_constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    for name, value in {"HF_HUB_OFFLINE": "0", "MANDC_HUB_ATTEMPTS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="mandc.ui.candidates"):
+        table, notice = candidate_table("catalog", candidate_filters(None, None, None))
+    assert notice == ("the Hub could not be reached: no cached catalogue yet, showing the mini "
+                      "zoo only")
+    assert set(table["source"]) == {"minizoo"}
+    assert ("catalogue: reaching the Hub: connection failed (ConnectionRefusedError: [Errno 111]"
+            in caplog.text)

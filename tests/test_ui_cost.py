@@ -163,7 +163,7 @@ def test_the_card_section_is_the_cards_renderer_between_its_markers(tmp_path):
     section = export.card_section(result, served)
     assert section.startswith(SECTION_START + "\n## Why this base model")
     assert section.rstrip().endswith(SECTION_END)
-    assert "`a` ranks **#1**" in section and "| 1 | **a** | 1.234 | 20 |" in section
+    assert "`a` ranks **#1**" in section and "| 1 | **a** | +1.23 | 20 |" in section
     assert "[`org/g`](https://huggingface.co/datasets/org/g) at revision `ffffffffffff`" in \
         section and "Written by the M&C Space" in section
     data, card = export.write_exports({"target": "my cats/../x", "ranking": rows}, section)

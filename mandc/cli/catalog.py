@@ -92,7 +92,7 @@ def _catalog(args) -> int:
         from ..hub.catalog import CATALOG_COLUMNS
 
         table = pd.DataFrame([model_features(m) for m in args.model], columns=CATALOG_COLUMNS)
-        notice, skipped = None, []
+        notice, hub_error, skipped = None, None, []
     else:
         table = candidate_catalog(
             search=args.search, limit=args.limit, min_downloads=args.min_downloads,
@@ -100,14 +100,16 @@ def _catalog(args) -> int:
             min_resolution=args.min_resolution, include_gated=args.include_gated,
             include_adapters=args.include_adapters, include_minizoo=args.minizoo,
             refresh=args.refresh)
-        notice, skipped = table.attrs["notice"], table.attrs["skipped"]
+        notice, hub_error, skipped = (table.attrs["notice"], table.attrs["hub_error"],
+                                      table.attrs["skipped"])
     rows = [{k: (None if _missing(v) else v) for k, v in row.items()}
             for row in table.astype(object).to_dict("records")]
     if args.json:
-        print(report.to_json({"models": rows, "notice": notice, "skipped": skipped}))
+        print(report.to_json({"models": rows, "notice": notice, "hub_error": hub_error,
+                              "skipped": skipped}))
     else:
-        if notice:
-            print(f"note: {notice}", file=sys.stderr)
+        if notice:  # the operator's terminal: the failed request's own line too
+            print(f"note: {notice}{f' ({hub_error})' if hub_error else ''}", file=sys.stderr)
         print(catalog_text(rows, skipped, limit=None if args.model else args.limit))
     return 0
 

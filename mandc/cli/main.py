@@ -1,9 +1,10 @@
 """The ``mandc`` command: parse arguments, call the library, format the result.
 
 Every error M&C raises on purpose (:class:`~mandc.errors.MandcError`) is printed as one line,
-``error: ...``, on stderr with exit code 2 (an operating-system error such as an unwritable output
-gets exit code 1); a missing optional package is one such line naming the extra to install;
-anything else is a bug and keeps its traceback. Every command's ``--help`` ends with examples.
+``error: ...``, on stderr with exit code 2 (an operating-system error such as a full disk gets
+exit code 1; an ``--out`` where no graph folder can be made is a bad ``--out``, 2); a missing
+optional package is one such line naming the extra to install; anything else is a bug and
+keeps its traceback. Every command's ``--help`` ends with examples.
 """
 
 from __future__ import annotations
@@ -44,8 +45,18 @@ def _graph_import(args) -> int:
     graph = import_csv(args.scores, models=args.models, datasets=args.datasets,
                        similarity=args.similarity, lower_is_better=lower,
                        similarity_is_distance=args.similarity_is_distance, metric=args.metric)
-    out = write_graph(graph, args.out, overwrite=args.overwrite)
+    out = _write_out(write_graph, graph, args)
     return _show(graph, str(out), as_json=args.json, prefix=f"imported into {out}\n")
+
+
+def _write_out(write_graph, graph, args) -> Path:
+    """``write_graph`` to ``--out``: a place that cannot be written is a bad ``--out`` (exit 2),
+    named as the user typed it."""
+    try:
+        return write_graph(graph, args.out, overwrite=args.overwrite)
+    except OSError as error:
+        raise ConfigError(f"--out {args.out}: cannot write a graph there "
+                          f"({error.strerror or error})") from None
 
 
 def _graph_show(args) -> int:
@@ -122,7 +133,7 @@ def _graph_synth(args) -> int:
     graph = synthetic_graph(args.models, args.datasets, seed=args.seed, density=args.density,
                             noise=args.noise, metric=args.metric,
                             higher_is_better=not args.lower_is_better)
-    out = write_graph(graph, args.out, overwrite=args.overwrite)
+    out = _write_out(write_graph, graph, args)
     return _show(graph, str(out), as_json=args.json, prefix=f"synthetic graph written to {out}\n")
 
 
@@ -365,7 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="probe a new target with every model of the graph first (a few "
                                 "seconds per model on a CPU for the mini zoo; the models must "
                                 "load here), so that the graph's probe metrics count")
-    recommend.add_argument("--json", action="store_true", help="print JSON")
+    recommend.add_argument("--json", action="store_true",
+                           help="print JSON: predicted, low, high in standard deviations above "
+                                "the average candidate (higher is better); higher_is_better and "
+                                "measured: the raw metric (predicted_scale says so)")
     add_loader_options(recommend)
     recommend.set_defaults(handler=_recommend)
 

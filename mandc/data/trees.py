@@ -168,7 +168,7 @@ def _refuse_escape(name: str, archive: str) -> None:
     if name.startswith(("/", "\\")) or _DRIVE.match(name) or ".." in parts:
         raise ValidationError(
             f"entry {name!r} points outside the archive's folder (absolute path or '..'); "
-            "refusing the whole archive", file=archive)
+            "refusing the whole archive", file=archive, given=(repr(name),))
 
 
 def _wrapping_folder(names: list[str], split_names: frozenset[str]) -> str:

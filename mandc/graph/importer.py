@@ -25,6 +25,7 @@ spreadsheet shows).
 from __future__ import annotations
 
 import csv
+import errno
 import logging
 import math
 import os
@@ -464,7 +465,10 @@ def write_graph(graph: MatchingGraph, out: str | Path, *, overwrite: bool = Fals
     if occupied and not overwrite:
         raise ConfigError(f"{out} already exists and is not empty; write to another directory, "
                           "or replace it with overwrite=True")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where one of the path's folders should be
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out)) from None
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
         save_graph(graph, staging)
@@ -475,6 +479,10 @@ def write_graph(graph: MatchingGraph, out: str | Path, *, overwrite: bool = Fals
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.replace(staging, out)
+    except OSError as error:
+        if error.filename == str(staging):  # no folder can be made there: said of ``out``
+            raise OSError(error.errno, error.strerror, str(out)) from None
+        raise
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -119,6 +119,11 @@ def _figure(value) -> str:
     return "–" if value is None else f"{value:.4g}"
 
 
+def _score(value) -> str:
+    """A predicted score, signed with two decimals: a bare ``1`` beside the rank reads as one."""
+    return "–" if value is None else f"{value:+.2f}"
+
+
 CARD_FOOTER = "Written by `mandc card`; rerun it to update this section."
 
 
@@ -135,14 +140,15 @@ def why_section(advice: dict, base: str, source: GraphSource, graph_size: dict, 
              f"[M&C]({PAPER}) ranked {advice['candidates']} candidate base models by the quality "
              f"to expect after fine-tuning on the dataset `{advice['target']}`; "
              f"`{base}` ranks **#{place['rank']}**.", "",
-             f"| rank | base model | predicted | measured {metric} |",
+             f"| rank | base model | predicted (SD) | measured {metric} |",
              "| ---: | --- | ---: | ---: |"]
     shown = rows if any(r["model"] == base for r in rows) else [*rows, place]
     for row in shown:
         name = f"**{row['model']}**" if row["model"] == base else row["model"]
-        lines.append(f"| {row['rank']} | {name} | {_figure(row['predicted'])} | "
+        lines.append(f"| {row['rank']} | {name} | {_score(row['predicted'])} | "
                      f"{_figure(row.get('measured'))} |")
-    lines += ["", "predicted: standard deviations above the average candidate on this dataset "
+    lines += ["", "predicted: the quality to expect after fine-tuning, a score in standard "
+                  "deviations (SD) above the average candidate on this dataset, not a rank "
                   "(higher is better)" + (f"; measured: the `{metric}` measured after "
                                           f"fine-tuning ({better} is better)" if measured
                                           else "") + "."]

@@ -9,7 +9,8 @@ one schema (:data:`CATALOG_COLUMNS`) serves both.
 Cached under ``MANDC_HOME/catalog``: the listing for ``MANDC_CATALOG_TTL`` seconds, each model's
 features by commit (a commit never changes). Offline (``HF_HUB_OFFLINE=1``) or with the Hub
 unreachable after bounded retries, the catalogue is the last cached listing, else the mini zoo
-alone, and ``attrs["notice"]`` says so in one line.
+alone, and ``attrs["notice"]`` says so in one plain line (``attrs["hub_error"]``: why the Hub
+failed, for the log).
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ def candidate_catalog(search: str | None = None, limit: int = 20, min_downloads:
     licences match by their name too); ``max_params``: denoiser plus text encoders;
     ``min_resolution``: native side in pixels. A model whose feature a filter needs is unknown
     (gated without access) is kept, with its note. ``attrs``: ``notice`` (one line when the Hub
-    was not used), ``skipped`` (listed repos that are not diffusers pipelines), ``fetched_at``."""
+    was not used), ``hub_error`` (the failed request's own line, or ``None``), ``skipped`` (listed
+    repos that are not diffusers pipelines), ``fetched_at``."""
     _check_filters(limit, min_downloads, max_params, min_resolution)
     wanted = {licence.lower() for licence in licences or []}
     rows = minizoo_rows() if include_minizoo else []
     rows = [r for r in rows if (not search or search.lower() in r["id"].lower())]
-    listing, notice, fetched_at = _listing(search, limit, refresh=refresh)
+    listing, notice, fetched_at, hub_error = _listing(search, limit, refresh=refresh)
     skipped: list[str] = []
     hub_rows = 0
     for item in listing:  # most downloaded first; features are read only for rows still wanted
@@ -95,7 +97,8 @@ def candidate_catalog(search: str | None = None, limit: int = 20, min_downloads:
     for column in ("denoiser_params", "text_encoder_params", "params", "resolution", "downloads",
                    "likes"):
         table[column] = table[column].astype("Int64")
-    table.attrs.update(notice=notice, skipped=skipped, fetched_at=fetched_at)
+    table.attrs.update(notice=notice, hub_error=hub_error, skipped=skipped,
+                       fetched_at=fetched_at)
     return table
 
 
@@ -182,16 +185,19 @@ def cache_dir() -> Path:
     return get_settings().home / "catalog"
 
 
-def _listing(search: str | None, limit: int, *, refresh: bool) -> tuple[list, str | None, float]:
+def _listing(search: str | None, limit: int, *,
+             refresh: bool) -> tuple[list, str | None, float, str | None]:
     """The Hub's listing for ``search`` (cached for the TTL), the notice when it is not fresh
-    from the Hub, and when it was fetched."""
+    from the Hub, when it was fetched, and why the Hub failed (a request's line such as
+    ``connection failed (gaierror: …)``: for the log, kept out of the notice people read)."""
     settings = get_settings()
     key = hashlib.sha256((search or "").lower().encode()).hexdigest()[:16]
     path = cache_dir() / f"listing-{key}.json"
     cached = _read_json(path)
     if cached and not refresh and cached["pool"] >= _pool(limit) and \
             time.time() - cached["fetched_at"] < settings.catalog_ttl:
-        return cached["models"], None, cached["fetched_at"]
+        return cached["models"], None, cached["fetched_at"], None
+    hub_error = None
     if settings.hub_offline:
         reason = "HF_HUB_OFFLINE=1"
     else:
@@ -202,20 +208,21 @@ def _listing(search: str | None, limit: int, *, refresh: bool) -> tuple[list, st
                 sort="downloads", limit=_pool(limit), expand=LIST_EXPAND)], None,
                 "listing text-to-image models", attempts=1)
         except HubError as error:
-            reason = f"the Hub could not be reached ({error})"
+            reason, hub_error = "the Hub could not be reached", str(error)
         else:
             fetched_at = time.time()
             _write_json(path, {"search": search, "pool": _pool(limit), "fetched_at": fetched_at,
                                "models": models})
-            return models, None, fetched_at
+            return models, None, fetched_at, None
     fallback = cached or _latest_listing()
     if fallback is None:
-        return [], f"{reason}: no cached catalogue yet, showing the mini zoo only", None
+        return [], f"{reason}: no cached catalogue yet, showing the mini zoo only", None, \
+            hub_error
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(fallback["fetched_at"]))
     other = "" if fallback is cached else (f" (for search {fallback['search']!r})"
                                            if fallback["search"] else " (no search)")
     return fallback["models"], f"{reason}: showing the catalogue cached {when}{other}", \
-        fallback["fetched_at"]
+        fallback["fetched_at"], hub_error
 
 
 def _latest_listing() -> dict | None:

@@ -58,7 +58,7 @@ def recommend_callback(server: GraphServer, dataset: str | None, hub_dataset: st
                                method=method, probe=bool(probe), example=example or None,
                                load_options=options, candidates=chosen, report=report)
     except MandcError as error:
-        raise _visitor_error(staged.hide_paths(str(error))) from None
+        raise _visitor_error(staged.hide_paths(str(error)), _given(error)) from None
     except Exception:  # a bug, not the visitor's doing: the details stay in the server's log
         logger.exception("ranking failed")
         raise _visitor_error("Something went wrong on the server while ranking; it was "
@@ -128,7 +128,7 @@ def preview_callback(server: GraphServer, dataset: str | None, hub_dataset: str 
         results = preview_finetunes(models, images, captions,
                                     report=lambda share, text: report(0.2 + 0.8 * share, text))
     except MandcError as error:
-        raise _visitor_error(staged.hide_paths(str(error))) from None
+        raise _visitor_error(staged.hide_paths(str(error)), _given(error)) from None
     except Exception:
         logger.exception("preview failed")
         raise _visitor_error("Something went wrong on the server while previewing; it was "
@@ -161,7 +161,7 @@ def datasets_callback(server: GraphServer, graph: str | None = None) -> dict:
     try:
         served = server.get(hub_graph_repo(graph))
     except MandcError as error:
-        raise _visitor_error(str(error)) from None
+        raise _visitor_error(str(error), _given(error)) from None
     profiled = set(served.graph.measured_scores["dataset"].astype(str))
     return {"graph": served.label, "metric": served.graph._metric(None),
             "datasets": [{"id": d, "profiled": d in profiled} for d in served.graph.dataset_ids],
@@ -174,11 +174,16 @@ def empty_outputs() -> tuple:
             pd.DataFrame(columns=present.NEIGHBOUR_COLUMNS), "", None, None)
 
 
-def _visitor_error(message: str):
+def _visitor_error(message: str, given: tuple[str, ...] = ()):
+    """The error the page shows: server paths hidden, the visitor's own ``given`` texts kept."""
     import gradio as gr
 
-    return gr.Error(html.escape(public_text(message), quote=False), duration=None,
+    return gr.Error(html.escape(public_text(message, given), quote=False), duration=None,
                     title=ERROR_TITLE, print_exception=False)
+
+
+def _given(error: Exception) -> tuple[str, ...]:
+    return getattr(error, "given", ())
 
 
 def _reporter(progress):

@@ -21,6 +21,12 @@ CHOICES = {"graph": "the graph's models", "catalog": "the Hub catalogue (with th
 logger = logging.getLogger(__name__)
 
 
+def models_shown_at_most(graph_models: int, choice: str | None) -> int:
+    """The end of the "Models to show" slider: the graph's candidates, and with the catalogue
+    chosen, the most it can add beside them."""
+    return max(1, graph_models) + (CATALOG_LIMIT if choice == "catalog" else 0)
+
+
 def candidate_filters(licences: str | None, max_params_m: float | None,
                       min_resolution: float | None) -> dict:
     """The Advanced section's catalogue filters as :func:`mandc.hub.catalog.candidate_catalog`
@@ -32,6 +38,9 @@ def candidate_filters(licences: str | None, max_params_m: float | None,
         filters["max_params"] = float(max_params_m) * 1e6
     elif max_params_m not in (None, "") and float(max_params_m) < 0:
         raise ConfigError(f"max params must be positive millions, not {max_params_m}")
+    if min_resolution not in (None, "") and float(min_resolution) != int(min_resolution):
+        raise ConfigError(f"min resolution must be a whole number of pixels, not "
+                          f"{min_resolution}")
     if min_resolution not in (None, "") and float(min_resolution) > 0:
         filters["min_resolution"] = int(min_resolution)
     elif min_resolution not in (None, "") and float(min_resolution) < 0:
@@ -59,4 +68,6 @@ def candidate_table(choice: str | None, filters: dict, catalog=None) -> tuple[pd
                       "instead.")
     table = table.copy()
     table.attrs.update(source="catalog", with_graph=True)
+    if table.attrs.get("hub_error"):  # the cause is the server's business; the page says it plainly
+        logger.warning("catalogue: %s", table.attrs["hub_error"])
     return table, table.attrs.get("notice")

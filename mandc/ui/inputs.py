@@ -37,9 +37,9 @@ def hub_dataset_id(text: str | None) -> str | None:
     if not text:
         return None
     if not _HUB_DATASET_ID.fullmatch(text) or ".." in text or "--" in text:
-        raise ValidationError(f"{public_text(text)!r} is not a Hub dataset id; type OWNER/NAME "
+        raise ValidationError(f"{text!r} is not a Hub dataset id; type OWNER/NAME "
                               "(e.g. user/my-dataset) or upload your files — this Space reads "
-                              "no server paths", file="hub dataset")
+                              "no server paths", file="hub dataset", given=(repr(text),))
     return text
 
 
@@ -49,9 +49,9 @@ def hub_graph_repo(text: str | None) -> GraphRepo | None:
     text = (text or "").strip()
     if not text:
         return None
-    refused = ValidationError(f"{public_text(text)!r} is not a Hub graph repo id; type OWNER/NAME "
+    refused = ValidationError(f"{text!r} is not a Hub graph repo id; type OWNER/NAME "
                               "(optionally @REVISION) or leave it empty for this Space's graph",
-                              file="graph")
+                              file="graph", given=(repr(text),))
     if text.startswith(("/", ".", "~", "hf:")) or "\\" in text:
         raise refused
     try:
@@ -150,10 +150,15 @@ class StagedUpload:
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/[^\s()'\",;:]*")
 
 
-def public_text(text: str) -> str:
+def public_text(text: str, given: tuple[str, ...] = ()) -> str:
     """``text`` with every absolute path cut to its last part: the page is public, and server
-    paths (the graph's folder, a typed folder's files) are not the visitor's business."""
-    return _ABSOLUTE_PATH.sub(lambda match: PurePosixPath(match.group()).name or "…", text)
+    paths (the graph's folder, a typed folder's files) are not the visitor's business. The
+    parts in ``given`` are the visitor's own (what they typed, what their zip holds): they are
+    shown as they are, so a message never misquotes the visitor."""
+    kept = "|".join(re.escape(part) for part in sorted(set(given) - {""}, key=len, reverse=True))
+    pattern = re.compile(f"({kept})|{_ABSOLUTE_PATH.pattern}") if kept else _ABSOLUTE_PATH
+    return pattern.sub(lambda match: match.group() if kept and match.group(1) is not None
+                       else PurePosixPath(match.group()).name or "…", text)
 
 
 def _upload_path(item: object) -> str:
