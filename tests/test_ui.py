@@ -351,18 +351,6 @@ def test_app_builds_without_server_paths_in_the_page():
     assert not any(str(shipped_graph_dir()) in text for text in texts)
 
 
-def test_models_to_show_ends_at_the_graphs_models_and_grows_with_the_catalogue():
-    app = build_app()
-    models = len(resolve_graph().model_ids)
-    (top,) = [block for block in app.blocks.values()
-              if isinstance(block, gr.Slider) and block.label == "Models to show"]
-    assert (top.maximum, top.value) == (models, min(10, models))
-    (change,) = [fn for fn in app.fns.values() if fn.name == "update"]
-    assert change.fn("catalog", models)["maximum"] == models + 20
-    assert change.fn("graph", models + 7) == {"__type__": "update", "maximum": models,
-                                               "value": models}
-
-
 def test_public_text_cuts_absolute_paths_to_their_last_part():
     assert public_text("no such folder or file: '/srv/data/cats' (nor is it a Hub id like "
                        "'owner/name')") == ("no such folder or file: 'cats' (nor is it a Hub id "

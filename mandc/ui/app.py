@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..data import DEFAULT_MAX_SAMPLES
 from ..ranking.methods import METHODS
 from .callbacks import datasets_callback, empty_outputs, preview_callback, recommend_callback
-from .candidates import CHOICES, models_shown_at_most
+from .candidates import CATALOG_LIMIT, CHOICES
 from .inputs import MAX_UPLOAD_FILES, MAX_UPLOAD_MB
 from .present import PHONE_BREAK_ANYWHERE, PHONE_HIDDEN_COLUMNS
 from .preview import MAX_PREVIEW_MODELS, PREVIEW_RECIPE, TIME_CAP_S
@@ -131,7 +131,7 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                       label="…or pick a profiled dataset of the graph")
                 hub_dataset = gr.Textbox(label="…or a Hub dataset id",
                                          placeholder="OWNER/NAME", max_lines=1)
-                top = gr.Slider(1, models_shown_at_most(len(graph.models), "graph"),
+                top = gr.Slider(1, max(1, len(graph.models)) + CATALOG_LIMIT,
                                 value=min(10, len(graph.models)),
                                 step=1, label="Models to show")
                 probe = gr.Checkbox(
@@ -264,8 +264,6 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                       min_resolution], outputs, api_name="recommend",
                           concurrency_limit=CONCURRENCY, concurrency_id="recommend",
                           show_progress_on=[verdict])
-        candidates.change(_top_range(len(graph.models)), [candidates, top], top,
-                          api_visibility="private")
         # the error itself is shown by Gradio (gr.Error); clear the previous answer under it
         event.failure(_after_failure, None, outputs, api_visibility="private")
         gr.api(datasets, api_name="datasets", concurrency_limit=CONCURRENCY)
@@ -277,18 +275,6 @@ def launch_options() -> dict:
     """What ``launch`` needs besides the app: the page's style and the upload size limit (one
     file; the total is checked per request)."""
     return {"css": CSS, "max_file_size": f"{MAX_UPLOAD_MB}mb"}
-
-
-def _top_range(graph_models: int):
-    """The "Models to show" slider's update when the candidates change (the catalogue adds
-    models beside the graph's), its value kept within the new end."""
-    import gradio as gr
-
-    def update(choice: str, shown: float):
-        end = models_shown_at_most(graph_models, choice)
-        return gr.update(maximum=end, value=min(shown, end))
-
-    return update
 
 
 def _after_failure():

@@ -21,12 +21,6 @@ CHOICES = {"graph": "the graph's models", "catalog": "the Hub catalogue (with th
 logger = logging.getLogger(__name__)
 
 
-def models_shown_at_most(graph_models: int, choice: str | None) -> int:
-    """The end of the "Models to show" slider: the graph's candidates, and with the catalogue
-    chosen, the most it can add beside them."""
-    return max(1, graph_models) + (CATALOG_LIMIT if choice == "catalog" else 0)
-
-
 def candidate_filters(licences: str | None, max_params_m: float | None,
                       min_resolution: float | None) -> dict:
     """The Advanced section's catalogue filters as :func:`mandc.hub.catalog.candidate_catalog`
