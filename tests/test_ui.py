@@ -343,6 +343,16 @@ def test_resolve_target_reads_a_list_of_uploaded_files(tmp_path):
         resolve_target(resolve_graph(), sorted(map(str, folder.glob("*.png"))))
 
 
+def test_models_to_show_says_where_its_end_comes_from():
+    """The slider ends at the graph's models + the catalogue's 20 (an API call for the catalogue
+    may ask that many), so it says so instead of leaving 31 unexplained on an 11-model graph."""
+    models = len(resolve_graph().model_ids)
+    (top,) = [block for block in build_app().blocks.values()
+              if isinstance(block, gr.Slider) and block.label == "Models to show"]
+    assert top.maximum == models + 20
+    assert top.info == f"the graph has {models}; the Hub catalogue adds up to 20 more"
+
+
 def test_app_builds_without_server_paths_in_the_page():
     app = build_app()
     assert app.title == "M&C · Match & Choose"

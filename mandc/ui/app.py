@@ -133,7 +133,9 @@ def build_app(graph_dir: str | None = None, *, warm: bool = False):
                                          placeholder="OWNER/NAME", max_lines=1)
                 top = gr.Slider(1, max(1, len(graph.models)) + CATALOG_LIMIT,
                                 value=min(10, len(graph.models)),
-                                step=1, label="Models to show")
+                                step=1, label="Models to show",
+                                info=f"the graph has {len(graph.models)}; the Hub catalogue adds "
+                                     f"up to {CATALOG_LIMIT} more")
                 probe = gr.Checkbox(
                     value=False, interactive=probe_ready,
                     label="Probe your images with every model first: a little more accurate "
