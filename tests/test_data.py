@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -488,6 +489,27 @@ def test_huge_caption_refused_without_inflating_it(tmp_path):
         load_target(folder)
     (folder / "a.txt").write_text("x" * trees_module.MAX_CAPTION_BYTES)  # at the bound: read
     assert len(load_target(folder).captions[0]) == trees_module.MAX_CAPTION_BYTES
+
+
+def test_captions_of_unsampled_images_are_not_kept(tmp_path):
+    """Every caption is read before sampling, but only the sampled ones may stay in memory: kept,
+    65,536 captions of 64 KiB from a 23 MB zip would hold 4 GiB. 300 of them are 19 MiB."""
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(300):
+            zf.writestr(f"{i:03d}.png", png_bytes(solid(i % 5)))
+            zf.writestr(f"{i:03d}.txt", f"{i:03d}" + "a" * (trees_module.MAX_CAPTION_BYTES - 3))
+    tracemalloc.start()
+    try:
+        loaded = load_target(archive, max_samples=4)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(loaded) == 4
+    assert all(len(c) == trees_module.MAX_CAPTION_BYTES for c in loaded.captions)
+    read = sorted(f for f, outcome in loaded.report.outcomes.items() if outcome == "read")
+    assert sorted(f"{c[:3]}.png" for c in loaded.captions) == read  # each image its own caption
+    assert peak < 300 * trees_module.MAX_CAPTION_BYTES / 4  # 19 MiB kept before; 1.6 MiB now
 
 
 # ---------------------------------------------------------------- Hub

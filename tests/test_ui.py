@@ -410,12 +410,18 @@ def test_max_images_samples_fewer_and_bad_loader_options_are_refused(server, tmp
                                      max_images=2)[7]
     assert load_report == "**Your dataset:** 2 images described, 2 not sampled."
     for bad in ({"max_images": 0}, {"max_images": 1.5}, {"max_images": 10_000},
+                {"max_images": float("nan")},  # an API call may send NaN: Gradio's bounds pass it
                 {"caption_column": "  ", "split": "a b", "max_images": -1}):
         with pytest.raises(gr.Error, match="max images must be a whole number from 1 to 256"):
             recommend_callback(server, None, None, files, 3, "mandc", False, None, None, **bad)
     with pytest.raises(gr.Error, match="max params must be positive millions"):
         recommend_callback(server, None, None, files, 3, "mandc", False, None, None,
                            candidates="catalog", max_params=-5)
+    # 'Min resolution' has no maximum, so Gradio lets an API call's Infinity through
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(gr.Error, match="min resolution must be a whole number of pixels"):
+            recommend_callback(server, None, None, files, 3, "mandc", False, None, None,
+                               candidates="catalog", min_resolution=bad)
 
 
 def _catalogue():

@@ -26,8 +26,8 @@ MAX_ZIP_READ_BYTES = 4 * 2**30
 
 MAX_CAPTION_BYTES = 64 * 2**10
 """A caption file may hold at most this many bytes (a long paragraph is about 2 KB). Every
-caption is read before sampling and kept, so without this bound a zip of heavily compressed
-captions could make the app hold gigabytes."""
+caption is read before sampling (an empty one leaves its image out), so without this bound one
+heavily compressed caption could inflate to 512 MB; only the sampled captions are kept."""
 
 _IGNORED_PARTS = {"__MACOSX"}
 _DRIVE = re.compile(r"^[A-Za-z]:")

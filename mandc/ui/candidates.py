@@ -9,6 +9,7 @@ page says so in one line (a notice), never an error: the ranking itself does not
 from __future__ import annotations
 
 import logging
+import math
 
 import pandas as pd
 
@@ -32,7 +33,8 @@ def candidate_filters(licences: str | None, max_params_m: float | None,
         filters["max_params"] = float(max_params_m) * 1e6
     elif max_params_m not in (None, "") and float(max_params_m) < 0:
         raise ConfigError(f"max params must be positive millions, not {max_params_m}")
-    if min_resolution not in (None, "") and float(min_resolution) != int(min_resolution):
+    if min_resolution not in (None, "") and (not math.isfinite(float(min_resolution))
+                                            or float(min_resolution) != int(min_resolution)):
         raise ConfigError(f"min resolution must be a whole number of pixels, not "
                           f"{min_resolution}")
     if min_resolution not in (None, "") and float(min_resolution) > 0:

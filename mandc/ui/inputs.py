@@ -8,6 +8,7 @@ make the server read its own disk. Uploads are copied into a private folder per 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -65,7 +66,8 @@ def load_options(caption_column: str | None = None, image_column: str | None = N
     """The Advanced section's loader options (empty boxes: the loader's defaults, columns found
     by name). ``max_images``: examples sampled, at most the default (the Space's CPU budget)."""
     count = DEFAULT_MAX_SAMPLES if max_images in (None, "") else max_images
-    if float(count) != int(count) or not 1 <= int(count) <= DEFAULT_MAX_SAMPLES:
+    if (not math.isfinite(float(count)) or float(count) != int(count)
+            or not 1 <= int(count) <= DEFAULT_MAX_SAMPLES):  # an API call can send NaN
         raise ConfigError(f"max images must be a whole number from 1 to {DEFAULT_MAX_SAMPLES}, "
                           f"not {max_images}")
     return LoadOptions(split=(split or "").strip() or "train",
