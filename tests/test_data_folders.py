@@ -184,7 +184,8 @@ def test_a_column_option_on_a_folder_without_metadata_is_refused_not_ignored(tmp
     with pytest.raises(ValidationError) as caught:
         load_target(root, **{option: "tags"})
     assert str(caught.value) == (
-        f"{root}: {option} 'tags' names a column of a metadata file, but there is none "
+        f"{root}: the {option.replace('_', ' ')} 'tags' names a column of a metadata file, but "
+        "there is none "
         "(metadata.jsonl, metadata.csv, metadata.parquet): the captions are files beside the "
         "images; leave the option out")
     assert len(load_target(root)) == 3

@@ -72,9 +72,9 @@ def load_tree(tree: FileTree, options: LoadOptions, *, name: str, source: str) -
     for option in ("caption_column", "image_column"):  # it would have no effect: say so
         if getattr(options, option):
             raise ValidationError(
-                f"{option} {getattr(options, option)!r} names a column of a metadata file, but "
-                f"there is none ({', '.join(METADATA_NAMES)}): the captions are files beside "
-                "the images; leave the option out", file=label)
+                f"the {option.replace('_', ' ')} {getattr(options, option)!r} names a column "
+                f"of a metadata file, but there is none ({', '.join(METADATA_NAMES)}): the "
+                "captions are files beside the images; leave the option out", file=label)
     return _load_caption_files(tree, prefix, inside, label, options, collector)
 
 
