@@ -215,11 +215,7 @@ def show_repo(spec: str, *, as_json: bool) -> int:
 def _summarise(pulled, *, as_json: bool, prefix: str = "", out: str | None = None) -> int:
     source = f"{pulled.repo.repo_id}@{pulled.commit[:12]}"
     graph = pulled.graph
-    summary = {**graph.summary(),
-               "profiled_datasets": int(graph.measured_scores["dataset"].nunique()),
-               "measurements": int(graph.scores["count"].sum()),
-               "dataset_features": graph.dataset_features().shape[1], "graph": source,
-               "commit": pulled.commit, "out": out,
+    summary = {**graph.summary(), "graph": source, "commit": pulled.commit, "out": out,
                "contributors": pulled.contributors, "recipes": pulled.recipes()}
     if as_json:
         print(report.to_json(summary))

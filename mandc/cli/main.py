@@ -117,10 +117,7 @@ def _list_nodes(graph, source: str, kind: str, *, as_json: bool) -> int:
 
 
 def _show(graph, source: str, *, as_json: bool, prefix: str = "") -> int:
-    summary = {**graph.summary(),
-               "profiled_datasets": int(graph.measured_scores["dataset"].nunique()),
-               "measurements": int(graph.scores["count"].sum()),
-               "dataset_features": graph.dataset_features().shape[1], "graph": source}
+    summary = {**graph.summary(), "graph": source}
     print(report.to_json(summary) if as_json else prefix + report.graph_summary_text(summary,
                                                                                      source))
     return 0

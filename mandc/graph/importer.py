@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..errors import ConfigError, ValidationError
 from .matching_graph import DATASET_ID, MODEL_ID, MatchingGraph
-from .store import save_graph
+from .store import holds_other_files, save_graph
 
 log = logging.getLogger(__name__)
 
@@ -459,7 +459,7 @@ def write_graph(graph: MatchingGraph, out: str | Path, *, overwrite: bool = Fals
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a directory")
     occupied = out.is_dir() and any(out.iterdir())
-    if occupied and not (out / "graph.json").is_file():  # someone's folder: never deleted
+    if holds_other_files(out):  # someone's folder: never deleted
         raise ConfigError(f"{out} is not empty and holds no matching graph (no graph.json); "
                           "write to another directory (overwrite=True replaces only a graph)")
     if occupied and not overwrite:

@@ -266,7 +266,8 @@ class MatchingGraph:
         return MatchingGraph(self.models, self.datasets, scores, self.similarity, dict(self.meta))
 
     def summary(self) -> dict:
-        """Counts, coverage of the model × dataset matrix and metrics, for ``mandc graph show``."""
+        """Counts, coverage of the model × dataset matrix and metrics, for ``mandc graph show``
+        (``dataset_features``: how many feature columns could compute similarities)."""
         pairs = self.scores.drop_duplicates(["model", "dataset"]).shape[0]
         total = len(self.models) * len(self.datasets)
         return {
@@ -280,6 +281,9 @@ class MatchingGraph:
             "primary_metric": self.primary_metric,
             "similarity_rows": len(self.similarity),
             "featurizer": self.meta.get("featurizer"),
+            "profiled_datasets": int(self.measured_scores["dataset"].nunique()),
+            "measurements": int(self.scores["count"].sum()),
+            "dataset_features": self.dataset_features().shape[1],
         }
 
 

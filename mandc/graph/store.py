@@ -61,12 +61,19 @@ def default_graph_dir() -> Path:
     return get_settings().default_graph_dir
 
 
+def holds_other_files(directory: str | Path) -> bool:
+    """Whether ``directory`` is a non-empty folder that holds no graph (no ``graph.json``): its
+    files are someone else's, never to be overwritten or deleted."""
+    directory = Path(directory)
+    return (directory.is_dir() and not (directory / "graph.json").is_file()
+            and any(directory.iterdir()))
+
+
 def save_graph(graph: MatchingGraph, directory: str | Path) -> Path:
     """Write ``graph`` to ``directory``; existing score shards are replaced by one new shard.
     A non-empty folder that holds no graph is refused: its README.md and files are not ours."""
     directory = Path(directory)
-    if (directory.is_dir() and not (directory / "graph.json").is_file()
-            and any(directory.iterdir())):
+    if holds_other_files(directory):
         raise ConfigError(f"{directory} is not empty and holds no matching graph (no graph.json); "
                           "save the graph to a new or empty folder")
     (directory / "scores").mkdir(parents=True, exist_ok=True)

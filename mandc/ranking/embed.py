@@ -340,16 +340,23 @@ def top_singular_vectors(matrix: np.ndarray, k: int):
     """Top ``k`` singular triplets of a tall matrix through the eigenvectors of its small Gram
     matrix (columns = profiled datasets, a few hundred at most): several times faster than a
     full SVD when there are many models. Null directions get zero vectors."""
-    gram = matrix.T @ matrix
+    singular, right = top_right_singular_vectors(matrix.T @ matrix, k)
+    left = np.divide(matrix @ right, singular, out=np.zeros((matrix.shape[0], len(singular))),
+                     where=singular > 0)
+    return left, singular, right
+
+
+def top_right_singular_vectors(gram: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` singular values and right singular vectors of a matrix ``M`` from its Gram
+    matrix ``M.T @ M``; null directions (singular value at most 1e-10 of the largest) get zero
+    vectors and values."""
     eigenvalues, eigenvectors = np.linalg.eigh(gram)
     order = np.argsort(-eigenvalues, kind="stable")[:k]
     singular = np.sqrt(np.clip(eigenvalues[order], 0.0, None))
     right = eigenvectors[:, order]
     tiny = singular <= 1e-10 * max(float(singular.max(initial=0.0)), 1e-300)
-    left = np.divide(matrix @ right, singular, out=np.zeros((matrix.shape[0], len(order))),
-                     where=~tiny)
     right[:, tiny] = 0.0
-    return left, np.where(tiny, 0.0, singular), right
+    return np.where(tiny, 0.0, singular), right
 
 
 def _pad(matrix: np.ndarray, dim: int) -> np.ndarray:

@@ -70,6 +70,7 @@ from .embed import (
     NodeFeatureEncoder,
     make_embedding,
     neighbour_weights,
+    top_right_singular_vectors,
     top_singular_vectors,
 )
 from .methods import METHODS, RankingMethod
@@ -782,10 +783,7 @@ def _imputed_without_own_column(scores: np.ndarray, measured: np.ndarray, rank: 
         hidden = gram.copy()
         hidden[group, :] = 0.0
         hidden[:, group] = 0.0
-        eigenvalues, eigenvectors = np.linalg.eigh(hidden)
-        order_k = np.argsort(-eigenvalues, kind="stable")[:min(rank, n_models, n_profiled)]
-        right = eigenvectors[:, order_k] * (eigenvalues[order_k] > 1e-10 * max(
-            float(eigenvalues.max(initial=0.0)), 1e-300))
+        _, right = top_right_singular_vectors(hidden, min(rank, n_models, n_profiled))
         seen = measured.copy()
         seen[:, group] = False
         without = np.where(seen, scores, 0.0)

@@ -33,14 +33,15 @@ def candidate_filters(licences: str | None, max_params_m: float | None,
         filters["max_params"] = float(max_params_m) * 1e6
     elif max_params_m not in (None, "") and float(max_params_m) < 0:
         raise ConfigError(f"max params must be positive millions, not {max_params_m}")
-    if min_resolution not in (None, "") and (not math.isfinite(float(min_resolution))
-                                            or float(min_resolution) != int(min_resolution)):
-        raise ConfigError(f"min resolution must be a whole number of pixels, not "
-                          f"{min_resolution}")
-    if min_resolution not in (None, "") and float(min_resolution) > 0:
-        filters["min_resolution"] = int(min_resolution)
-    elif min_resolution not in (None, "") and float(min_resolution) < 0:
-        raise ConfigError(f"min resolution must be positive pixels, not {min_resolution}")
+    if min_resolution not in (None, ""):
+        pixels = float(min_resolution)
+        if not math.isfinite(pixels) or pixels != int(pixels):
+            raise ConfigError(f"min resolution must be a whole number of pixels, not "
+                              f"{min_resolution}")
+        if pixels < 0:
+            raise ConfigError(f"min resolution must be positive pixels, not {min_resolution}")
+        if pixels > 0:
+            filters["min_resolution"] = int(pixels)
     return filters
 
 
